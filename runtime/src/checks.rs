@@ -1,0 +1,114 @@
+//! Verify checks: each answers from the files of the root, without
+//! subprocesses, so `vpsc verify` is fast enough to run after every
+//! configure and works the same on a chroot as on a live system.
+
+use serde::Serialize;
+
+use crate::effects;
+use crate::plan::Check;
+use crate::root::Root;
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// Module the check belongs to.
+    pub module: String,
+    /// Human label of the check.
+    pub check: String,
+    /// Whether it holds.
+    pub pass: bool,
+    /// Evidence: what was found.
+    pub detail: String,
+}
+
+/// Runs one (rendered) check against `root`.
+pub fn run(root: &Root, module: &str, check: &Check) -> CheckResult {
+    let (pass, detail) = match check {
+        Check::CommandPresent { name } => match find_command(root, name) {
+            Some(p) => (true, format!("found {p}")),
+            None => (
+                false,
+                format!("`{name}` is not on PATH ({})", crate::root::ROOT_PATH),
+            ),
+        },
+        Check::FileContains { path, text } => match std::fs::read_to_string(root.path(path)) {
+            Ok(content) => match content.lines().position(|l| l.contains(text.as_str())) {
+                Some(i) => (true, format!("{path}:{} contains it", i + 1)),
+                None if content.contains(text.as_str()) => (true, format!("{path} contains it")),
+                None => (false, format!("{path} does not contain {text:?}")),
+            },
+            Err(e) => (false, format!("cannot read {path}: {e}")),
+        },
+        Check::UnitEnabled { name } => {
+            if effects::unit_is_enabled(root, name) {
+                (true, format!("{name} is enabled"))
+            } else {
+                (
+                    false,
+                    format!("{name} is not enabled (no link in /etc/systemd/system/*.wants)"),
+                )
+            }
+        }
+        Check::Sysctl { key, value } => {
+            let (found, source) = if root.is_live() {
+                let p = format!("/proc/sys/{}", key.replace('.', "/"));
+                (
+                    std::fs::read_to_string(&p)
+                        .ok()
+                        .map(|v| v.trim().to_owned()),
+                    "running kernel",
+                )
+            } else {
+                (effects::sysctl_persisted(root, key), "sysctl.d files")
+            };
+            match found {
+                Some(v) if normalise_ws(&v) == normalise_ws(value) => {
+                    (true, format!("{key} = {v} ({source})"))
+                }
+                Some(v) => (false, format!("{key} = {v}, expected {value} ({source})")),
+                None => (false, format!("{key} is not set ({source})")),
+            }
+        }
+        Check::PackageInstalled { name } => match package_status(root, name) {
+            Some(s) if s == "install ok installed" => (true, format!("{name}: {s}")),
+            Some(s) => (false, format!("{name}: {s}")),
+            None => (false, format!("{name} is not known to dpkg")),
+        },
+    };
+    CheckResult {
+        module: module.to_owned(),
+        check: check.label(),
+        pass,
+        detail,
+    }
+}
+
+fn normalise_ws(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn find_command(root: &Root, name: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    crate::root::ROOT_PATH.split(':').find_map(|dir| {
+        let p = format!("{dir}/{name}");
+        std::fs::metadata(root.path(&p))
+            .ok()
+            .filter(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .map(|_| p)
+    })
+}
+
+/// The `Status:` of `name` in dpkg's status database, if listed.
+fn package_status(root: &Root, name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(root.path("/var/lib/dpkg/status")).ok()?;
+    let needle = format!("Package: {name}\n");
+    text.split("\n\n").find_map(|stanza| {
+        let stanza = format!("{}\n", stanza.trim_start_matches('\n'));
+        if !stanza.starts_with(&needle) {
+            return None;
+        }
+        stanza
+            .lines()
+            .find_map(|l| l.strip_prefix("Status: ").map(str::to_owned))
+    })
+}

@@ -1,0 +1,74 @@
+//! Command-line interface of `vpsc`; doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Configure and verify vpsc modules; called by the maintainer scripts of
+/// vpsc-mod-* and vpsc-profile-* packages.
+#[derive(Debug, Parser)]
+#[command(name = "vpsc", version, about, long_about = None)]
+pub struct Cli {
+    /// Operate on this root directory instead of / (default: $DPKG_ROOT, else /).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Converge a module to its installed plan, then verify it (postinst configure).
+    Configure {
+        /// Module name, e.g. `ssh` for vpsc-mod-ssh.
+        module: String,
+        /// Version being upgraded from (as dpkg passes it); informational.
+        #[arg(long, value_name = "OLDVER")]
+        from: Option<String>,
+    },
+    /// Undo everything the journal records for a module (prerm remove).
+    Unconfigure {
+        /// Module name.
+        module: String,
+    },
+    /// Forget a module's journal and backups after its removal (postrm purge).
+    Forget {
+        /// Module name.
+        module: String,
+    },
+    /// Run verify checks; exit 1 if any fails.
+    Verify {
+        /// Modules to verify (default: every installed module).
+        modules: Vec<String>,
+    },
+    /// Show configured modules, their steps and drift.
+    Status,
+    /// Apply or release a profile's parameter overrides.
+    Profile {
+        /// apply or release.
+        #[command(subcommand)]
+        action: ProfileAction,
+    },
+}
+
+/// Profile actions.
+#[derive(Debug, Subcommand)]
+pub enum ProfileAction {
+    /// Record the profile's overrides and reconverge its modules (profile postinst).
+    Apply {
+        /// Profile name, e.g. `beginner`.
+        name: String,
+    },
+    /// Drop the profile's overrides and reconverge its modules (profile prerm).
+    Release {
+        /// Profile name.
+        name: String,
+    },
+}

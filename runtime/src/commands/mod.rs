@@ -1,0 +1,76 @@
+//! One file per subcommand, mirroring the CLI.
+
+mod configure;
+mod profile;
+mod status;
+mod verify;
+
+use std::fs::File;
+
+use crate::cli::{Cli, Command, ProfileAction};
+use crate::error::{Error, Result};
+use crate::root::Root;
+use crate::state::State;
+
+/// Runs the parsed command line; returns the process exit status.
+pub fn run(cli: Cli) -> Result<i32> {
+    let root = Root::from_arg(cli.root);
+    if !root.dir().is_dir() {
+        return Err(Error::Invalid {
+            what: format!("root {} is not a directory", root.dir().display()),
+            hint: "pass an existing directory to --root (or unset DPKG_ROOT)".into(),
+        });
+    }
+    match cli.command {
+        Command::Configure { module, from } => {
+            let (state, _lock) = open_locked(&root)?;
+            configure::configure(&root, &state, &module, from.as_deref(), cli.json)
+        }
+        Command::Unconfigure { module } => {
+            let (state, _lock) = open_locked(&root)?;
+            configure::unconfigure(&root, &state, &module, cli.json)
+        }
+        Command::Forget { module } => {
+            let (state, _lock) = open_locked(&root)?;
+            configure::forget(&state, &module, cli.json)
+        }
+        Command::Verify { modules } => {
+            let state = State::open(&root)?;
+            verify::verify(&root, &state, &modules, cli.json)
+        }
+        Command::Status => {
+            let state = State::open(&root)?;
+            status::status(&root, &state, cli.json)
+        }
+        Command::Profile { action } => {
+            let (state, _lock) = open_locked(&root)?;
+            match action {
+                ProfileAction::Apply { name } => profile::apply(&root, &state, &name, cli.json),
+                ProfileAction::Release { name } => profile::release(&root, &state, &name, cli.json),
+            }
+        }
+    }
+}
+
+/// Opens the state and takes the runtime's exclusive lock, so two changing
+/// commands never interleave their effects; readers need no lock.
+fn open_locked(root: &Root) -> Result<(State, File)> {
+    let state = State::open(root)?;
+    let path = root.path("/var/lib/vpsc/lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(Error::io("open", &path))?;
+    lock.lock().map_err(Error::io("lock", &path))?;
+    Ok((state, lock))
+}
+
+/// Prints `value` as one JSON document on stdout.
+fn print_json<T: serde::Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("output types serialise")
+    );
+}

@@ -1,0 +1,87 @@
+//! `vpsc status`: what the journal holds, and drift of managed files.
+
+use serde::Serialize;
+
+use super::print_json;
+use crate::effects;
+use crate::error::Result;
+use crate::plan::Effect;
+use crate::root::Root;
+use crate::state::{ModuleState, State, StepState};
+
+/// One module in the status output.
+#[derive(Debug, Serialize)]
+struct ModuleStatus {
+    name: String,
+    version: String,
+    state: ModuleState,
+    steps: usize,
+    pending: Vec<String>,
+    drift: Vec<String>,
+}
+
+/// Prints the journal's view of every module.
+pub fn status(root: &Root, state: &State, json: bool) -> Result<i32> {
+    let mut out = Vec::new();
+    for m in state.modules()? {
+        let steps = state.steps(&m.name)?;
+        let pending = steps
+            .iter()
+            .filter(|s| s.state != StepState::Applied)
+            .map(|s| s.key.clone())
+            .collect();
+        let drift = steps
+            .iter()
+            .filter_map(|s| match serde_json::from_str::<Effect>(&s.desired) {
+                Ok(
+                    Effect::ManagedFile {
+                        path,
+                        template,
+                        mode,
+                        ..
+                    }
+                    | Effect::Divert {
+                        path,
+                        template,
+                        mode,
+                    },
+                ) if !effects::file_matches(&root.path(&path), template.as_bytes(), mode) => {
+                    Some(path)
+                }
+                _ => None,
+            })
+            .collect();
+        out.push(ModuleStatus {
+            steps: steps.len(),
+            name: m.name,
+            version: m.version,
+            state: m.state,
+            pending,
+            drift,
+        });
+    }
+    let profiles: Vec<String> = state.profiles()?.into_iter().map(|(n, _)| n).collect();
+    if json {
+        print_json(&serde_json::json!({ "profiles": profiles, "modules": out }));
+    } else {
+        if !profiles.is_empty() {
+            println!("profile: {}", profiles.join(", "));
+        }
+        for m in &out {
+            println!(
+                "{:<16} {:<10} {:?} ({} steps)",
+                m.name, m.version, m.state, m.steps
+            );
+            for p in &m.pending {
+                println!("  pending: {p}");
+            }
+            for d in &m.drift {
+                println!("  drift: {d} was changed since vpsc wrote it");
+            }
+        }
+        if out.is_empty() {
+            println!("no module configured");
+        }
+    }
+    Ok(0)
+}

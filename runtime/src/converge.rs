@@ -1,0 +1,273 @@
+//! Configure and unconfigure a module through the write-ahead journal.
+//!
+//! Invariant: before any effect touches the system, a `pending` step with
+//! the prior state is committed to `state.db`. So after `kill -9` at any
+//! point the journal lists everything that may have changed, and the next
+//! configure (re-apply, idempotent) or unconfigure (undo, idempotent)
+//! converges. Upgrades converge by effect key: steps the new plan no longer
+//! has are undone, changed ones re-applied over their original prior
+//! state, new ones applied.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::checks::{self, CheckResult};
+use crate::effects::{self, Ctx, Prior};
+use crate::error::{Error, Result};
+use crate::plan::{Effect, PLAN_DIR, Plan};
+use crate::render::{self, Params};
+use crate::root::Root;
+use crate::state::{ModuleState, State, StepRow, StepState};
+
+/// What a configure did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Report {
+    /// Effect keys applied (new or changed).
+    pub applied: Vec<String>,
+    /// Effect keys undone (no longer in the plan, or unconfigure).
+    pub undone: Vec<String>,
+    /// Effect keys already in the desired state.
+    pub unchanged: Vec<String>,
+}
+
+/// Reads and validates the plan of `module` from the root.
+pub fn load_plan(root: &Root, module: &str) -> Result<Plan> {
+    crate::names::module(module).map_err(|what| Error::Invalid {
+        what,
+        hint: "module names are those of the vpsc-mod-* packages without the prefix".into(),
+    })?;
+    let path = root.path(&format!("/{PLAN_DIR}/{module}.json"));
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::PlanUnreadable {
+        module: module.to_owned(),
+        path: path.clone(),
+        source,
+    })?;
+    let invalid = |reason: String| Error::PlanInvalid {
+        module: module.to_owned(),
+        path: path.clone(),
+        reason,
+    };
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    plan.validate().map_err(|e| invalid(e.what))?;
+    if plan.module != module {
+        return Err(invalid(format!("it describes module `{}`", plan.module)));
+    }
+    Ok(plan)
+}
+
+/// The modules whose plans are installed under the root, by name.
+pub fn installed_modules(root: &Root) -> Result<Vec<String>> {
+    let dir = root.path(&format!("/{PLAN_DIR}"));
+    let mut names = Vec::new();
+    match std::fs::read_dir(&dir) {
+        Ok(entries) => {
+            for e in entries.flatten() {
+                if let Some(n) = e.file_name().to_string_lossy().strip_suffix(".json") {
+                    names.push(n.to_owned());
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("list", dir)(e)),
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Parameters of `plan` with the applied profiles' overrides.
+pub fn resolve_params(state: &State, plan: &Plan) -> Result<Params> {
+    let mut params = plan.parameters.clone();
+    for (profile, overrides) in state.profiles()? {
+        let all: BTreeMap<String, Params> =
+            serde_json::from_str(&overrides).map_err(|e| Error::StateCorrupt {
+                what: format!("overrides of profile `{profile}`"),
+                reason: e.to_string(),
+            })?;
+        params = render::merge(&params, all.get(&plan.module));
+    }
+    Ok(params)
+}
+
+/// The plan's effects with templates rendered, keyed and re-validated.
+fn desired_effects(plan: &Plan, params: &Params) -> Result<Vec<(String, Effect)>> {
+    let env = render::environment();
+    plan.effects
+        .iter()
+        .map(|e| {
+            let rendered =
+                render::render_effect(&env, e, params).map_err(|source| Error::Template {
+                    module: plan.module.clone(),
+                    what: e.key(),
+                    source,
+                })?;
+            rendered.validate().map_err(|p| Error::Invalid {
+                what: format!(
+                    "effect `{}` of module `{}` after rendering: {}",
+                    e.key(),
+                    plan.module,
+                    p.what
+                ),
+                hint: "fix the parameter values (profile overrides) used by this effect".into(),
+            })?;
+            Ok((e.key(), rendered))
+        })
+        .collect()
+}
+
+/// Converges `module` to its installed plan, then verifies it.
+pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
+    let plan = load_plan(root, module)?;
+    let params = resolve_params(state, &plan)?;
+    let desired = desired_effects(&plan, &params)?;
+    let ctx = Ctx { root, module };
+    let mut report = Report::default();
+
+    let existing: BTreeMap<String, StepRow> = state
+        .steps(module)?
+        .into_iter()
+        .map(|s| (s.key.clone(), s))
+        .collect();
+    let wanted: BTreeSet<&str> = desired.iter().map(|(k, _)| k.as_str()).collect();
+
+    let row = state.module(module)?;
+    let settled = row
+        .as_ref()
+        .is_some_and(|r| r.state == ModuleState::Configured && r.version == plan.version);
+    state.set_module(module, &plan.version, ModuleState::Configuring)?;
+
+    // Undo what the new plan no longer has, newest first.
+    let mut obsolete: Vec<&StepRow> = existing
+        .values()
+        .filter(|s| !wanted.contains(s.key.as_str()))
+        .collect();
+    obsolete.sort_by_key(|s| std::cmp::Reverse(s.seq));
+    for step in obsolete {
+        undo_step(&ctx, state, step)?;
+        report.undone.push(step.key.clone());
+    }
+
+    for (key, effect) in &desired {
+        let json = serde_json::to_string(effect).expect("effects always serialise");
+        match existing.get(key) {
+            Some(step)
+                if step.state == StepState::Applied
+                    && step.desired == json
+                    && (settled || still_holds(&ctx, effect)) =>
+            {
+                report.unchanged.push(key.clone());
+            }
+            Some(step) => {
+                state.repend_step(module, key, &json)?;
+                let prior = parse_prior(module, step)?;
+                effects::apply(&ctx, effect, &prior, step.backup.as_deref())?;
+                state.set_step_state(module, key, StepState::Applied)?;
+                report.applied.push(key.clone());
+            }
+            None => {
+                let (prior, backup) = effects::capture(&ctx, effect)?;
+                let prior_json =
+                    serde_json::to_string(&prior).expect("prior states always serialise");
+                state.insert_step(module, key, &json, &prior_json, backup.as_deref())?;
+                tracing::info!(module, step = %key, "applying");
+                effects::apply(&ctx, effect, &prior, backup.as_deref())?;
+                state.set_step_state(module, key, StepState::Applied)?;
+                report.applied.push(key.clone());
+            }
+        }
+    }
+    state.set_module(module, &plan.version, ModuleState::Configured)?;
+
+    let results = verify_plan(root, &plan, &params)?;
+    let failed: Vec<&CheckResult> = results.iter().filter(|r| !r.pass).collect();
+    if !failed.is_empty() {
+        for f in &failed {
+            tracing::error!(module, check = %f.check, detail = %f.detail, "verify failed");
+        }
+        return Err(Error::VerifyFailed {
+            failed: failed.len(),
+            total: results.len(),
+            modules: vec![module.to_owned()],
+        });
+    }
+    Ok(report)
+}
+
+/// A cheap re-check used only when the module row is not settled (resume
+/// after a crash): vendor files and managed contents are compared; other
+/// kinds are re-applied, which is idempotent.
+fn still_holds(ctx: &Ctx<'_>, effect: &Effect) -> bool {
+    match effect {
+        Effect::ManagedFile {
+            path,
+            template,
+            mode,
+            ..
+        }
+        | Effect::Divert {
+            path,
+            template,
+            mode,
+        } => effects::file_matches(&ctx.root.path(path), template.as_bytes(), *mode),
+        Effect::VendorFile { path } => ctx.root.path(path).is_file(),
+        _ => false,
+    }
+}
+
+/// Undoes every journalled step of `module`, newest first, and forgets it.
+pub fn unconfigure(root: &Root, state: &State, module: &str) -> Result<Report> {
+    crate::names::module(module).map_err(|what| Error::Invalid {
+        what,
+        hint: "module names are those of the vpsc-mod-* packages without the prefix".into(),
+    })?;
+    let ctx = Ctx { root, module };
+    let mut report = Report::default();
+    let mut steps = state.steps(module)?;
+    let row = state.module(module)?;
+    if steps.is_empty() && row.is_none() {
+        return Ok(report);
+    }
+    let version = row.map(|r| r.version).unwrap_or_default();
+    state.set_module(module, &version, ModuleState::Unconfiguring)?;
+    steps.sort_by_key(|s| std::cmp::Reverse(s.seq));
+    for step in &steps {
+        undo_step(&ctx, state, step)?;
+        report.undone.push(step.key.clone());
+    }
+    state.delete_module(module)?;
+    Ok(report)
+}
+
+fn undo_step(ctx: &Ctx<'_>, state: &State, step: &StepRow) -> Result<()> {
+    let effect: Effect = serde_json::from_str(&step.desired).map_err(|e| Error::StateCorrupt {
+        what: format!("step `{}` of module `{}`", step.key, ctx.module),
+        reason: e.to_string(),
+    })?;
+    let prior = parse_prior(ctx.module, step)?;
+    state.set_step_state(ctx.module, &step.key, StepState::Undoing)?;
+    tracing::info!(module = ctx.module, step = %step.key, "undoing");
+    effects::undo(ctx, &effect, &prior, step.backup.as_deref())?;
+    state.delete_step(ctx.module, &step.key)
+}
+
+fn parse_prior(module: &str, step: &StepRow) -> Result<Prior> {
+    serde_json::from_str(&step.prior).map_err(|e| Error::StateCorrupt {
+        what: format!("prior state of step `{}` of module `{module}`", step.key),
+        reason: e.to_string(),
+    })
+}
+
+/// Runs the plan's verify checks with resolved parameters.
+pub fn verify_plan(root: &Root, plan: &Plan, params: &Params) -> Result<Vec<CheckResult>> {
+    let env = render::environment();
+    plan.verify
+        .iter()
+        .map(|c| {
+            let check =
+                render::render_check(&env, c, params).map_err(|source| Error::Template {
+                    module: plan.module.clone(),
+                    what: c.label(),
+                    source,
+                })?;
+            Ok(checks::run(root, &plan.module, &check))
+        })
+        .collect()
+}

@@ -1,0 +1,217 @@
+//! Managed files under `/etc` and vendor files under `/usr/lib`.
+//!
+//! Managed files are written atomically (temp file, fsync, rename) as
+//! root:root, optionally validated before they are kept, and restored
+//! byte-for-byte with their old metadata on undo.
+
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use super::{Ctx, Prior};
+use crate::error::{Error, Result};
+use crate::root::display_argv;
+
+pub(super) fn capture(ctx: &Ctx<'_>, path: &str) -> Result<(Prior, Option<Vec<u8>>)> {
+    let host = ctx.root.path(path);
+    let parent = host
+        .parent()
+        .expect("validated paths are absolute and below /");
+    if !parent.is_dir() {
+        return Err(Error::Precondition {
+            what: format!(
+                "cannot manage {path}: its directory {} does not exist",
+                Path::new(path)
+                    .parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ),
+            hint: format!(
+                "add the package that owns that directory to the `packages:` of module `{}`",
+                ctx.module
+            ),
+        });
+    }
+    if let Some(owner) = conffile_owner(ctx, path)? {
+        return Err(Error::Precondition {
+            what: format!("cannot manage {path}: it is a conffile of package {owner}"),
+            hint: "use a `divert` effect for files other packages ship (PACKAGING.md §1)".into(),
+        });
+    }
+    match std::fs::symlink_metadata(&host) {
+        Ok(meta) if meta.is_file() => {
+            let content = std::fs::read(&host).map_err(Error::io("read", &host))?;
+            Ok((
+                Prior::File {
+                    existed: true,
+                    mode: meta.permissions().mode() & 0o7777,
+                    uid: meta.uid(),
+                    gid: meta.gid(),
+                },
+                Some(content),
+            ))
+        }
+        Ok(_) => Err(Error::Precondition {
+            what: format!("cannot manage {path}: it exists and is not a regular file"),
+            hint: "remove or rename it by hand, then run `dpkg --configure -a`".into(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((
+            Prior::File {
+                existed: false,
+                mode: 0,
+                uid: 0,
+                gid: 0,
+            },
+            None,
+        )),
+        Err(e) => Err(Error::io("inspect", host)(e)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn apply(
+    ctx: &Ctx<'_>,
+    path: &str,
+    content: &[u8],
+    mode: u32,
+    validate: Option<&[String]>,
+    prior: &Prior,
+    backup: Option<&[u8]>,
+) -> Result<()> {
+    let host = ctx.root.path(path);
+    if !matches_content(&host, content, mode) {
+        write_atomic(&host, content, mode, 0, 0)?;
+    }
+    if let Some(argv) = validate {
+        let argv: Vec<String> = argv.iter().map(|a| a.replace("{path}", path)).collect();
+        let out = ctx
+            .root
+            .command(&argv)
+            .output()
+            .map_err(|source| Error::Spawn {
+                argv: display_argv(&argv),
+                source,
+            })?;
+        if !out.status.success() {
+            restore(ctx, path, prior, backup)?;
+            let mut output = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+            if output.is_empty() {
+                output = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            }
+            return Err(Error::Validation {
+                path: path.to_owned(),
+                argv: display_argv(&argv),
+                output,
+            });
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn restore(
+    ctx: &Ctx<'_>,
+    path: &str,
+    prior: &Prior,
+    backup: Option<&[u8]>,
+) -> Result<()> {
+    let host = ctx.root.path(path);
+    match prior {
+        Prior::File {
+            existed: true,
+            mode,
+            uid,
+            gid,
+        } => {
+            let content = backup.ok_or_else(|| Error::StateCorrupt {
+                what: format!("backup of {path}"),
+                reason: "the prior content is missing from the journal".into(),
+            })?;
+            write_atomic(&host, content, *mode, *uid, *gid)
+        }
+        Prior::File { existed: false, .. } => match std::fs::remove_file(&host) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("remove", host)(e)),
+        },
+        other => Err(Error::StateCorrupt {
+            what: format!("step `file:{path}`"),
+            reason: format!("prior state {other:?} is not a file state"),
+        }),
+    }
+}
+
+pub(super) fn check_vendor(ctx: &Ctx<'_>, path: &str) -> Result<()> {
+    if ctx.root.path(path).is_file() {
+        Ok(())
+    } else {
+        Err(Error::Precondition {
+            what: format!("vendor file {path} of module `{}` is missing", ctx.module),
+            hint: format!(
+                "reinstall the package: `apt install --reinstall {}`",
+                ctx.package()
+            ),
+        })
+    }
+}
+
+/// Whether `host` already has exactly this content and mode.
+pub fn matches_content(host: &Path, content: &[u8], mode: u32) -> bool {
+    match (std::fs::symlink_metadata(host), std::fs::read(host)) {
+        (Ok(meta), Ok(current)) => {
+            meta.is_file() && meta.permissions().mode() & 0o7777 == mode && current == content
+        }
+        _ => false,
+    }
+}
+
+/// Writes `content` to `host` atomically with the given metadata.
+pub fn write_atomic(host: &Path, content: &[u8], mode: u32, uid: u32, gid: u32) -> Result<()> {
+    let dir = host.parent().expect("absolute path has a parent");
+    let name = host
+        .file_name()
+        .expect("path has a file name")
+        .to_string_lossy();
+    let tmp = dir.join(format!(".{name}.vpsc-new"));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        f.write_all(content)?;
+        std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, host)?;
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io("write", host)(e)
+    })
+}
+
+/// The package that ships `path` as a conffile, if any.
+fn conffile_owner(ctx: &Ctx<'_>, path: &str) -> Result<Option<String>> {
+    let info = ctx.root.path("/var/lib/dpkg/info");
+    let Ok(entries) = std::fs::read_dir(&info) else {
+        return Ok(None);
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Some(pkg) = name.strip_suffix(".conffiles") else {
+            continue;
+        };
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        // Lines are "path" or, in newer dpkg, "remove-on-upgrade path".
+        if text
+            .lines()
+            .any(|l| l.split_whitespace().last() == Some(path))
+        {
+            return Ok(Some(pkg.split(':').next().unwrap_or(pkg).to_owned()));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,109 @@
+//! Group membership. A missing group is created as a system group; only the
+//! memberships this step added are removed on undo, and the group only if
+//! this step created it.
+
+use super::{Ctx, Prior};
+use crate::error::{Error, Result};
+use crate::root::Root;
+
+/// A line of `/etc/group`.
+struct GroupEntry {
+    members: Vec<String>,
+}
+
+fn read_group(root: &Root, name: &str) -> Result<Option<GroupEntry>> {
+    let path = root.path("/etc/group");
+    let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
+    Ok(text.lines().find_map(|l| {
+        let mut f = l.split(':');
+        (f.next() == Some(name)).then(|| GroupEntry {
+            members: f
+                .nth(2)
+                .unwrap_or("")
+                .split(',')
+                .filter(|m| !m.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        })
+    }))
+}
+
+fn user_exists(root: &Root, user: &str) -> Result<bool> {
+    let path = root.path("/etc/passwd");
+    let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
+    Ok(text.lines().any(|l| l.split(':').next() == Some(user)))
+}
+
+/// Runs a shadow-utils tool on the root with its own `--root`, so it also
+/// works on trees that have no binaries of their own.
+fn shadow_tool(root: &Root, argv: &[&str]) -> Result<()> {
+    let mut full: Vec<String> = vec![argv[0].to_owned()];
+    if !root.is_host() {
+        full.push("--root".into());
+        full.push(root.dir().to_string_lossy().into_owned());
+    }
+    full.extend(argv[1..].iter().map(|s| (*s).to_owned()));
+    Root::new("/").run(&full).map(drop)
+}
+
+pub(super) fn capture(ctx: &Ctx<'_>, name: &str) -> Result<(Prior, Option<Vec<u8>>)> {
+    let entry = read_group(ctx.root, name)?;
+    Ok((
+        Prior::Group {
+            existed: entry.is_some(),
+            members: entry.map(|e| e.members).unwrap_or_default(),
+        },
+        None,
+    ))
+}
+
+pub(super) fn apply(ctx: &Ctx<'_>, name: &str, members: &[String]) -> Result<()> {
+    for m in members {
+        crate::names::user(m).map_err(|what| Error::Invalid {
+            what: format!("group `{name}` of module `{}`: {what}", ctx.module),
+            hint: "fix the parameter that names this user".into(),
+        })?;
+        if !user_exists(ctx.root, m)? {
+            return Err(Error::Precondition {
+                what: format!("cannot add user `{m}` to group `{name}`: the user does not exist"),
+                hint: format!(
+                    "create the user first (`adduser {m}`), or set the module's parameter to an existing user, then run `dpkg --configure -a`"
+                ),
+            });
+        }
+    }
+    let current = match read_group(ctx.root, name)? {
+        Some(e) => e.members,
+        None => {
+            shadow_tool(ctx.root, &["groupadd", "--system", name])?;
+            Vec::new()
+        }
+    };
+    for m in members {
+        if !current.contains(m) {
+            shadow_tool(ctx.root, &["gpasswd", "--add", m, name])?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn undo(
+    ctx: &Ctx<'_>,
+    name: &str,
+    members: &[String],
+    existed: bool,
+    before: &[String],
+) -> Result<()> {
+    let Some(current) = read_group(ctx.root, name)? else {
+        return Ok(());
+    };
+    for m in members {
+        if !before.contains(m) && current.members.contains(m) {
+            shadow_tool(ctx.root, &["gpasswd", "--delete", m, name])?;
+        }
+    }
+    if !existed {
+        shadow_tool(ctx.root, &["groupdel", name])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! Applying and undoing effects.
+//!
+//! Each kind captures the prior state *before* the write-ahead record is
+//! committed, applies idempotently (a resumed configure may apply twice),
+//! and undoes idempotently (a resumed unconfigure may undo twice).
+
+mod command;
+mod divert;
+mod file;
+mod group;
+mod sysctl;
+mod unit;
+
+use serde::{Deserialize, Serialize};
+
+pub use divert::DIVERT_SUFFIX;
+pub use file::matches_content as file_matches;
+pub use sysctl::persisted as sysctl_persisted;
+pub use unit::is_enabled as unit_is_enabled;
+
+use crate::error::Result;
+use crate::plan::Effect;
+use crate::root::Root;
+
+/// What the system looked like before an effect was first applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Prior {
+    /// Nothing to restore (vendor files are dpkg's business).
+    Nothing,
+    /// A managed file: whether it existed, and its metadata (content is
+    /// kept in the step's backup blob).
+    File {
+        /// Whether a file was there.
+        existed: bool,
+        /// Its permission bits.
+        mode: u32,
+        /// Its owner.
+        uid: u32,
+        /// Its group.
+        gid: u32,
+    },
+    /// A diversion: whether the path was already diverted by us.
+    Divert {
+        /// Whether our diversion already existed.
+        existed: bool,
+    },
+    /// A unit: its enablement before.
+    Unit {
+        /// Whether it was enabled.
+        enabled: bool,
+    },
+    /// A kernel parameter's running value, when the system was live.
+    Sysctl {
+        /// Running value before, if it was read.
+        running: Option<String>,
+    },
+    /// A group: whether it existed and who was in it.
+    Group {
+        /// Whether the group existed.
+        existed: bool,
+        /// Its members before.
+        members: Vec<String>,
+    },
+    /// A command: whether it was skipped because `creates` existed.
+    Command {
+        /// True when the command did not run (and so is never undone).
+        skipped: bool,
+    },
+}
+
+/// Context shared by all effects of one module.
+pub struct Ctx<'a> {
+    /// The target root.
+    pub root: &'a Root,
+    /// Module name (diversions are registered for `vpsc-mod-<module>`).
+    pub module: &'a str,
+}
+
+impl Ctx<'_> {
+    /// The Debian package that owns this module's changes.
+    pub fn package(&self) -> String {
+        format!("vpsc-mod-{}", self.module)
+    }
+}
+
+/// Reads the state an effect will change; `backup` receives file content.
+pub fn capture(ctx: &Ctx<'_>, effect: &Effect) -> Result<(Prior, Option<Vec<u8>>)> {
+    match effect {
+        Effect::VendorFile { .. } => Ok((Prior::Nothing, None)),
+        Effect::ManagedFile { path, .. } => file::capture(ctx, path),
+        Effect::Divert { path, .. } => divert::capture(ctx, path),
+        Effect::Unit { name, .. } => unit::capture(ctx, name),
+        Effect::Sysctl { key, .. } => sysctl::capture(ctx, key),
+        Effect::Group { name, .. } => group::capture(ctx, name),
+        Effect::Command { creates, .. } => command::capture(ctx, creates.as_deref()),
+    }
+}
+
+/// Brings the system to the effect's desired state.
+pub fn apply(ctx: &Ctx<'_>, effect: &Effect, prior: &Prior, backup: Option<&[u8]>) -> Result<()> {
+    match effect {
+        Effect::VendorFile { path } => file::check_vendor(ctx, path),
+        Effect::ManagedFile {
+            path,
+            template,
+            mode,
+            validate,
+        } => file::apply(
+            ctx,
+            path,
+            template.as_bytes(),
+            *mode,
+            validate.as_deref(),
+            prior,
+            backup,
+        ),
+        Effect::Divert {
+            path,
+            template,
+            mode,
+        } => divert::apply(ctx, path, template.as_bytes(), *mode),
+        Effect::Unit { name, enabled } => unit::apply(ctx, name, *enabled),
+        Effect::Sysctl { key, value } => sysctl::apply(ctx, key, value),
+        Effect::Group { name, members } => group::apply(ctx, name, members),
+        Effect::Command { run, .. } => command::apply(ctx, run, prior),
+    }
+}
+
+/// Returns the system to the prior state.
+pub fn undo(ctx: &Ctx<'_>, effect: &Effect, prior: &Prior, backup: Option<&[u8]>) -> Result<()> {
+    match (effect, prior) {
+        (Effect::VendorFile { .. }, _) => Ok(()),
+        (Effect::ManagedFile { path, .. }, prior) => file::restore(ctx, path, prior, backup),
+        (Effect::Divert { path, .. }, Prior::Divert { existed }) => {
+            divert::undo(ctx, path, *existed)
+        }
+        (Effect::Unit { name, enabled }, Prior::Unit { enabled: before }) => {
+            unit::undo(ctx, name, *enabled, *before)
+        }
+        (Effect::Sysctl { key, .. }, Prior::Sysctl { running }) => {
+            sysctl::undo(ctx, key, running.as_deref())
+        }
+        (
+            Effect::Group { name, members },
+            Prior::Group {
+                existed,
+                members: before,
+            },
+        ) => group::undo(ctx, name, members, *existed, before),
+        (Effect::Command { undo, .. }, Prior::Command { skipped }) => {
+            command::undo(ctx, undo, *skipped)
+        }
+        (effect, prior) => Err(crate::error::Error::StateCorrupt {
+            what: format!("step `{}`", effect.key()),
+            reason: format!("prior state {prior:?} does not belong to this kind of effect"),
+        }),
+    }
+}

@@ -1,0 +1,182 @@
+//! The runtime's error type: data at the bottom, what/why/how at the top.
+//!
+//! Every variant renders as one "what" line; `source()` carries the "why"
+//! and [`Error::hint`] the "how". [`Error::exit_status`] follows the house
+//! convention: 1 = checked and found wanting, 2 = bad input or failure.
+
+use std::path::PathBuf;
+
+/// Any failure of a runtime command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A module's plan file is missing or unreadable.
+    #[error("cannot read the plan of module `{module}` at {}", path.display())]
+    PlanUnreadable {
+        /// Module name.
+        module: String,
+        /// Plan path.
+        path: PathBuf,
+        /// Underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A plan file exists but is not a valid plan.
+    #[error("the plan of module `{module}` at {} is invalid: {reason}", path.display())]
+    PlanInvalid {
+        /// Module name.
+        module: String,
+        /// Plan path.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The state database could not be opened or written.
+    #[error("state database {} cannot be used", path.display())]
+    State {
+        /// Database path.
+        path: PathBuf,
+        /// SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The state database holds a record the runtime cannot read.
+    #[error("state database record of {what} is damaged: {reason}")]
+    StateCorrupt {
+        /// Which record.
+        what: String,
+        /// Parse error.
+        reason: String,
+    },
+    /// A file operation failed.
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        /// What was being done ("write", "read", …).
+        action: &'static str,
+        /// The path concerned.
+        path: PathBuf,
+        /// Underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A command could not be started.
+    #[error("cannot run `{argv}`")]
+    Spawn {
+        /// The command line, for display only.
+        argv: String,
+        /// Underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A command ran and failed.
+    #[error("`{argv}` failed ({status}){}", if stderr.is_empty() { String::new() } else { format!(": {}", stderr.trim()) })]
+    CommandFailed {
+        /// The command line, for display only.
+        argv: String,
+        /// Exit status description.
+        status: String,
+        /// What the command printed on stderr.
+        stderr: String,
+    },
+    /// A rendered file was refused by its validator and rolled back.
+    #[error("the new {path} was refused by `{argv}`, so the previous state was restored: {output}")]
+    Validation {
+        /// File that was validated.
+        path: String,
+        /// Validator command line.
+        argv: String,
+        /// What the validator printed.
+        output: String,
+    },
+    /// A template could not be rendered with the resolved parameters.
+    #[error("cannot render {what} of module `{module}`")]
+    Template {
+        /// Module name.
+        module: String,
+        /// Which template (effect key).
+        what: String,
+        /// minijinja's error, naming the undefined variable and line.
+        #[source]
+        source: minijinja::Error,
+    },
+    /// A value given on the command line or in a plan is not acceptable.
+    #[error("{what}")]
+    Invalid {
+        /// What is wrong and with which value.
+        what: String,
+        /// How to fix it.
+        hint: String,
+    },
+    /// The system is not in a state the effect can be applied to.
+    #[error("{what}")]
+    Precondition {
+        /// What is missing.
+        what: String,
+        /// How to fix it.
+        hint: String,
+    },
+    /// Verify checks failed.
+    #[error("{failed} of {total} verify check(s) failed{}", if modules.is_empty() { String::new() } else { format!(" in {}", modules.join(", ")) })]
+    VerifyFailed {
+        /// Number of failing checks.
+        failed: usize,
+        /// Number of checks run.
+        total: usize,
+        /// Modules with a failing check.
+        modules: Vec<String>,
+    },
+}
+
+/// Result alias for runtime operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// How to fix it, if there is something specific to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::PlanUnreadable { module, .. } => Some(format!(
+                "is vpsc-mod-{module} installed? `dpkg -L vpsc-mod-{module}` lists its files; reinstall it with `apt install --reinstall vpsc-mod-{module}`"
+            )),
+            Error::PlanInvalid { module, .. } => Some(format!(
+                "reinstall the package (`apt install --reinstall vpsc-mod-{module}`); if it persists, the package was built by an incompatible vpsc-gen"
+            )),
+            Error::State { .. } | Error::StateCorrupt { .. } => Some(
+                "check free space and permissions of /var/lib/vpsc (mode 0700, root only); `sqlite3 /var/lib/vpsc/state.db 'PRAGMA integrity_check'` tells whether the file is damaged".into(),
+            ),
+            Error::CommandFailed { .. } | Error::Spawn { .. } => Some(
+                "fix the cause shown above, then run `dpkg --configure -a` to resume; the journal keeps what was already done".into(),
+            ),
+            Error::Validation { .. } => Some(
+                "adjust the parameters (site overrides or profile) so the validator accepts the file, then run `dpkg --configure -a`".into(),
+            ),
+            Error::Template { .. } => Some(
+                "define the missing parameter in the module's `parameters:` or the profile's overrides".into(),
+            ),
+            Error::Invalid { hint, .. } | Error::Precondition { hint, .. } => Some(hint.clone()),
+            Error::VerifyFailed { .. } => Some(
+                "run `vpsc verify --json` for the failing checks and their evidence".into(),
+            ),
+            Error::Io { .. } => None,
+        }
+    }
+
+    /// Process exit status for this error.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            Error::VerifyFailed { .. } => 1,
+            _ => 2,
+        }
+    }
+
+    /// Builds an [`Error::Io`] for `path`.
+    pub fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}

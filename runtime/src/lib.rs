@@ -1,0 +1,19 @@
+//! vpsc runtime: journalled, reversible configure and verify steps for the
+//! vpsc-mod-* packages, called from their maintainer scripts.
+//!
+//! The plan format in [`plan`] is shared with the generator (`vpsc-gen`),
+//! which validates with the same code before it builds a package.
+
+pub mod checks;
+pub mod cli;
+pub mod commands;
+pub mod converge;
+pub mod effects;
+pub mod error;
+pub mod names;
+pub mod plan;
+pub mod render;
+pub mod root;
+pub mod state;
+
+pub use error::{Error, Result};

@@ -1,0 +1,433 @@
+//! The compiled plan of one module: the contract between `vpsc-gen`, which
+//! writes it to `/usr/share/vpsc/modules/<name>.json`, and the runtime, which
+//! executes it from the maintainer scripts.
+//!
+//! Invariant: a `Plan` that passed [`Plan::validate`] names only paths,
+//! units, groups and users that are safe to hand to the system as argv
+//! elements (DESIGN.md principle 6). Both sides validate: the generator so a
+//! bad profile never becomes a package, the runtime so a damaged plan file
+//! never reaches the system.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::names;
+
+/// Version of the plan file format; bumped on incompatible changes.
+pub const PLAN_FORMAT: u32 = 1;
+
+/// Directory (relative to the root) where module plans are shipped.
+pub const PLAN_DIR: &str = "usr/share/vpsc/modules";
+
+/// Directory (relative to the root) where profile descriptions are shipped.
+pub const PROFILE_DIR: &str = "usr/share/vpsc/profiles";
+
+/// One module's compiled plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Plan file format, see [`PLAN_FORMAT`].
+    pub format: u32,
+    /// Module name (without the `vpsc-mod-` prefix).
+    pub module: String,
+    /// Module version, equal to the package version.
+    pub version: String,
+    /// Parameter defaults; templates see these merged with overrides.
+    pub parameters: BTreeMap<String, serde_json::Value>,
+    /// What configuring the module changes, in order.
+    pub effects: Vec<Effect>,
+    /// What must hold once the module is configured.
+    pub verify: Vec<Check>,
+}
+
+/// A profile as shipped in `/usr/share/vpsc/profiles/<name>.json`: the
+/// parameter overrides it applies to its modules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileDoc {
+    /// Plan file format, see [`PLAN_FORMAT`].
+    pub format: u32,
+    /// Profile name (without the `vpsc-profile-` prefix).
+    pub profile: String,
+    /// Profile version.
+    pub version: String,
+    /// Overrides per module; every module of the profile has an entry.
+    pub modules: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+}
+
+/// One change a module makes to the system.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Effect {
+    /// A file shipped in the package under a vendor directory; dpkg installs
+    /// and removes it, the runtime only checks it is present.
+    VendorFile {
+        /// Absolute path under `/usr/lib`.
+        path: String,
+    },
+    /// A file under `/etc` written by the runtime from a template, journalled
+    /// and restored to its prior state on unconfigure.
+    ManagedFile {
+        /// Absolute path under `/etc`.
+        path: String,
+        /// minijinja template of the content.
+        template: String,
+        /// Octal permission bits.
+        mode: u32,
+        /// Command (argv, `{path}` is replaced) that must accept the new file
+        /// before it is kept, e.g. `sshd -t`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        validate: Option<Vec<String>>,
+    },
+    /// A file owned by another package, moved aside with
+    /// `dpkg-divert --rename` and replaced by rendered content.
+    Divert {
+        /// Absolute path of the foreign file.
+        path: String,
+        /// minijinja template of the replacement content.
+        template: String,
+        /// Octal permission bits of the replacement.
+        mode: u32,
+    },
+    /// A systemd unit enabled or disabled; the prior state is recorded.
+    Unit {
+        /// Unit name, e.g. `fail2ban.service`.
+        name: String,
+        /// Desired state.
+        enabled: bool,
+    },
+    /// A kernel parameter, persisted by a shipped `/usr/lib/sysctl.d` file
+    /// and applied to the running kernel on a live system.
+    Sysctl {
+        /// Dotted key, e.g. `net.ipv4.tcp_syncookies`.
+        key: String,
+        /// Value as written to `/proc/sys`.
+        value: String,
+    },
+    /// Group membership; the group is created (as a system group) if absent.
+    Group {
+        /// Group name.
+        name: String,
+        /// Users to add (templates allowed, e.g. `{{ admin_user }}`).
+        members: Vec<String>,
+    },
+    /// A command with an explicit undo command.
+    Command {
+        /// Stable identifier of this command within the module.
+        id: String,
+        /// argv run on apply (templates allowed in each element).
+        run: Vec<String>,
+        /// argv run on undo.
+        undo: Vec<String>,
+        /// If this path exists before apply, the command is skipped and
+        /// therefore never undone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        creates: Option<String>,
+    },
+}
+
+/// One verify check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Check {
+    /// An executable of this name is on the standard root PATH.
+    CommandPresent {
+        /// Command name.
+        name: String,
+    },
+    /// A file contains a line-independent substring (templates allowed).
+    FileContains {
+        /// Absolute path.
+        path: String,
+        /// Text that must occur.
+        text: String,
+    },
+    /// A systemd unit is enabled.
+    UnitEnabled {
+        /// Unit name.
+        name: String,
+    },
+    /// A kernel parameter has this value (running on a live system,
+    /// persisted otherwise).
+    Sysctl {
+        /// Dotted key.
+        key: String,
+        /// Expected value.
+        value: String,
+    },
+    /// A Debian package is installed.
+    PackageInstalled {
+        /// Package name.
+        name: String,
+    },
+}
+
+/// Where a path may point, per kind of effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathRule {
+    /// Vendor directories dpkg removes with the package.
+    Vendor,
+    /// Runtime-managed configuration under `/etc`.
+    Etc,
+    /// Any absolute path (diversions, check targets, `creates`).
+    Anywhere,
+}
+
+/// A problem found in a plan.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what}")]
+pub struct PlanProblem {
+    /// What is wrong, naming the offending value.
+    pub what: String,
+}
+
+impl Effect {
+    /// Identity of the effect within its module: two plan versions that
+    /// share a key manage the same thing, so upgrades converge by key.
+    pub fn key(&self) -> String {
+        match self {
+            Effect::VendorFile { path } => format!("vendor:{path}"),
+            Effect::ManagedFile { path, .. } => format!("file:{path}"),
+            Effect::Divert { path, .. } => format!("divert:{path}"),
+            Effect::Unit { name, .. } => format!("unit:{name}"),
+            Effect::Sysctl { key, .. } => format!("sysctl:{key}"),
+            Effect::Group { name, .. } => format!("group:{name}"),
+            Effect::Command { id, .. } => format!("command:{id}"),
+        }
+    }
+
+    /// Paths this effect writes, for the "two modules write one path" check.
+    pub fn written_path(&self) -> Option<&str> {
+        match self {
+            Effect::VendorFile { path }
+            | Effect::ManagedFile { path, .. }
+            | Effect::Divert { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// Checks names and paths; templates are checked by whoever renders them.
+    pub fn validate(&self) -> Result<(), PlanProblem> {
+        match self {
+            Effect::VendorFile { path } => check_path(path, PathRule::Vendor),
+            Effect::ManagedFile {
+                path,
+                mode,
+                validate,
+                ..
+            } => {
+                check_path(path, PathRule::Etc)?;
+                check_mode(*mode)?;
+                if let Some(argv) = validate {
+                    check_argv(argv)?;
+                }
+                Ok(())
+            }
+            Effect::Divert { path, mode, .. } => {
+                check_path(path, PathRule::Anywhere)?;
+                if path.starts_with("/usr/share/vpsc/") || path.starts_with("/var/lib/vpsc") {
+                    return Err(problem(format!(
+                        "`{path}` belongs to vpsc itself and cannot be diverted"
+                    )));
+                }
+                check_mode(*mode)
+            }
+            Effect::Unit { name, .. } => names::unit(name).map_err(problem),
+            Effect::Sysctl { key, value } => {
+                names::sysctl_key(key).map_err(problem)?;
+                names::sysctl_value(value).map_err(problem)
+            }
+            Effect::Group { name, members } => {
+                names::group(name).map_err(problem)?;
+                for m in members {
+                    // A member may be a template resolved at configure time;
+                    // its rendered value is checked again there.
+                    if !m.contains("{{") {
+                        names::user(m).map_err(problem)?;
+                    }
+                }
+                Ok(())
+            }
+            Effect::Command {
+                id,
+                run,
+                undo,
+                creates,
+            } => {
+                names::identifier(id).map_err(problem)?;
+                check_argv(run)?;
+                check_argv(undo)?;
+                if let Some(p) = creates {
+                    check_path(p, PathRule::Anywhere)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Check {
+    /// Checks names and paths of the check.
+    pub fn validate(&self) -> Result<(), PlanProblem> {
+        match self {
+            Check::CommandPresent { name } => names::command(name).map_err(problem),
+            Check::FileContains { path, text } => {
+                check_path(path, PathRule::Anywhere)?;
+                if text.is_empty() {
+                    return Err(problem("file_contains needs a non-empty `text`".into()));
+                }
+                Ok(())
+            }
+            Check::UnitEnabled { name } => names::unit(name).map_err(problem),
+            Check::Sysctl { key, value } => {
+                names::sysctl_key(key).map_err(problem)?;
+                names::sysctl_value(value).map_err(problem)
+            }
+            Check::PackageInstalled { name } => names::package(name).map_err(problem),
+        }
+    }
+
+    /// Short human label, e.g. `unit_enabled fail2ban.service`.
+    pub fn label(&self) -> String {
+        match self {
+            Check::CommandPresent { name } => format!("command_present {name}"),
+            Check::FileContains { path, text } => format!("file_contains {path} {text:?}"),
+            Check::UnitEnabled { name } => format!("unit_enabled {name}"),
+            Check::Sysctl { key, value } => format!("sysctl {key} = {value}"),
+            Check::PackageInstalled { name } => format!("package_installed {name}"),
+        }
+    }
+}
+
+impl Plan {
+    /// Validates every name, path and argv in the plan.
+    pub fn validate(&self) -> Result<(), PlanProblem> {
+        if self.format != PLAN_FORMAT {
+            return Err(problem(format!(
+                "plan format {} is not supported (this runtime reads format {PLAN_FORMAT}); upgrade vpsc-runtime",
+                self.format
+            )));
+        }
+        names::module(&self.module).map_err(problem)?;
+        let mut keys = std::collections::BTreeSet::new();
+        for effect in &self.effects {
+            effect.validate()?;
+            if !keys.insert(effect.key()) {
+                return Err(problem(format!(
+                    "effect `{}` appears twice in module `{}`",
+                    effect.key(),
+                    self.module
+                )));
+            }
+        }
+        for check in &self.verify {
+            check.validate()?;
+        }
+        for name in self.parameters.keys() {
+            names::identifier(name).map_err(problem)?;
+        }
+        Ok(())
+    }
+}
+
+fn problem(what: String) -> PlanProblem {
+    PlanProblem { what }
+}
+
+fn check_mode(mode: u32) -> Result<(), PlanProblem> {
+    if mode & !0o7777 != 0 {
+        return Err(problem(format!("mode {mode:o} is not a permission mode")));
+    }
+    if mode & 0o002 != 0 {
+        return Err(problem(format!(
+            "mode {mode:04o} is world-writable; drop the o+w bit"
+        )));
+    }
+    Ok(())
+}
+
+fn check_argv(argv: &[String]) -> Result<(), PlanProblem> {
+    let Some(first) = argv.first() else {
+        return Err(problem(
+            "a command needs at least one argument (the program)".into(),
+        ));
+    };
+    if first.contains("{{") {
+        return Err(problem(format!(
+            "the program `{first}` must not be a template"
+        )));
+    }
+    if argv.iter().any(|a| a.contains('\0')) {
+        return Err(problem("a command argument contains a NUL byte".into()));
+    }
+    Ok(())
+}
+
+/// Checks that `path` is absolute, normalised, and allowed for `rule`.
+pub fn check_path(path: &str, rule: PathRule) -> Result<(), PlanProblem> {
+    if !path.starts_with('/') {
+        return Err(problem(format!(
+            "path `{path}` must be absolute (start with `/`)"
+        )));
+    }
+    if path.len() > 4096 || path.contains('\0') || path.contains('\n') {
+        return Err(problem(format!(
+            "path `{}` is too long or contains control characters",
+            path.escape_debug()
+        )));
+    }
+    for comp in path.split('/').skip(1) {
+        if comp.is_empty() || comp == "." || comp == ".." {
+            return Err(problem(format!(
+                "path `{path}` must not contain `..`, `.` or empty components"
+            )));
+        }
+    }
+    let ok = match rule {
+        PathRule::Vendor => ["/usr/lib/", "/usr/share/"]
+            .iter()
+            .any(|p| path.starts_with(p)),
+        PathRule::Etc => path.starts_with("/etc/"),
+        PathRule::Anywhere => true,
+    };
+    if !ok {
+        let allowed = match rule {
+            PathRule::Vendor => "a vendor directory under /usr/lib/ or /usr/share/",
+            PathRule::Etc => "/etc/ (use a vendor_file for /usr/lib)",
+            PathRule::Anywhere => "",
+        };
+        return Err(problem(format!(
+            "path `{path}` is outside the allowed locations: expected {allowed}"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotdot_paths_are_refused() {
+        assert!(check_path("/etc/../root/x", PathRule::Etc).is_err());
+        assert!(check_path("/etc//x", PathRule::Etc).is_err());
+        assert!(check_path("etc/x", PathRule::Etc).is_err());
+        assert!(check_path("/etc/ssh/sshd_config.d/50-vpsc.conf", PathRule::Etc).is_ok());
+    }
+
+    #[test]
+    fn vendor_files_stay_in_vendor_directories() {
+        assert!(check_path("/usr/lib/sysctl.d/60-vpsc.conf", PathRule::Vendor).is_ok());
+        assert!(check_path("/etc/sysctl.d/60-vpsc.conf", PathRule::Vendor).is_err());
+        assert!(check_path("/usr/bin/evil", PathRule::Vendor).is_err());
+    }
+
+    #[test]
+    fn effect_keys_identify_the_managed_thing() {
+        let e = Effect::Unit {
+            name: "ssh.service".into(),
+            enabled: true,
+        };
+        assert_eq!(e.key(), "unit:ssh.service");
+    }
+}
