@@ -74,6 +74,16 @@ pub fn run(root: &Root, module: &str, check: &Check) -> CheckResult {
             Some(s) => (false, format!("{name}: {s}")),
             None => (false, format!("{name} is not known to dpkg")),
         },
+        Check::GroupMember { group, user } => match effects::group_members(root, group) {
+            Some(members) if members.iter().any(|m| m == user) => {
+                (true, format!("{user} is in {group}"))
+            }
+            Some(members) => (
+                false,
+                format!("{group} has members [{}], not {user}", members.join(", ")),
+            ),
+            None => (false, format!("group {group} does not exist")),
+        },
     };
     CheckResult {
         module: module.to_owned(),
@@ -98,17 +108,20 @@ fn find_command(root: &Root, name: &str) -> Option<String> {
     })
 }
 
-/// The `Status:` of `name` in dpkg's status database, if listed.
+/// The `Status:` of `name` as dpkg-query reports it, if dpkg knows it.
+/// dpkg's database is read only through dpkg's tools (lintian:
+/// uses-dpkg-database-directly), so the on-disk format is dpkg's business.
 fn package_status(root: &Root, name: &str) -> Option<String> {
-    let text = std::fs::read_to_string(root.path("/var/lib/dpkg/status")).ok()?;
-    let needle = format!("Package: {name}\n");
-    text.split("\n\n").find_map(|stanza| {
-        let stanza = format!("{}\n", stanza.trim_start_matches('\n'));
-        if !stanza.starts_with(&needle) {
-            return None;
-        }
-        stanza
-            .lines()
-            .find_map(|l| l.strip_prefix("Status: ").map(str::to_owned))
-    })
+    let mut argv = root.dpkg_tool("dpkg-query");
+    argv.extend([
+        "--show".into(),
+        "--showformat=${Status}".into(),
+        "--".into(),
+        name.to_owned(),
+    ]);
+    Root::new("/")
+        .run(&argv)
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
 }

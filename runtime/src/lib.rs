@@ -17,3 +17,6 @@ pub mod root;
 pub mod state;
 
 pub use error::{Error, Result};
+
+/// Version of this runtime; module packages depend on `vpsc-runtime (>= VERSION)`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -160,6 +160,13 @@ pub enum Check {
         /// Package name.
         name: String,
     },
+    /// A user is a member of a group (templates allowed in `user`).
+    GroupMember {
+        /// Group name.
+        group: String,
+        /// User name.
+        user: String,
+    },
 }
 
 /// Where a path may point, per kind of effect.
@@ -284,6 +291,13 @@ impl Check {
                 names::sysctl_value(value).map_err(problem)
             }
             Check::PackageInstalled { name } => names::package(name).map_err(problem),
+            Check::GroupMember { group, user } => {
+                names::group(group).map_err(problem)?;
+                if !user.contains("{{") {
+                    names::user(user).map_err(problem)?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -295,6 +309,7 @@ impl Check {
             Check::UnitEnabled { name } => format!("unit_enabled {name}"),
             Check::Sysctl { key, value } => format!("sysctl {key} = {value}"),
             Check::PackageInstalled { name } => format!("package_installed {name}"),
+            Check::GroupMember { group, user } => format!("group_member {group} {user}"),
         }
     }
 }

@@ -97,6 +97,10 @@ pub fn render_check(
             path: path.clone(),
             text: render(env, &check.label(), text, params)?,
         },
+        Check::GroupMember { group, user } => Check::GroupMember {
+            group: group.clone(),
+            user: render(env, &check.label(), user, params)?,
+        },
         other => other.clone(),
     })
 }

@@ -106,6 +106,16 @@ impl Root {
         cmd
     }
 
+    /// argv of a dpkg tool (`dpkg-query`, `dpkg-divert`) aimed at this root
+    /// with the tool's own `--root`, run from the host side.
+    pub fn dpkg_tool(&self, tool: &str) -> Vec<String> {
+        let mut argv = vec![tool.to_owned()];
+        if !self.is_host() {
+            argv.push(format!("--root={}", self.dir.display()));
+        }
+        argv
+    }
+
     /// Runs `argv` on this root and fails unless it exits 0; returns stdout.
     pub fn run<S: AsRef<OsStr>>(&self, argv: &[S]) -> Result<String> {
         run_command(self.command(argv), argv)

@@ -72,30 +72,26 @@ pub(super) fn undo(ctx: &Ctx<'_>, path: &str, existed: bool) -> Result<()> {
 /// dpkg-divert aimed at the root with its own `--root` (it handles the
 /// admin directory and the rename inside the tree itself).
 fn dpkg_divert(ctx: &Ctx<'_>) -> Vec<String> {
-    let mut argv = vec!["dpkg-divert".to_owned(), "--quiet".to_owned()];
-    if !ctx.root.is_host() {
-        argv.push("--root".into());
-        argv.push(ctx.root.dir().to_string_lossy().into_owned());
-    }
+    let mut argv = ctx.root.dpkg_tool("dpkg-divert");
+    argv.push("--quiet".into());
     argv
 }
 
-fn run_host(argv: &[String]) -> Result<()> {
-    crate::root::Root::new("/").run(argv).map(drop)
+fn run_host(argv: &[String]) -> Result<String> {
+    crate::root::Root::new("/").run(argv)
 }
 
-/// The diversion of `path` as (divert-to, package), read from dpkg's
-/// database (three lines per diversion: path, divert-to, package).
+/// The diversion of `path` as (divert-to, package), asked of dpkg-divert
+/// (`LOCAL` is the package of a local diversion).
 fn diversion_of(ctx: &Ctx<'_>, path: &str) -> Result<Option<(String, String)>> {
-    let db = ctx.root.path("/var/lib/dpkg/diversions");
-    let text = match std::fs::read_to_string(&db) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("read", db)(e)),
-    };
-    let lines: Vec<&str> = text.lines().collect();
-    Ok(lines
-        .chunks(3)
-        .find(|c| c.len() == 3 && c[0] == path)
-        .map(|c| (c[1].to_owned(), c[2].to_owned())))
+    let mut argv = ctx.root.dpkg_tool("dpkg-divert");
+    argv.extend(["--listpackage".into(), path.to_owned()]);
+    let package = run_host(&argv)?.trim().to_owned();
+    if package.is_empty() {
+        return Ok(None);
+    }
+    let mut argv = ctx.root.dpkg_tool("dpkg-divert");
+    argv.extend(["--truename".into(), path.to_owned()]);
+    let to = run_host(&argv)?.trim().to_owned();
+    Ok(Some((to, package)))
 }

@@ -192,25 +192,38 @@ pub fn write_atomic(host: &Path, content: &[u8], mode: u32, uid: u32, gid: u32) 
     })
 }
 
-/// The package that ships `path` as a conffile, if any.
+/// The package that ships `path` as a conffile, if any, asked of
+/// dpkg-query (which exits 1 when no package owns the path).
 fn conffile_owner(ctx: &Ctx<'_>, path: &str) -> Result<Option<String>> {
-    let info = ctx.root.path("/var/lib/dpkg/info");
-    let Ok(entries) = std::fs::read_dir(&info) else {
+    let host = crate::root::Root::new("/");
+    let mut argv = ctx.root.dpkg_tool("dpkg-query");
+    argv.extend(["--search".into(), "--".into(), path.to_owned()]);
+    let Ok(owners) = host.run(&argv) else {
         return Ok(None);
     };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let Some(pkg) = name.strip_suffix(".conffiles") else {
+    for line in owners.lines() {
+        // "pkg1, pkg2: /path"; diversion lines start with "diversion by".
+        let Some((pkgs, p)) = line.split_once(": ") else {
             continue;
         };
-        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        // Lines are "path" or, in newer dpkg, "remove-on-upgrade path".
-        if text
-            .lines()
-            .any(|l| l.split_whitespace().last() == Some(path))
-        {
-            return Ok(Some(pkg.split(':').next().unwrap_or(pkg).to_owned()));
+        if p != path || pkgs.starts_with("diversion ") {
+            continue;
+        }
+        for pkg in pkgs.split(", ") {
+            let mut argv = ctx.root.dpkg_tool("dpkg-query");
+            argv.extend([
+                "--show".into(),
+                "--showformat=${Conffiles}".into(),
+                "--".into(),
+                pkg.to_owned(),
+            ]);
+            let conffiles = host.run(&argv)?;
+            if conffiles
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(path))
+            {
+                return Ok(Some(pkg.split(':').next().unwrap_or(pkg).to_owned()));
+            }
         }
     }
     Ok(None)

@@ -107,3 +107,8 @@ pub(super) fn undo(
     }
     Ok(())
 }
+
+/// Members of `group`, or `None` if it does not exist (unreadable counts as absent).
+pub fn members(root: &Root, group: &str) -> Option<Vec<String>> {
+    read_group(root, group).ok().flatten().map(|e| e.members)
+}

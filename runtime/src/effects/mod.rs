@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use divert::DIVERT_SUFFIX;
 pub use file::matches_content as file_matches;
+pub use group::members as group_members;
 pub use sysctl::persisted as sysctl_persisted;
 pub use unit::is_enabled as unit_is_enabled;
 

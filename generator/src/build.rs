@@ -1,0 +1,370 @@
+//! One build: catalogue → packages → repository, all in memory first and
+//! then written to a temporary directory that replaces `--out` at the end,
+//! so bad input or a failure never leaves half an output.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::{Environment, context};
+use serde::Serialize;
+
+use crate::deb::{self, DataFile, DebSpec};
+use crate::error::{Error, Result};
+use crate::profile::{Catalogue, Module, Profile, load_catalogue};
+use crate::repo::{self, PoolEntry};
+use crate::{control, doc, scripts};
+use vpsc::plan::{PLAN_DIR, PLAN_FORMAT, PROFILE_DIR, Plan, ProfileDoc};
+
+/// Inputs of a build.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// Directory with `modules/` and the profile YAML files.
+    pub profiles: PathBuf,
+    /// Directory with the maintainer-script templates.
+    pub hooks: PathBuf,
+    /// `repo.yaml`.
+    pub config: PathBuf,
+    /// SOURCE_DATE_EPOCH: every timestamp in the output.
+    pub epoch: u64,
+}
+
+/// A package rendered but not yet archived: what golden tests snapshot.
+pub struct Rendered {
+    /// Package name.
+    pub package: String,
+    /// Version.
+    pub version: String,
+    /// The archive's contents.
+    pub spec: DebSpec,
+}
+
+/// A package written to the pool.
+#[derive(Debug, Clone, Serialize)]
+pub struct Written {
+    /// Package name.
+    pub package: String,
+    /// Version.
+    pub version: String,
+    /// Path relative to the output directory.
+    pub filename: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Loads and validates the inputs.
+pub fn catalogue(inputs: &Inputs) -> Result<Catalogue> {
+    load_catalogue(&inputs.profiles, &inputs.config)
+}
+
+fn doc_files(
+    package: &str,
+    version: &str,
+    cat: &Catalogue,
+    source: &Path,
+    epoch: u64,
+) -> Vec<DataFile> {
+    let changelog = doc::changelog(
+        package,
+        version,
+        &cat.config,
+        &source.display().to_string(),
+        epoch,
+    );
+    vec![
+        DataFile {
+            path: format!("/usr/share/doc/{package}/copyright"),
+            content: doc::copyright(&cat.config).into_bytes(),
+            mode: 0o644,
+        },
+        DataFile {
+            path: format!("/usr/share/doc/{package}/changelog.gz"),
+            content: deb::gzip(changelog.as_bytes()),
+            mode: 0o644,
+        },
+    ]
+}
+
+/// Source path as recorded in changelogs: relative to the profiles dir's
+/// parent, so output does not depend on where the checkout lives.
+fn shown_source(inputs: &Inputs, path: &Path) -> PathBuf {
+    let base = inputs.profiles.parent().unwrap_or(Path::new(""));
+    path.strip_prefix(base)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn version_of<'a>(cat: &'a Catalogue) -> impl Fn(&str) -> String + 'a {
+    move |name| {
+        cat.modules
+            .get(name)
+            .map(|m| m.version.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Renders the package of one module.
+pub fn render_module(
+    cat: &Catalogue,
+    env: &Environment<'_>,
+    inputs: &Inputs,
+    m: &Module,
+) -> Result<Rendered> {
+    let plan = Plan {
+        format: PLAN_FORMAT,
+        module: m.name.clone(),
+        version: m.version.clone(),
+        parameters: m.parameters.clone(),
+        effects: m.effects.clone(),
+        verify: m.verify.clone(),
+    };
+    let mut plan_json = serde_json::to_string_pretty(&plan).expect("plans serialise");
+    plan_json.push('\n');
+    let mut files = vec![DataFile {
+        path: format!("/{PLAN_DIR}/{}.json", m.name),
+        content: plan_json.into_bytes(),
+        mode: 0o644,
+    }];
+    files.extend(m.vendor_files.iter().map(|v| DataFile {
+        path: v.path.clone(),
+        content: v.content.clone(),
+        mode: v.mode,
+    }));
+    files.extend(doc_files(
+        &m.package(),
+        &m.version,
+        cat,
+        &shown_source(inputs, &m.source),
+        inputs.epoch,
+    ));
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let ctx = context! {
+        package => m.package(),
+        module => m.name,
+        generator_version => env!("CARGO_PKG_VERSION"),
+    };
+    let scripts = scripts::MODULE_SCRIPTS
+        .iter()
+        .map(|s| {
+            Ok((
+                (*s).to_owned(),
+                scripts::render(env, &inputs.hooks, "module", s, ctx.clone())?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let control = control::module_control(
+        m,
+        &cat.config,
+        deb::installed_size(&files),
+        &version_of(cat),
+    );
+    Ok(Rendered {
+        package: m.package(),
+        version: m.version.clone(),
+        spec: DebSpec {
+            control,
+            scripts,
+            files,
+            epoch: inputs.epoch,
+        },
+    })
+}
+
+/// Renders the metapackage of one profile.
+pub fn render_profile(
+    cat: &Catalogue,
+    env: &Environment<'_>,
+    inputs: &Inputs,
+    p: &Profile,
+) -> Result<Rendered> {
+    let profile_doc = ProfileDoc {
+        format: PLAN_FORMAT,
+        profile: p.name.clone(),
+        version: p.version.clone(),
+        modules: p
+            .modules
+            .iter()
+            .map(|m| (m.name.clone(), m.parameters.clone()))
+            .collect(),
+    };
+    let mut json = serde_json::to_string_pretty(&profile_doc).expect("profiles serialise");
+    json.push('\n');
+    let mut files = vec![DataFile {
+        path: format!("/{PROFILE_DIR}/{}.json", p.name),
+        content: json.into_bytes(),
+        mode: 0o644,
+    }];
+    files.extend(doc_files(
+        &p.package(),
+        &p.version,
+        cat,
+        &shown_source(inputs, &p.source),
+        inputs.epoch,
+    ));
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let ctx = context! {
+        package => p.package(),
+        profile => p.name,
+        generator_version => env!("CARGO_PKG_VERSION"),
+    };
+    let scripts = scripts::MODULE_SCRIPTS
+        .iter()
+        .map(|s| {
+            Ok((
+                (*s).to_owned(),
+                scripts::render(env, &inputs.hooks, "profile", s, ctx.clone())?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let control = control::profile_control(
+        p,
+        &cat.config,
+        deb::installed_size(&files),
+        &version_of(cat),
+    );
+    Ok(Rendered {
+        package: p.package(),
+        version: p.version.clone(),
+        spec: DebSpec {
+            control,
+            scripts,
+            files,
+            epoch: inputs.epoch,
+        },
+    })
+}
+
+/// Renders every module and profile package of the catalogue.
+pub fn render_all(cat: &Catalogue, inputs: &Inputs) -> Result<Vec<Rendered>> {
+    let env = scripts::environment(&inputs.hooks)?;
+    let mut out = Vec::new();
+    for m in cat.modules.values() {
+        out.push(render_module(cat, &env, inputs, m)?);
+    }
+    for p in cat.profiles.values() {
+        out.push(render_profile(cat, &env, inputs, p)?);
+    }
+    Ok(out)
+}
+
+/// `pool/<component>/<initial>/<package>/<package>_<version>_<arch>.deb`
+/// (the epoch is not part of file names).
+fn pool_path(component: &str, package: &str, version: &str, arch: &str) -> String {
+    let version = version.split_once(':').map_or(version, |(_, v)| v);
+    let initial = if package.starts_with("lib") {
+        &package[..4]
+    } else {
+        &package[..1]
+    };
+    format!("pool/{component}/{initial}/{package}/{package}_{version}_{arch}.deb")
+}
+
+/// Builds every package plus `extra_debs` (e.g. vpsc-runtime) into an apt
+/// repository at `out`, replacing what was there.
+pub fn build(inputs: &Inputs, out: &Path, extra_debs: &[PathBuf]) -> Result<Vec<Written>> {
+    let cat = catalogue(inputs)?;
+    let rendered = render_all(&cat, inputs)?;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut entries = Vec::new();
+    let mut written = Vec::new();
+    for r in rendered {
+        let bytes = deb::build(&r.spec);
+        let filename = pool_path(&cat.config.component, &r.package, &r.version, "all");
+        entries.push(PoolEntry::new(
+            r.spec.control.clone(),
+            filename.clone(),
+            &bytes,
+        ));
+        written.push(Written {
+            package: r.package,
+            version: r.version,
+            filename: filename.clone(),
+            size: bytes.len() as u64,
+        });
+        files.push((filename, bytes));
+    }
+    for path in extra_debs {
+        let bytes = std::fs::read(path).map_err(Error::io("read", path))?;
+        let control = deb_control(path)?;
+        let field = |name: &str| {
+            control
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                .map(str::to_owned)
+                .ok_or_else(|| Error::Tool {
+                    command: format!("dpkg-deb --field {}", path.display()),
+                    message: format!("no {name} field"),
+                })
+        };
+        let (package, version, arch) =
+            (field("Package")?, field("Version")?, field("Architecture")?);
+        let filename = pool_path(&cat.config.component, &package, &version, &arch);
+        entries.push(PoolEntry::new(control.clone(), filename.clone(), &bytes));
+        written.push(Written {
+            package,
+            version,
+            filename: filename.clone(),
+            size: bytes.len() as u64,
+        });
+        files.push((filename, bytes));
+    }
+    entries.sort_by(|a, b| a.filename.cmp(&b.filename));
+    for (path, data) in repo::indices(&entries, &cat.config, inputs.epoch) {
+        files.push((format!("dists/{}/{path}", cat.config.suite), data));
+    }
+    write_tree(out, &files)?;
+    Ok(written)
+}
+
+/// The control paragraph of a `.deb` built elsewhere (cargo-deb), read
+/// with dpkg-deb, which knows every compression dpkg accepts.
+fn deb_control(path: &Path) -> Result<String> {
+    let out = std::process::Command::new("dpkg-deb")
+        .arg("--field")
+        .arg(path)
+        .output()
+        .map_err(|e| Error::Tool {
+            command: "dpkg-deb --field".into(),
+            message: format!("{e} (install dpkg-dev)"),
+        })?;
+    if !out.status.success() {
+        return Err(Error::Tool {
+            command: format!("dpkg-deb --field {}", path.display()),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Writes `files` under a fresh sibling directory, then swaps it in.
+fn write_tree(out: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "dist".into());
+    let tmp = parent.join(format!(".{name}.new-{}", std::process::id()));
+    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    let result = (|| {
+        for (rel, data) in files {
+            let path = tmp.join(rel);
+            let dir = path.parent().expect("relative paths have parents");
+            std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
+            std::fs::write(&path, data).map_err(Error::io("write", &path))?;
+        }
+        if out.exists() {
+            std::fs::rename(out, &old).map_err(Error::io("move aside", out))?;
+        }
+        std::fs::rename(&tmp, out).map_err(Error::io("create", out))?;
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(Error::io("remove", &old))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result
+}

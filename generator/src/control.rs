@@ -1,0 +1,96 @@
+//! Binary package control files (deb-control(5)), built with the
+//! `debian-control` crate so field order and folding follow Debian's rules.
+
+use debian_control::lossless::Binary;
+
+use crate::profile::raw::RawConfig;
+use crate::profile::{Module, Profile};
+
+/// Virtual package every profile provides and conflicts with, so apt
+/// allows only one profile at a time (Policy §7.6.2 idiom).
+pub const PROFILE_VIRTUAL: &str = "vpsc-profile";
+
+/// Folds a synopsis and extended description into a `Description:` value.
+fn description(synopsis: &str, long: &str) -> String {
+    let paras: Vec<String> = long
+        .trim()
+        .split("\n\n")
+        .map(|p| p.lines().map(str::trim_end).collect::<Vec<_>>().join("\n"))
+        .collect();
+    format!("{synopsis}\n{}", paras.join("\n.\n"))
+}
+
+fn common(b: &mut Binary, package: &str, version: &str, config: &RawConfig, installed_size: u64) {
+    b.set("Package", package);
+    b.set("Version", version);
+    b.set("Architecture", "all");
+    b.set("Maintainer", &config.maintainer);
+    b.set("Installed-Size", &installed_size.to_string());
+    b.set("Priority", "optional");
+    b.set("Multi-Arch", "foreign");
+    b.set("Homepage", &config.homepage);
+}
+
+/// Control file of `vpsc-mod-<name>`.
+pub fn module_control(
+    m: &Module,
+    config: &RawConfig,
+    installed_size: u64,
+    versions: &dyn Fn(&str) -> String,
+) -> String {
+    let mut b = Binary::new();
+    common(&mut b, &m.package(), &m.version, config, installed_size);
+    let mut depends = vec![format!("vpsc-runtime (>= {})", vpsc::VERSION)];
+    depends.extend(
+        m.depends
+            .iter()
+            .map(|d| format!("vpsc-mod-{d} (>= {})", versions(d))),
+    );
+    let has = |k: &str| m.effects.iter().any(|e| e.key().starts_with(k));
+    // Tools the runtime calls for these effects, so apt brings them.
+    if has("unit:") {
+        depends.push("systemd".into());
+    }
+    if has("group:") {
+        depends.push("passwd".into());
+    }
+    depends.extend(m.packages.iter().cloned());
+    b.set("Depends", &depends.join(", "));
+    b.set("Section", &m.section);
+    b.set_description(Some(&description(&m.description, &m.long_description)));
+    b.to_string()
+}
+
+/// Control file of the `vpsc-profile-<name>` metapackage: core modules in
+/// `Depends:`, the rest in `Recommends:` (PACKAGING.md §4).
+pub fn profile_control(
+    p: &Profile,
+    config: &RawConfig,
+    installed_size: u64,
+    versions: &dyn Fn(&str) -> String,
+) -> String {
+    let mut b = Binary::new();
+    common(&mut b, &p.package(), &p.version, config, installed_size);
+    let rel = |name: &str| format!("vpsc-mod-{name} (>= {})", versions(name));
+    let mut depends = vec![format!("vpsc-runtime (>= {})", vpsc::VERSION)];
+    depends.extend(p.modules.iter().filter(|m| m.core).map(|m| rel(&m.name)));
+    let recommends: Vec<String> = p
+        .modules
+        .iter()
+        .filter(|m| !m.core)
+        .map(|m| rel(&m.name))
+        .collect();
+    b.set("Depends", &depends.join(", "));
+    if !recommends.is_empty() {
+        b.set("Recommends", &recommends.join(", "));
+    }
+    b.set("Conflicts", PROFILE_VIRTUAL);
+    b.set("Provides", PROFILE_VIRTUAL);
+    b.set("Section", "metapackages");
+    let long = format!(
+        "{}\n\nThis metapackage depends on the core modules of the profile and\nrecommends the others, so removing a recommended module keeps the\nprofile installed.",
+        p.long_description.trim()
+    );
+    b.set_description(Some(&description(&p.description, &long)));
+    b.to_string()
+}

@@ -1,0 +1,105 @@
+//! The validated model: what `validate.rs` produces from the raw YAML and
+//! everything downstream (graph, control files, packages) consumes.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use vpsc::plan::{Check, Effect};
+use vpsc::render::Params;
+
+use super::raw::RawConfig;
+
+/// A file shipped inside a module package.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShippedFile {
+    /// Absolute target path.
+    pub path: String,
+    /// Content.
+    pub content: Vec<u8>,
+    /// Permission bits.
+    pub mode: u32,
+}
+
+/// A validated module.
+#[derive(Debug, Clone)]
+pub struct Module {
+    /// Name (package `vpsc-mod-<name>`).
+    pub name: String,
+    /// Debian version.
+    pub version: String,
+    /// Synopsis.
+    pub description: String,
+    /// Extended description.
+    pub long_description: String,
+    /// Debian section.
+    pub section: String,
+    /// Module dependencies.
+    pub depends: Vec<String>,
+    /// Debian relations, each a valid `Depends:` entry.
+    pub packages: Vec<String>,
+    /// Parameter defaults.
+    pub parameters: Params,
+    /// Effects as the runtime will see them.
+    pub effects: Vec<Effect>,
+    /// Vendor files rendered at build time.
+    pub vendor_files: Vec<ShippedFile>,
+    /// Verify checks.
+    pub verify: Vec<Check>,
+    /// The YAML it came from.
+    pub source: PathBuf,
+}
+
+/// A module entry of a profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileModule {
+    /// Module name.
+    pub name: String,
+    /// Hard dependency (`Depends:`) rather than `Recommends:`.
+    pub core: bool,
+    /// Parameter overrides.
+    pub parameters: Params,
+}
+
+/// A validated profile with inheritance resolved.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// Name (package `vpsc-profile-<name>`).
+    pub name: String,
+    /// Debian version.
+    pub version: String,
+    /// Synopsis.
+    pub description: String,
+    /// Extended description.
+    pub long_description: String,
+    /// Parent profile, if any.
+    pub inherits: Option<String>,
+    /// Modules including inherited ones, parent's first.
+    pub modules: Vec<ProfileModule>,
+    /// The YAML it came from.
+    pub source: PathBuf,
+}
+
+/// Everything one build works from.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    /// Modules by name.
+    pub modules: BTreeMap<String, Module>,
+    /// Profiles by name.
+    pub profiles: BTreeMap<String, Profile>,
+    /// Package and repository identity.
+    pub config: RawConfig,
+}
+
+impl Module {
+    /// The Debian package name.
+    pub fn package(&self) -> String {
+        format!("vpsc-mod-{}", self.name)
+    }
+}
+
+impl Profile {
+    /// The Debian package name.
+    pub fn package(&self) -> String {
+        format!("vpsc-profile-{}", self.name)
+    }
+}

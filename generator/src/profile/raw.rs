@@ -1,0 +1,215 @@
+//! Raw input: the YAML files exactly as written, parsed strictly (unknown
+//! keys are errors). Kept apart from the validated model in `model.rs`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// `profiles/modules/<name>.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModule {
+    /// Module name; must equal the file name.
+    pub name: String,
+    /// Debian version of the module package.
+    pub version: String,
+    /// One-line synopsis.
+    pub description: String,
+    /// Extended description (paragraphs).
+    pub long_description: String,
+    /// Debian section (default `admin`).
+    #[serde(default)]
+    pub section: Option<String>,
+    /// Other modules this one needs.
+    #[serde(default)]
+    pub depends: Vec<String>,
+    /// Debian package relations, one `Depends:` entry each (`a | b (>= 1)`).
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// Parameters with their defaults.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, serde_json::Value>,
+    /// What configuring changes.
+    #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
+    pub effects: Vec<RawEffect>,
+    /// What must hold afterwards.
+    #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
+    pub verify: Vec<RawCheck>,
+}
+
+/// One effect as written.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawEffect {
+    /// A file shipped in the package under `/usr/lib` (rendered at build
+    /// time with the module defaults).
+    VendorFile {
+        /// Target path.
+        path: String,
+        /// Template of the content.
+        content: String,
+        /// Octal mode as a string, default "0644".
+        #[serde(default)]
+        mode: Option<String>,
+    },
+    /// A runtime-managed file under `/etc`.
+    ManagedFile {
+        /// Target path.
+        path: String,
+        /// Template of the content.
+        template: String,
+        /// Octal mode as a string, default "0644".
+        #[serde(default)]
+        mode: Option<String>,
+        /// Validator argv; `{path}` stands for the file.
+        #[serde(default)]
+        validate: Option<Vec<String>>,
+    },
+    /// A foreign file replaced through a diversion.
+    Divert {
+        /// Target path.
+        path: String,
+        /// Template of the replacement.
+        template: String,
+        /// Octal mode, default "0644".
+        #[serde(default)]
+        mode: Option<String>,
+    },
+    /// A unit to enable or disable.
+    Unit {
+        /// Unit name.
+        name: String,
+        /// Desired state (default true).
+        #[serde(default)]
+        enabled: Option<bool>,
+    },
+    /// A kernel parameter.
+    Sysctl {
+        /// Dotted key.
+        key: String,
+        /// Value.
+        value: String,
+    },
+    /// Group membership.
+    Group {
+        /// Group name.
+        name: String,
+        /// Members (templates allowed).
+        #[serde(default)]
+        members: Vec<String>,
+    },
+    /// A command with its undo.
+    Command {
+        /// Identifier.
+        id: String,
+        /// argv to run.
+        run: Vec<String>,
+        /// argv that undoes it.
+        undo: Vec<String>,
+        /// Skip (and never undo) when this path exists.
+        #[serde(default)]
+        creates: Option<String>,
+    },
+}
+
+/// One verify check as written.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawCheck {
+    /// Command on PATH.
+    CommandPresent {
+        /// Command name.
+        name: String,
+    },
+    /// File contains text.
+    FileContains {
+        /// Path.
+        path: String,
+        /// Text.
+        text: String,
+    },
+    /// Unit enabled.
+    UnitEnabled {
+        /// Unit name.
+        name: String,
+    },
+    /// Sysctl value.
+    Sysctl {
+        /// Key.
+        key: String,
+        /// Value.
+        value: String,
+    },
+    /// Package installed.
+    PackageInstalled {
+        /// Package name.
+        name: String,
+    },
+    /// User in group.
+    GroupMember {
+        /// Group.
+        group: String,
+        /// User (template allowed).
+        user: String,
+    },
+}
+
+/// `profiles/<name>.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProfile {
+    /// Profile name; must equal the file name.
+    pub name: String,
+    /// Debian version of the profile package.
+    pub version: String,
+    /// One-line synopsis.
+    pub description: String,
+    /// Extended description.
+    pub long_description: String,
+    /// Profile whose modules and overrides this one starts from.
+    #[serde(default)]
+    pub inherits: Option<String>,
+    /// The modules, in the order listed.
+    #[serde(default)]
+    pub modules: Vec<RawProfileModule>,
+}
+
+/// A module entry of a profile.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProfileModule {
+    /// Module name.
+    pub module: String,
+    /// Core modules are hard `Depends:`; the rest are `Recommends:`.
+    #[serde(default)]
+    pub core: Option<bool>,
+    /// Parameter overrides.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, serde_json::Value>,
+}
+
+/// `repo.yaml`: identity of the packages and the repository.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `Maintainer:` of generated packages.
+    pub maintainer: String,
+    /// `Homepage:` of generated packages.
+    pub homepage: String,
+    /// Copyright holder line.
+    pub copyright: String,
+    /// Release `Origin:`.
+    pub origin: String,
+    /// Release `Label:`.
+    pub label: String,
+    /// Release `Suite:`.
+    pub suite: String,
+    /// Release `Codename:`.
+    pub codename: String,
+    /// The one component.
+    pub component: String,
+    /// Architectures indexed.
+    pub architectures: Vec<String>,
+    /// Release `Description:`.
+    pub description: String,
+}

@@ -1,0 +1,632 @@
+//! Raw YAML → validated model. Everything a build needs is checked here,
+//! before a single byte of output is written: names, versions, Debian
+//! relations, paths, parameters, templates, profile references and
+//! inheritance. Dependency-graph checks live in `graph.rs`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use vpsc::plan::{self, Check, Effect, PathRule};
+use vpsc::render::{self, Params};
+
+use super::locate;
+use super::model::{Catalogue, Module, Profile, ProfileModule, ShippedFile};
+use super::raw::{RawCheck, RawConfig, RawEffect, RawModule, RawProfile};
+use crate::error::{Error, Location, Result};
+
+/// Loads and validates every module in `<dir>/modules/` and every profile
+/// in `<dir>/*.yaml`, with the package identity from `config`.
+pub fn load_catalogue(dir: &Path, config: &Path) -> Result<Catalogue> {
+    let config = load_config(config)?;
+    let mut modules = BTreeMap::new();
+    for path in yaml_files(&dir.join("modules"))? {
+        let source = read(&path)?;
+        let module = validate_module(&path, &source, parse(&path, &source)?)?;
+        modules.insert(module.name.clone(), module);
+    }
+    let mut raw_profiles = BTreeMap::new();
+    for path in yaml_files(dir)? {
+        let source = read(&path)?;
+        let raw: RawProfile = parse(&path, &source)?;
+        check_file_name(&path, &source, &raw.name)?;
+        raw_profiles.insert(raw.name.clone(), (path, source, raw));
+    }
+    crate::graph::check_modules(&modules)?;
+    let mut profiles = BTreeMap::new();
+    for name in raw_profiles.keys() {
+        let profile = resolve_profile(name, &raw_profiles, &modules, &mut Vec::new())?;
+        profiles.insert(name.clone(), profile);
+    }
+    for profile in profiles.values() {
+        check_profile(profile, &raw_profiles[&profile.name].1, &modules)?;
+    }
+    check_path_conflicts(&modules)?;
+    Ok(Catalogue {
+        modules,
+        profiles,
+        config,
+    })
+}
+
+/// Reads `repo.yaml`.
+pub fn load_config(path: &Path) -> Result<RawConfig> {
+    let source = read(path)?;
+    let config: RawConfig = parse(path, &source)?;
+    if !config.maintainer.contains('<') || !config.maintainer.ends_with('>') {
+        return Err(Error::invalid(
+            locate::find(path, &source, "maintainer", 1),
+            format!(
+                "maintainer `{}` is not `Full Name <address>`",
+                config.maintainer
+            ),
+            Some(
+                "write it as Policy §5.6.2 asks, e.g. `vpsc developers <vpsc@example.org>`".into(),
+            ),
+        ));
+    }
+    Ok(config)
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(Error::io("read", path))
+}
+
+/// `*.yaml` files directly in `dir`, sorted.
+fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(Error::io("list", dir))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Strict YAML parse with the error positioned in `path`.
+pub fn parse<T: serde::de::DeserializeOwned>(path: &Path, source: &str) -> Result<T> {
+    serde_norway::from_str(source).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        let message = e.to_string();
+        // serde_norway appends " at line L column C"; the location says it.
+        let message = match message.rfind(" at line ") {
+            Some(i) => message[..i].to_owned(),
+            None => message,
+        };
+        Error::Yaml {
+            loc: Location {
+                file: path.to_path_buf(),
+                line,
+                column,
+            },
+            message,
+        }
+    })
+}
+
+fn check_file_name(path: &Path, source: &str, name: &str) -> Result<()> {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    vpsc::names::module(name)
+        .map_err(|what| Error::invalid(locate::find(path, source, name, 1), what, None))?;
+    if stem != name {
+        return Err(Error::invalid(
+            locate::find(path, source, name, 1),
+            format!("name `{name}` does not match the file name `{stem}.yaml`"),
+            Some(format!(
+                "rename the file to `{name}.yaml` or the name to `{stem}`"
+            )),
+        ));
+    }
+    Ok(())
+}
+
+fn check_version(path: &Path, source: &str, version: &str) -> Result<()> {
+    let ok = version.parse::<debversion::Version>().is_ok()
+        && version.starts_with(|c: char| c.is_ascii_digit())
+        && !version.contains(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            locate::find(path, source, version, 1),
+            format!("version `{version}` is not a valid Debian version"),
+            Some("use digits and dots, e.g. `1.2.0` (deb-version(7))".into()),
+        ))
+    }
+}
+
+fn parse_mode(path: &Path, source: &str, mode: Option<&str>) -> Result<u32> {
+    let Some(text) = mode else { return Ok(0o644) };
+    let parsed = (text.len() == 4 && text.starts_with('0'))
+        .then(|| u32::from_str_radix(text, 8).ok())
+        .flatten();
+    parsed.ok_or_else(|| {
+        Error::invalid(
+            locate::find(path, source, text, 1),
+            format!("mode `{text}` is not a four-digit octal mode"),
+            Some("quote it as a string, e.g. mode: \"0644\"".into()),
+        )
+    })
+}
+
+fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> {
+    check_file_name(path, source, &raw.name)?;
+    check_version(path, source, &raw.version)?;
+    check_description(path, source, &raw.description, &raw.long_description)?;
+    let at = |needle: &str| locate::find(path, source, needle, 1);
+    for dep in &raw.depends {
+        vpsc::names::module(dep).map_err(|what| Error::invalid(at(dep), what, None))?;
+    }
+    for rel in &raw.packages {
+        check_relation(rel).map_err(|what| {
+            Error::invalid(
+                at(rel.split_whitespace().next().unwrap_or(rel)),
+                what,
+                Some("write one Debian relation per entry, e.g. `openssh-server (>= 1:9.2)` or `default-mta | mail-transport-agent`".into()),
+            )
+        })?;
+    }
+    for name in raw.parameters.keys() {
+        vpsc::names::identifier(name).map_err(|what| Error::invalid(at(name), what, None))?;
+    }
+    let section = raw.section.clone().unwrap_or_else(|| "admin".into());
+    const SECTIONS: [&str; 6] = ["admin", "devel", "net", "utils", "web", "database"];
+    if !SECTIONS.contains(&section.as_str()) {
+        return Err(Error::invalid(
+            at(&section),
+            format!("section `{section}` is not one vpsc uses"),
+            Some(format!("use one of {}", SECTIONS.join(", "))),
+        ));
+    }
+
+    let env = render::environment();
+    let mut effects = Vec::new();
+    let mut vendor_files = Vec::new();
+    let mut sysctl_lines = Vec::new();
+    for raw_effect in raw.effects {
+        let effect = match raw_effect {
+            RawEffect::VendorFile {
+                path: target,
+                content,
+                mode,
+            } => {
+                let mode = parse_mode(path, source, mode.as_deref())?;
+                plan::check_path(&target, PathRule::Vendor)
+                    .map_err(|p| Error::invalid(at(&target), p.what, None))?;
+                let rendered = render_at(&env, path, source, &target, &content, &raw.parameters)?;
+                vendor_files.push(ShippedFile {
+                    path: target.clone(),
+                    content: rendered.into_bytes(),
+                    mode,
+                });
+                Effect::VendorFile { path: target }
+            }
+            RawEffect::ManagedFile {
+                path: target,
+                template,
+                mode,
+                validate,
+            } => Effect::ManagedFile {
+                mode: parse_mode(path, source, mode.as_deref())?,
+                path: target,
+                template,
+                validate,
+            },
+            RawEffect::Divert {
+                path: target,
+                template,
+                mode,
+            } => Effect::Divert {
+                mode: parse_mode(path, source, mode.as_deref())?,
+                path: target,
+                template,
+            },
+            RawEffect::Unit { name, enabled } => Effect::Unit {
+                name,
+                enabled: enabled.unwrap_or(true),
+            },
+            RawEffect::Sysctl { key, value } => {
+                sysctl_lines.push(format!("{key} = {value}\n"));
+                Effect::Sysctl { key, value }
+            }
+            RawEffect::Group { name, members } => Effect::Group { name, members },
+            RawEffect::Command {
+                id,
+                run,
+                undo,
+                creates,
+            } => Effect::Command {
+                id,
+                run,
+                undo,
+                creates,
+            },
+        };
+        effect.validate().map_err(|p| {
+            let needle = effect.written_path().map(str::to_owned).unwrap_or_else(|| {
+                effect
+                    .key()
+                    .split_once(':')
+                    .map(|(_, v)| v.to_owned())
+                    .unwrap_or_default()
+            });
+            Error::invalid(at(&needle), p.what, None)
+        })?;
+        effects.push(effect);
+    }
+    if !sysctl_lines.is_empty() {
+        // Persisted sysctl values ship as one vendor file per module;
+        // 60- sorts after Debian's own 50-*.conf defaults (sysctl.d(5)).
+        let target = format!("/usr/lib/sysctl.d/60-vpsc-{}.conf", raw.name);
+        let mut content = format!(
+            "# Kernel parameters of vpsc-mod-{}; removed with the package.\n",
+            raw.name
+        );
+        content.extend(sysctl_lines);
+        vendor_files.push(ShippedFile {
+            path: target.clone(),
+            content: content.into_bytes(),
+            mode: 0o644,
+        });
+        effects.insert(0, Effect::VendorFile { path: target });
+    }
+    let mut keys = BTreeSet::new();
+    for e in &effects {
+        if !keys.insert(e.key()) {
+            return Err(Error::invalid(
+                at(e.written_path().unwrap_or(&raw.name)),
+                format!("effect `{}` appears twice", e.key()),
+                Some("merge the two entries".into()),
+            ));
+        }
+    }
+    let verify: Vec<Check> = raw.verify.into_iter().map(check_from_raw).collect();
+    for c in &verify {
+        c.validate().map_err(|p| {
+            Error::invalid(
+                at(c.label().split(' ').nth(1).unwrap_or("verify")),
+                p.what,
+                None,
+            )
+        })?;
+    }
+    let module = Module {
+        name: raw.name,
+        version: raw.version,
+        description: raw.description,
+        long_description: raw.long_description,
+        section,
+        depends: raw.depends,
+        packages: raw.packages,
+        parameters: raw.parameters,
+        effects,
+        vendor_files,
+        verify,
+        source: path.to_path_buf(),
+    };
+    // Every template must render with the defaults alone.
+    check_templates(&module, &module.parameters, source)?;
+    Ok(module)
+}
+
+fn check_from_raw(raw: RawCheck) -> Check {
+    match raw {
+        RawCheck::CommandPresent { name } => Check::CommandPresent { name },
+        RawCheck::FileContains { path, text } => Check::FileContains { path, text },
+        RawCheck::UnitEnabled { name } => Check::UnitEnabled { name },
+        RawCheck::Sysctl { key, value } => Check::Sysctl { key, value },
+        RawCheck::PackageInstalled { name } => Check::PackageInstalled { name },
+        RawCheck::GroupMember { group, user } => Check::GroupMember { group, user },
+    }
+}
+
+/// Policy §3.4: a synopsis under 80 characters without a trailing period,
+/// and a non-empty extended description.
+fn check_description(path: &Path, source: &str, synopsis: &str, long: &str) -> Result<()> {
+    let at = locate::find(path, source, "description", 1);
+    if synopsis.is_empty()
+        || synopsis.len() > 79
+        || synopsis.ends_with('.')
+        || synopsis.contains('\n')
+    {
+        return Err(Error::invalid(
+            at,
+            format!(
+                "description {synopsis:?} must be one line under 80 characters without a final period"
+            ),
+            Some(
+                "Policy §3.4.1: the synopsis is a noun phrase, e.g. `hardened OpenSSH server`"
+                    .into(),
+            ),
+        ));
+    }
+    if long.trim().is_empty() {
+        return Err(Error::invalid(
+            locate::find(path, source, "long_description", 1),
+            "long_description is empty",
+            Some("lintian's extended-description-is-empty: say what the package does in a sentence or two".to_owned()),
+        ));
+    }
+    Ok(())
+}
+
+/// One `Depends:` entry: alternatives allowed, each a valid package name
+/// with an optional version constraint.
+fn check_relation(rel: &str) -> std::result::Result<(), String> {
+    let relations: debian_control::lossless::relations::Relations = rel
+        .parse()
+        .map_err(|e: String| format!("`{rel}` is not a Debian relation: {e}"))?;
+    let entries: Vec<_> = relations.entries().collect();
+    if entries.len() != 1 {
+        return Err(format!(
+            "`{rel}` holds {} relations; write one per list entry",
+            entries.len()
+        ));
+    }
+    for r in entries[0].relations() {
+        let name = r
+            .try_name()
+            .ok_or_else(|| format!("`{rel}` has an entry without a package name"))?;
+        vpsc::names::package(&name)?;
+    }
+    Ok(())
+}
+
+/// Renders a build-time template, positioning errors inside the file.
+fn render_at(
+    env: &minijinja::Environment<'_>,
+    path: &Path,
+    source: &str,
+    what: &str,
+    template: &str,
+    params: &Params,
+) -> Result<String> {
+    render::render(env, what, template, params)
+        .map_err(|e| template_error(path, source, what, template, &e))
+}
+
+fn template_error(
+    path: &Path,
+    source: &str,
+    what: &str,
+    template: &str,
+    e: &minijinja::Error,
+) -> Error {
+    let anchor = locate::find(path, source, what, 1);
+    let first = template
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let start = source
+        .lines()
+        .enumerate()
+        .skip(anchor.line.saturating_sub(1))
+        .find(|(_, l)| !first.is_empty() && l.trim() == first.trim())
+        .map(|(i, _)| i + 1);
+    let line = match (start, e.line()) {
+        (Some(s), Some(l)) => s + l - 1,
+        _ => anchor.line,
+    };
+    Error::Template {
+        loc: Location {
+            file: path.to_path_buf(),
+            line,
+            column: 0,
+        },
+        what: what.to_owned(),
+        message: e
+            .detail()
+            .map(str::to_owned)
+            .unwrap_or_else(|| e.kind().to_string()),
+    }
+}
+
+/// Renders every runtime template of `module` with `params`, so a template
+/// with an undefined variable fails the build instead of a postinst.
+pub fn check_templates(module: &Module, params: &Params, source: &str) -> Result<()> {
+    let env = render::environment();
+    for e in &module.effects {
+        render::render_effect(&env, e, params).map_err(|err| {
+            let (what, template) = match e {
+                Effect::ManagedFile { path, template, .. }
+                | Effect::Divert { path, template, .. } => (path.clone(), template.clone()),
+                other => (other.key(), String::new()),
+            };
+            template_error(&module.source, source, &what, &template, &err)
+        })?;
+    }
+    for c in &module.verify {
+        render::render_check(&env, c, params)
+            .map_err(|err| template_error(&module.source, source, &c.label(), "", &err))?;
+    }
+    Ok(())
+}
+
+/// Resolves inheritance depth-first; `stack` detects inheritance cycles.
+fn resolve_profile(
+    name: &str,
+    raw: &BTreeMap<String, (PathBuf, String, RawProfile)>,
+    modules: &BTreeMap<String, Module>,
+    stack: &mut Vec<String>,
+) -> Result<Profile> {
+    let (path, source, profile) = &raw[name];
+    check_version(path, source, &profile.version)?;
+    check_description(
+        path,
+        source,
+        &profile.description,
+        &profile.long_description,
+    )?;
+    if stack.iter().any(|s| s == name) {
+        stack.push(name.to_owned());
+        return Err(Error::invalid(
+            locate::find(path, source, "inherits", 1),
+            format!("profile inheritance cycle: {}", stack.join(" -> ")),
+            Some("a profile may inherit only from a profile that does not inherit it back".into()),
+        ));
+    }
+    stack.push(name.to_owned());
+    let mut entries: Vec<ProfileModule> = match &profile.inherits {
+        None => Vec::new(),
+        Some(parent) => {
+            if !raw.contains_key(parent) {
+                return Err(Error::invalid(
+                    locate::find(path, source, parent, 1),
+                    format!("profile `{name}` inherits unknown profile `{parent}`"),
+                    Some(format!(
+                        "known profiles: {}",
+                        raw.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )),
+                ));
+            }
+            resolve_profile(parent, raw, modules, stack)?.modules
+        }
+    };
+    stack.pop();
+    for m in &profile.modules {
+        if !modules.contains_key(&m.module) {
+            return Err(Error::invalid(
+                locate::find(path, source, &m.module, 1),
+                format!("profile `{name}` lists unknown module `{}`", m.module),
+                Some(suggest(&m.module, modules.keys())),
+            ));
+        }
+        match entries.iter_mut().find(|e| e.name == m.module) {
+            Some(existing) => {
+                if let Some(core) = m.core {
+                    existing.core = core;
+                }
+                existing.parameters.extend(m.parameters.clone());
+            }
+            None => entries.push(ProfileModule {
+                name: m.module.clone(),
+                core: m.core.unwrap_or(false),
+                parameters: m.parameters.clone(),
+            }),
+        }
+    }
+    if entries.is_empty() {
+        return Err(Error::invalid(
+            locate::find(path, source, "modules", 1),
+            format!("profile `{name}` has no modules"),
+            Some("list at least one module under `modules:`".into()),
+        ));
+    }
+    Ok(Profile {
+        name: name.to_owned(),
+        version: profile.version.clone(),
+        description: profile.description.clone(),
+        long_description: profile.long_description.clone(),
+        inherits: profile.inherits.clone(),
+        modules: entries,
+        source: path.clone(),
+    })
+}
+
+/// Overrides name real parameters and render; a profile's modules must
+/// bring their module dependencies along.
+fn check_profile(
+    profile: &Profile,
+    source: &str,
+    modules: &BTreeMap<String, Module>,
+) -> Result<()> {
+    let listed: BTreeSet<&str> = profile.modules.iter().map(|m| m.name.as_str()).collect();
+    for entry in &profile.modules {
+        let module = &modules[&entry.name];
+        for (param, _) in &entry.parameters {
+            if !module.parameters.contains_key(param) {
+                return Err(Error::invalid(
+                    locate::find(&profile.source, source, param, 1),
+                    format!(
+                        "profile `{}` overrides unknown parameter `{param}` of module `{}`",
+                        profile.name, module.name
+                    ),
+                    Some(suggest(param, module.parameters.keys())),
+                ));
+            }
+        }
+        let params = render::merge(&module.parameters, Some(&entry.parameters));
+        let module_source = read(&module.source)?;
+        check_templates(module, &params, &module_source).map_err(|e| match e {
+            Error::Template { loc, what, message } => Error::Template {
+                loc,
+                what: format!("{what} (with the overrides of profile `{}`)", profile.name),
+                message,
+            },
+            other => other,
+        })?;
+        for dep in &module.depends {
+            if !listed.contains(dep.as_str()) {
+                return Err(Error::invalid(
+                    locate::find(&profile.source, source, &entry.name, 1),
+                    format!(
+                        "module `{}` of profile `{}` depends on module `{dep}`, which the profile does not list",
+                        entry.name, profile.name
+                    ),
+                    Some(format!("add `- module: {dep}` to the profile")),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Two modules writing the same path would undo each other.
+fn check_path_conflicts(modules: &BTreeMap<String, Module>) -> Result<()> {
+    let mut owners: BTreeMap<&str, &Module> = BTreeMap::new();
+    for m in modules.values() {
+        for e in &m.effects {
+            if let Some(p) = e.written_path() {
+                if let Some(other) = owners.insert(p, m) {
+                    let source = read(&m.source)?;
+                    return Err(Error::invalid(
+                        locate::find(&m.source, &source, p, 1),
+                        format!("modules `{}` and `{}` both write {p}", other.name, m.name),
+                        Some("give each module its own file (e.g. a drop-in per module)".into()),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// "did you mean" for a misspelt name.
+pub fn suggest<'a>(wrong: &str, known: impl Iterator<Item = &'a String>) -> String {
+    let known: Vec<&String> = known.collect();
+    let best = known
+        .iter()
+        .map(|k| (edit_distance(wrong, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min();
+    match best {
+        Some((_, k)) => format!("did you mean `{k}`?"),
+        None => format!(
+            "known: {}",
+            known
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
