@@ -19,7 +19,7 @@ demo: repo
 	@echo "  echo 'deb [trusted=yes] file:$(abspath $(DIST)) trixie main' > /etc/apt/sources.list.d/vpsc.list"
 
 ## make test: unit, golden, CLI and end-to-end tests (Debian 13 chroot), then lintian
-test: deps runtime-deb
+test: lint runtime-deb
 	$(CARGO) test --workspace --release -- --test-threads=1
 	$(MAKE) lintian
 

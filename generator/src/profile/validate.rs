@@ -90,11 +90,8 @@ pub fn parse<T: serde::de::DeserializeOwned>(path: &Path, source: &str) -> Resul
             .map(|l| (l.line(), l.column()))
             .unwrap_or((0, 0));
         let message = e.to_string();
-        // serde_norway appends " at line L column C"; the location says it.
-        let message = match message.rfind(" at line ") {
-            Some(i) => message[..i].to_owned(),
-            None => message,
-        };
+        // serde_norway embeds " at line L column C"; the location says it.
+        let message = message.replacen(&format!(" at line {line} column {column}"), "", 1);
         Error::Yaml {
             loc: Location {
                 file: path.to_path_buf(),
@@ -358,6 +355,36 @@ fn check_description(path: &Path, source: &str, synopsis: &str, long: &str) -> R
 /// One `Depends:` entry: alternatives allowed, each a valid package name
 /// with an optional version constraint.
 fn check_relation(rel: &str) -> std::result::Result<(), String> {
+    // Names first: the relation parser's messages for a bad name are
+    // about tokens, not about what the user wrote.
+    for alt in rel.split('|') {
+        let name = alt
+            .trim()
+            .split(|c: char| c.is_whitespace() || c == '(' || c == ':')
+            .next()
+            .unwrap_or("");
+        vpsc::names::package(name)?;
+        if alt.contains('(') {
+            let inner = alt
+                .split_once('(')
+                .map(|(_, r)| r.trim_end().trim_end_matches(')'))
+                .unwrap_or("");
+            let (op, version) = inner.trim().split_at(
+                inner
+                    .trim()
+                    .find(|c: char| c.is_ascii_alphanumeric())
+                    .unwrap_or(inner.trim().len()),
+            );
+            if !["<<", "<=", "=", ">=", ">>"].contains(&op.trim())
+                || version.trim().parse::<debversion::Version>().is_err()
+            {
+                return Err(format!(
+                    "`{}` has an invalid version constraint `({inner})`: use one of << <= = >= >> and a Debian version",
+                    alt.trim()
+                ));
+            }
+        }
+    }
     let relations: debian_control::lossless::relations::Relations = rel
         .parse()
         .map_err(|e: String| format!("`{rel}` is not a Debian relation: {e}"))?;
@@ -387,7 +414,7 @@ fn render_at(
     params: &Params,
 ) -> Result<String> {
     render::render(env, what, template, params)
-        .map_err(|e| template_error(path, source, what, template, &e))
+        .map_err(|e| template_error(path, source, what, template, &e, params))
 }
 
 fn template_error(
@@ -396,6 +423,7 @@ fn template_error(
     what: &str,
     template: &str,
     e: &minijinja::Error,
+    params: &Params,
 ) -> Error {
     let anchor = locate::find(path, source, what, 1);
     let first = template
@@ -419,10 +447,36 @@ fn template_error(
             column: 0,
         },
         what: what.to_owned(),
-        message: e
-            .detail()
-            .map(str::to_owned)
-            .unwrap_or_else(|| e.kind().to_string()),
+        message: describe_template_error(template, e, params),
+    }
+}
+
+/// minijinja reports "undefined value" without the name; the names used
+/// by the template but absent from the parameters are what the user needs.
+fn describe_template_error(template: &str, e: &minijinja::Error, params: &Params) -> String {
+    let base = e
+        .detail()
+        .map(str::to_owned)
+        .unwrap_or_else(|| e.kind().to_string());
+    if e.kind() != minijinja::ErrorKind::UndefinedError {
+        return base;
+    }
+    let env = render::environment();
+    let mut missing: Vec<String> = env
+        .template_from_str(template)
+        .map(|t| {
+            t.undeclared_variables(false)
+                .into_iter()
+                .filter(|v| !params.contains_key(v))
+                .collect()
+        })
+        .unwrap_or_default();
+    missing.sort();
+    if missing.is_empty() {
+        base
+    } else {
+        let names: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+        format!("undefined variable {}", names.join(", "))
     }
 }
 
@@ -437,12 +491,18 @@ pub fn check_templates(module: &Module, params: &Params, source: &str) -> Result
                 | Effect::Divert { path, template, .. } => (path.clone(), template.clone()),
                 other => (other.key(), String::new()),
             };
-            template_error(&module.source, source, &what, &template, &err)
+            template_error(&module.source, source, &what, &template, &err, params)
         })?;
     }
     for c in &module.verify {
-        render::render_check(&env, c, params)
-            .map_err(|err| template_error(&module.source, source, &c.label(), "", &err))?;
+        render::render_check(&env, c, params).map_err(|err| {
+            let template = match c {
+                Check::FileContains { text, .. } => text.clone(),
+                Check::GroupMember { user, .. } => user.clone(),
+                _ => String::new(),
+            };
+            template_error(&module.source, source, &c.label(), &template, &err, params)
+        })?;
     }
     Ok(())
 }
@@ -606,6 +666,7 @@ pub fn suggest<'a>(wrong: &str, known: impl Iterator<Item = &'a String>) -> Stri
         .min();
     match best {
         Some((_, k)) => format!("did you mean `{k}`?"),
+        None if known.is_empty() => "there is none to choose from".into(),
         None => format!(
             "known: {}",
             known
