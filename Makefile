@@ -20,7 +20,7 @@ demo: repo
 
 ## make test: unit, golden, CLI and end-to-end tests (Debian 13 chroot), then lintian
 test: lint runtime-deb
-	$(CARGO) test --workspace --release -- --test-threads=1
+	$(CARGO) test --workspace -- --test-threads=1
 	$(MAKE) lintian
 
 ## make lint: formatting, clippy, rustdoc

@@ -1,0 +1,60 @@
+//! Support library for vpsc's end-to-end tests: a throw-away Debian 13
+//! (trixie) chroot built from a cached mmdebstrap tarball ([`Chroot`]), a
+//! local apt repository inside it ([`LocalRepo`]), and filesystem snapshots
+//! whose difference proves that `apt remove`/`purge` is an exact rollback
+//! ([`Snapshot`]). These tests run as root on a Debian host and are never
+//! skipped silently: [`require_root`] fails loudly instead.
+
+mod accounts;
+mod allow;
+mod base;
+mod change;
+mod chroot;
+mod mounts;
+mod repo;
+mod snapshot;
+
+pub use accounts::Accounts;
+pub use allow::AllowRule;
+pub use change::{Change, LineDiff};
+pub use chroot::Chroot;
+pub use repo::LocalRepo;
+pub use snapshot::{Content, Entry, Kind, Snapshot};
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root: the parent of this crate's manifest directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ always lives inside the workspace")
+        .to_path_buf()
+}
+
+/// Where per-machine caches live (base tarball, apt archives); `cargo clean` deletes them.
+pub fn cache_dir() -> PathBuf {
+    workspace_root().join("target").join("e2e-cache")
+}
+
+/// Panics with a clear message unless the effective uid is 0.
+///
+/// mmdebstrap `--mode=root`, `chroot(8)` and `mount(8)` all need root. A
+/// test that quietly passes without running would hide regressions, so a
+/// non-root run fails instead of skipping; CI runs these tests as root.
+pub fn require_root() {
+    // Read from /proc instead of calling geteuid(2): the workspace forbids
+    // unsafe code and this crate may not depend on libc or nix.
+    let status = std::fs::read_to_string("/proc/self/status")
+        .expect("/proc/self/status is readable on every Linux host");
+    let euid = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        .expect("/proc/self/status has a `Uid:` line with real and effective uid");
+    assert!(
+        euid == "0",
+        "vpsc-e2e tests must run as root (effective uid is {euid}): they build \
+         Debian chroots with mmdebstrap --mode=root, chroot(8) and mount(8). \
+         Run them with `sudo -E cargo test -p vpsc-e2e`, or in CI as root."
+    );
+}
