@@ -10,6 +10,7 @@ mod allow;
 mod base;
 mod change;
 mod chroot;
+mod dist;
 mod mounts;
 mod repo;
 mod snapshot;
@@ -18,6 +19,7 @@ pub use accounts::Accounts;
 pub use allow::AllowRule;
 pub use change::{Change, LineDiff};
 pub use chroot::Chroot;
+pub use dist::{build_dist, debian_dependencies, runtime_deb};
 pub use repo::LocalRepo;
 pub use snapshot::{Content, Entry, Kind, Snapshot};
 

@@ -1,0 +1,78 @@
+//! Building the apt repositories the scenarios install from: the shipped
+//! profiles or a fixture tree, plus the `vpsc-runtime` package that
+//! `make runtime-deb` built with cargo-deb.
+
+use std::path::{Path, PathBuf};
+
+use vpsc_gen::build::{Inputs, build};
+
+use crate::workspace_root;
+
+/// The vpsc-runtime `.deb` under `target/debian/`; panics with the command
+/// that builds it when it is missing (never a silent skip).
+pub fn runtime_deb() -> PathBuf {
+    let dir = workspace_root().join("target/debian");
+    let mut debs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name().is_some_and(|n| {
+                        n.to_string_lossy().starts_with("vpsc-runtime_")
+                            && n.to_string_lossy().ends_with(".deb")
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    debs.sort();
+    debs.pop().unwrap_or_else(|| {
+        panic!(
+            "no vpsc-runtime .deb in {}: run `make runtime-deb` (make test does) before the e2e tests",
+            dir.display()
+        )
+    })
+}
+
+/// Builds an apt repository from `profiles` (a directory with `modules/`
+/// and profile YAML) into `out`, with the runtime package included.
+pub fn build_dist(profiles: &Path, out: &Path) {
+    let root = workspace_root();
+    let inputs = Inputs {
+        profiles: profiles.to_path_buf(),
+        hooks: root.join("hooks"),
+        config: root.join("repo.yaml"),
+        epoch: 1_795_615_200,
+    };
+    build(&inputs, out, &[runtime_deb()])
+        .unwrap_or_else(|e| panic!("building {}: {e}", profiles.display()));
+}
+
+/// The Debian packages (first alternative of each relation) the modules of
+/// `profile` depend on, for priming a chroot before its first snapshot.
+pub fn debian_dependencies(profiles: &Path, profile: &str) -> Vec<String> {
+    let root = workspace_root();
+    let inputs = Inputs {
+        profiles: profiles.to_path_buf(),
+        hooks: root.join("hooks"),
+        config: root.join("repo.yaml"),
+        epoch: 0,
+    };
+    let cat = vpsc_gen::build::catalogue(&inputs).expect("shipped profiles are valid");
+    let p = &cat.profiles[profile];
+    let mut out: Vec<String> = p
+        .modules
+        .iter()
+        .flat_map(|m| cat.modules[&m.name].packages.iter())
+        .map(|rel| {
+            rel.split('|')
+                .next()
+                .and_then(|a| a.split_whitespace().next())
+                .expect("validated relations have a name")
+                .to_owned()
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}

@@ -1,0 +1,258 @@
+//! End-to-end scenarios: vpsc's own packages installed with real apt into a
+//! real Debian 13 chroot, verified, upgraded, crashed and removed; after
+//! removal the chroot must be as it was, apart from [`ALLOW`].
+
+use std::path::Path;
+
+use vpsc_e2e::{
+    AllowRule, Chroot, LocalRepo, Snapshot, build_dist, debian_dependencies, require_root,
+    workspace_root,
+};
+
+/// What removing vpsc may leave changed. Everything else must be identical.
+const ALLOW: &[AllowRule] = &[
+    AllowRule::new(
+        "etc/group-",
+        "shadow-utils' backup of the previous /etc/group, rewritten by every gpasswd/groupadd even when the change is later undone",
+    ),
+    AllowRule::new(
+        "etc/gshadow-",
+        "backup of the previous /etc/gshadow, as etc/group-",
+    ),
+];
+
+fn dpkg_status(chroot: &Chroot, package: &str) -> String {
+    let out = chroot.run(&["dpkg-query", "-W", "-f=${db:Status-Abbrev}", package]);
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn assert_installed(chroot: &Chroot, package: &str) {
+    assert_eq!(
+        dpkg_status(chroot, package),
+        "ii",
+        "{package} should be installed"
+    );
+}
+
+fn assert_gone(chroot: &Chroot, package: &str) {
+    let status = dpkg_status(chroot, package);
+    assert!(
+        status.is_empty() || status.starts_with("un") || status.starts_with("rc"),
+        "{package} should be removed, is {status:?}"
+    );
+}
+
+/// Debian packages keep system users, groups and their recommends after a
+/// purge (Policy §9.2). Installing and purging the profile's Debian
+/// dependencies once before the first snapshot makes the comparison
+/// measure vpsc's own footprint.
+fn prime(chroot: &Chroot, profile: &str) {
+    let deps = debian_dependencies(&workspace_root().join("profiles"), profile);
+    let mut args = vec!["install", "systemd", "passwd"];
+    args.extend(deps.iter().map(String::as_str));
+    chroot.apt_get_ok(&args);
+    let mut purge = vec!["purge"];
+    purge.extend(deps.iter().map(String::as_str));
+    chroot.apt_get_ok(&purge);
+    chroot.apt_get_ok(&["autoremove", "--purge"]);
+}
+
+#[test]
+fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
+    require_root();
+    let chroot = Chroot::new();
+    let dist = tempfile::tempdir().expect("tempdir");
+    build_dist(&workspace_root().join("profiles"), dist.path());
+    LocalRepo::install_into(&chroot, dist.path());
+    prime(&chroot, "beginner");
+    let before = Snapshot::take(chroot.root());
+
+    chroot.apt_get_ok(&["install", "vpsc-profile-beginner"]);
+    for p in [
+        "vpsc-mod-base",
+        "vpsc-mod-ssh",
+        "vpsc-mod-fail2ban",
+        "vpsc-mod-unattended-upgrades",
+        "vpsc-mod-git",
+    ] {
+        assert_installed(&chroot, p);
+    }
+    let verify = chroot.run_ok(&["vpsc", "verify"]);
+    assert!(verify.contains(" passed, 0 failed"), "{verify}");
+    // The effects are really there, as the admin would look at them.
+    let issue = std::fs::read_to_string(chroot.path("/etc/issue.net")).expect("banner");
+    assert!(issue.contains("Authorised access only"), "{issue}");
+    let diversions = chroot.run_ok(&["dpkg-divert", "--list", "/etc/issue.net"]);
+    assert!(diversions.contains("by vpsc-mod-ssh"), "{diversions}");
+    chroot.run_ok(&["sshd", "-t"]);
+    let jail =
+        std::fs::read_to_string(chroot.path("/etc/fail2ban/jail.d/50-vpsc.local")).expect("jail");
+    assert!(
+        jail.contains("bantime = 1h"),
+        "profile override not applied: {jail}"
+    );
+    let group = chroot.run_ok(&["getent", "group", "adm"]);
+    assert!(group.trim().ends_with("root"), "{group}");
+    let mode = std::fs::metadata(chroot.path("/var/lib/vpsc/state.db")).expect("state.db");
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o600
+    );
+    let status = chroot.run_ok(&["vpsc", "status", "--json"]);
+    assert!(status.contains("\"beginner\""), "{status}");
+
+    // Cascade: a recommended module goes alone; the profile stays.
+    chroot.apt_get_ok(&["remove", "vpsc-mod-git"]);
+    assert_gone(&chroot, "vpsc-mod-git");
+    assert_installed(&chroot, "vpsc-profile-beginner");
+    assert_installed(&chroot, "vpsc-mod-fail2ban");
+    assert!(
+        !chroot.path("/etc/gitconfig").exists(),
+        "git's managed file survived its removal"
+    );
+    // A core module takes the profile with it; autoremove takes the rest.
+    chroot.apt_get_ok(&["remove", "vpsc-mod-ssh"]);
+    assert_gone(&chroot, "vpsc-profile-beginner");
+    assert_gone(&chroot, "vpsc-mod-fail2ban");
+    chroot.apt_get_ok(&["autoremove", "--purge"]);
+    chroot.apt_get_ok(&[
+        "purge",
+        "vpsc-mod-git",
+        "vpsc-mod-ssh",
+        "vpsc-profile-beginner",
+    ]);
+    for p in [
+        "vpsc-mod-base",
+        "vpsc-mod-unattended-upgrades",
+        "vpsc-runtime",
+    ] {
+        assert_gone(&chroot, p);
+    }
+    before.assert_same(&Snapshot::take(chroot.root()), ALLOW);
+
+    // Reinstall after removal works and verifies again.
+    chroot.apt_get_ok(&["install", "vpsc-profile-beginner"]);
+    let verify = chroot.run_ok(&["vpsc", "verify"]);
+    assert!(verify.contains(" passed, 0 failed"), "{verify}");
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    workspace_root().join("tests/fixtures").join(name)
+}
+
+fn read(chroot: &Chroot, path: &str) -> Option<String> {
+    std::fs::read_to_string(chroot.path(path)).ok()
+}
+
+#[test]
+fn upgrade_converges_to_the_new_plan_and_remove_restores_everything() {
+    require_root();
+    let chroot = Chroot::new();
+    let (v1, v2) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    build_dist(&fixture("upgrade-v1"), v1.path());
+    build_dist(&fixture("upgrade-v2"), v2.path());
+    LocalRepo::install_into(&chroot, v1.path());
+    chroot.apt_get_ok(&["install", "systemd", "passwd"]);
+    let before = Snapshot::take(chroot.root());
+
+    chroot.apt_get_ok(&["install", "vpsc-mod-probe"]);
+    assert_eq!(
+        read(&chroot, "/etc/vpsc-probe.conf").as_deref(),
+        Some("greeting = one\n")
+    );
+    assert!(read(&chroot, "/etc/vpsc-probe-old.conf").is_some());
+    assert!(chroot.path("/usr/lib/sysctl.d/60-vpsc-probe.conf").exists());
+
+    LocalRepo::install_into(&chroot, v2.path());
+    chroot.apt_get_ok(&["install", "vpsc-mod-probe"]);
+    assert_eq!(dpkg_version(&chroot, "vpsc-mod-probe"), "2.0");
+    assert_eq!(
+        read(&chroot, "/etc/vpsc-probe.conf").as_deref(),
+        Some("greeting = two\n"),
+        "changed effect not re-applied"
+    );
+    assert!(
+        read(&chroot, "/etc/vpsc-probe-old.conf").is_none(),
+        "effect dropped in v2 was not undone"
+    );
+    assert_eq!(
+        read(&chroot, "/etc/vpsc-probe-new.conf").as_deref(),
+        Some("only in version 2\n")
+    );
+    let sysctl = read(&chroot, "/usr/lib/sysctl.d/60-vpsc-probe.conf").expect("vendor file");
+    assert!(
+        sysctl.contains("kernel.kptr_restrict = 1") && !sysctl.contains("dmesg"),
+        "{sysctl}"
+    );
+    chroot.run_ok(&["vpsc", "verify", "probe"]);
+
+    chroot.apt_get_ok(&["purge", "vpsc-mod-probe"]);
+    chroot.apt_get_ok(&["autoremove", "--purge"]);
+    before.assert_same(&Snapshot::take(chroot.root()), ALLOW);
+}
+
+fn dpkg_version(chroot: &Chroot, package: &str) -> String {
+    chroot.run_ok(&["dpkg-query", "-W", "-f=${Version}", package])
+}
+
+#[test]
+fn configure_killed_mid_way_converges_after_dpkg_configure_a() {
+    require_root();
+    let chroot = Chroot::new();
+    let dist = tempfile::tempdir().expect("tempdir");
+    build_dist(&fixture("crash"), dist.path());
+    LocalRepo::install_into(&chroot, dist.path());
+    chroot.apt_get_ok(&["install", "systemd", "passwd"]);
+    let _ = std::fs::remove_file(chroot.path("/run/vpsc-crash-once"));
+    let before = Snapshot::take(chroot.root());
+
+    let out = chroot.apt_get(&["install", "vpsc-mod-crash"]);
+    assert!(
+        !out.status.success(),
+        "the SIGKILL'd postinst must fail the install"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("vpsc-mod-crash"), "{stderr}");
+    assert_eq!(
+        dpkg_status(&chroot, "vpsc-mod-crash"),
+        "iF",
+        "package should be half-configured"
+    );
+    assert!(
+        read(&chroot, "/etc/vpsc-crash-first.conf").is_some(),
+        "work before the kill was not done"
+    );
+    assert!(
+        read(&chroot, "/etc/vpsc-crash-second.conf").is_none(),
+        "the kill came too late to test anything"
+    );
+    let status = chroot.run_ok(&["vpsc", "status"]);
+    assert!(
+        status.contains("pending: command:kill_once"),
+        "journal lost the step in flight: {status}"
+    );
+
+    chroot.run_ok(&["dpkg", "--configure", "-a"]);
+    assert_installed(&chroot, "vpsc-mod-crash");
+    assert_eq!(
+        read(&chroot, "/etc/vpsc-crash-second.conf").as_deref(),
+        Some("second\n")
+    );
+    chroot.run_ok(&["vpsc", "verify", "crash"]);
+    let status = chroot.run_ok(&["vpsc", "status"]);
+    assert!(!status.contains("pending"), "{status}");
+
+    chroot.apt_get_ok(&["purge", "vpsc-mod-crash"]);
+    chroot.apt_get_ok(&["autoremove", "--purge"]);
+    before.assert_same(&Snapshot::take(chroot.root()), ALLOW);
+}
+
+#[test]
+fn fixtures_exist() {
+    for name in ["upgrade-v1", "upgrade-v2", "crash"] {
+        assert!(Path::new(&fixture(name)).join("modules").is_dir(), "{name}");
+    }
+}
