@@ -70,7 +70,15 @@ pub fn run(root: &Root, module: &str, check: &Check) -> CheckResult {
             }
         }
         Check::PackageInstalled { name } => match package_status(root, name) {
-            Some(s) if s == "install ok installed" => (true, format!("{name}: {s}")),
+            // Trigger states still count as installed: dpkg satisfies
+            // Depends with them, and mid-transaction they are normal.
+            Some(s)
+                if s.split(' ').nth(1) == Some("ok")
+                    && ["installed", "triggers-pending", "triggers-awaited"]
+                        .contains(&s.rsplit(' ').next().unwrap_or("")) =>
+            {
+                (true, format!("{name}: {s}"))
+            }
             Some(s) => (false, format!("{name}: {s}")),
             None => (false, format!("{name} is not known to dpkg")),
         },

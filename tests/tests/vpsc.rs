@@ -48,12 +48,21 @@ fn assert_gone(chroot: &Chroot, package: &str) {
 /// measure vpsc's own footprint.
 fn prime(chroot: &Chroot, profile: &str) {
     let deps = debian_dependencies(&workspace_root().join("profiles"), profile);
-    let mut args = vec!["install", "systemd", "passwd"];
-    args.extend(deps.iter().map(String::as_str));
-    chroot.apt_get_ok(&args);
-    let mut purge = vec!["purge"];
-    purge.extend(deps.iter().map(String::as_str));
-    chroot.apt_get_ok(&purge);
+    // Only what the base system lacks: purging a base package (say
+    // ca-certificates) would make the "before" snapshot unrepresentative.
+    let missing: Vec<&str> = deps
+        .iter()
+        .map(String::as_str)
+        .filter(|d| dpkg_status(chroot, d) != "ii")
+        .collect();
+    let mut install = vec!["install", "systemd", "passwd"];
+    install.extend(&missing);
+    chroot.apt_get_ok(&install);
+    if !missing.is_empty() {
+        let mut purge = vec!["purge"];
+        purge.extend(&missing);
+        chroot.apt_get_ok(&purge);
+    }
     chroot.apt_get_ok(&["autoremove", "--purge"]);
 }
 
@@ -101,29 +110,16 @@ fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
     let status = chroot.run_ok(&["vpsc", "status", "--json"]);
     assert!(status.contains("\"beginner\""), "{status}");
 
-    // Cascade: a recommended module goes alone; the profile stays.
-    chroot.apt_get_ok(&["remove", "vpsc-mod-git"]);
-    assert_gone(&chroot, "vpsc-mod-git");
-    assert_installed(&chroot, "vpsc-profile-beginner");
-    assert_installed(&chroot, "vpsc-mod-fail2ban");
-    assert!(
-        !chroot.path("/etc/gitconfig").exists(),
-        "git's managed file survived its removal"
-    );
-    // A core module takes the profile with it; autoremove takes the rest.
-    chroot.apt_get_ok(&["remove", "vpsc-mod-ssh"]);
-    assert_gone(&chroot, "vpsc-profile-beginner");
-    assert_gone(&chroot, "vpsc-mod-fail2ban");
+    // The rollback path: remove the profile, autoremove its modules.
+    chroot.apt_get_ok(&["remove", "vpsc-profile-beginner"]);
     chroot.apt_get_ok(&["autoremove", "--purge"]);
-    chroot.apt_get_ok(&[
-        "purge",
-        "vpsc-mod-git",
-        "vpsc-mod-ssh",
-        "vpsc-profile-beginner",
-    ]);
+    chroot.apt_get_ok(&["purge", "vpsc-profile-beginner"]);
     for p in [
         "vpsc-mod-base",
+        "vpsc-mod-ssh",
+        "vpsc-mod-fail2ban",
         "vpsc-mod-unattended-upgrades",
+        "vpsc-mod-git",
         "vpsc-runtime",
     ] {
         assert_gone(&chroot, p);
@@ -134,6 +130,37 @@ fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
     chroot.apt_get_ok(&["install", "vpsc-profile-beginner"]);
     let verify = chroot.run_ok(&["vpsc", "verify"]);
     assert!(verify.contains(" passed, 0 failed"), "{verify}");
+
+    // Cascade: a recommended module goes alone; the profile stays.
+    chroot.apt_get_ok(&["remove", "vpsc-mod-git"]);
+    assert_gone(&chroot, "vpsc-mod-git");
+    assert_installed(&chroot, "vpsc-profile-beginner");
+    assert_installed(&chroot, "vpsc-mod-fail2ban");
+    let unset = chroot.run(&["git", "config", "--system", "init.defaultBranch"]);
+    assert_eq!(
+        unset.status.code(),
+        Some(1),
+        "git's setting survived its module's removal"
+    );
+    chroot.apt_get_ok(&["autoremove"]);
+    assert_installed(&chroot, "vpsc-mod-fail2ban");
+    // A core module takes the profile (and what depends on it) along; apt
+    // then marks the metapackage's other dependencies as manually
+    // installed, so autoremove keeps them (apt's rule for Section:
+    // metapackages). The README documents this.
+    chroot.apt_get_ok(&["remove", "vpsc-mod-ssh"]);
+    assert_gone(&chroot, "vpsc-profile-beginner");
+    assert_gone(&chroot, "vpsc-mod-fail2ban");
+    chroot.apt_get_ok(&["autoremove"]);
+    assert_installed(&chroot, "vpsc-mod-base");
+    assert_installed(&chroot, "vpsc-mod-unattended-upgrades");
+    let manual = chroot.run_ok(&["apt-mark", "showmanual"]);
+    assert!(manual.contains("vpsc-mod-base"), "{manual}");
+    let verify = chroot.run_ok(&["vpsc", "verify"]);
+    assert!(
+        verify.contains(" passed, 0 failed") && !verify.contains(" ssh "),
+        "{verify}"
+    );
 }
 
 fn fixture(name: &str) -> std::path::PathBuf {
