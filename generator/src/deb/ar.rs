@@ -10,9 +10,9 @@ pub fn write(members: &[(&str, &[u8])], epoch: u64) -> Vec<u8> {
     out.extend_from_slice(b"!<arch>\n");
     for (name, data) in members {
         assert!(name.len() <= 16, "ar member names are at most 16 bytes");
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`",
             name,
             epoch,
             0,

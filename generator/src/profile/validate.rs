@@ -598,7 +598,7 @@ fn check_profile(
     let listed: BTreeSet<&str> = profile.modules.iter().map(|m| m.name.as_str()).collect();
     for entry in &profile.modules {
         let module = &modules[&entry.name];
-        for (param, _) in &entry.parameters {
+        for param in entry.parameters.keys() {
             if !module.parameters.contains_key(param) {
                 return Err(Error::invalid(
                     locate::find(&profile.source, source, param, 1),
@@ -641,15 +641,15 @@ fn check_path_conflicts(modules: &BTreeMap<String, Module>) -> Result<()> {
     let mut owners: BTreeMap<&str, &Module> = BTreeMap::new();
     for m in modules.values() {
         for e in &m.effects {
-            if let Some(p) = e.written_path() {
-                if let Some(other) = owners.insert(p, m) {
-                    let source = read(&m.source)?;
-                    return Err(Error::invalid(
-                        locate::find(&m.source, &source, p, 1),
-                        format!("modules `{}` and `{}` both write {p}", other.name, m.name),
-                        Some("give each module its own file (e.g. a drop-in per module)".into()),
-                    ));
-                }
+            if let Some(p) = e.written_path()
+                && let Some(other) = owners.insert(p, m)
+            {
+                let source = read(&m.source)?;
+                return Err(Error::invalid(
+                    locate::find(&m.source, &source, p, 1),
+                    format!("modules `{}` and `{}` both write {p}", other.name, m.name),
+                    Some("give each module its own file (e.g. a drop-in per module)".into()),
+                ));
             }
         }
     }

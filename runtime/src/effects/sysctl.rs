@@ -78,10 +78,10 @@ pub fn persisted(root: &crate::root::Root, key: &str) -> Option<String> {
             if line.starts_with('#') || line.starts_with(';') {
                 continue;
             }
-            if let Some((k, v)) = line.split_once('=') {
-                if k.trim().replace('/', ".") == key {
-                    value = Some(v.trim().to_owned());
-                }
+            if let Some((k, v)) = line.split_once('=')
+                && k.trim().replace('/', ".") == key
+            {
+                value = Some(v.trim().to_owned());
             }
         }
     }
