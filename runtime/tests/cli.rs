@@ -1,0 +1,243 @@
+//! The real `vpsc` binary on `--root` fixture trees: exact restore of
+//! managed files, resume after an interrupted configure, and bad input
+//! (damaged plan, corrupted state file, bad module name) that changes
+//! nothing and says what, why and how.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde::Deserialize;
+
+fn vpsc(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vpsc"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .env("VPSC_LOG", "warn")
+        .output()
+        .expect("vpsc runs")
+}
+
+const PLAN: &str = r#"{"format":1,"module":"demo","version":"1.0","parameters":{"port":2222},
+ "effects":[
+   {"kind":"managed_file","path":"/etc/demo/new.conf","template":"Port {{ port }}\n","mode":420},
+   {"kind":"managed_file","path":"/etc/demo/existing.conf","template":"replaced\n","mode":384}],
+ "verify":[{"kind":"file_contains","path":"/etc/demo/new.conf","text":"Port {{ port }}"}]}"#;
+
+fn tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("usr/share/vpsc/modules")).expect("mkdir");
+    std::fs::create_dir_all(root.join("etc/demo")).expect("mkdir");
+    std::fs::write(root.join("usr/share/vpsc/modules/demo.json"), PLAN).expect("plan");
+    std::fs::write(root.join("etc/demo/existing.conf"), "original\n").expect("write");
+    std::fs::set_permissions(
+        root.join("etc/demo/existing.conf"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .expect("chmod");
+    dir
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).expect("stat").permissions().mode() & 0o7777
+}
+
+#[test]
+fn configure_then_unconfigure_restores_files_exactly() {
+    let dir = tree();
+    let root = dir.path();
+    let out = vpsc(root, &["configure", "demo"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/demo/new.conf")).expect("new"),
+        "Port 2222\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/demo/existing.conf")).expect("x"),
+        "replaced\n"
+    );
+    assert_eq!(mode(&root.join("etc/demo/existing.conf")), 0o600);
+
+    // A second configure is a no-op.
+    let out = vpsc(root, &["--json", "configure", "demo"]);
+    let report: Report = serde_json::from_slice(&out.stdout).expect("json report");
+    assert!(
+        report.applied.is_empty() && report.undone.is_empty(),
+        "{report:?}"
+    );
+    assert_eq!(report.unchanged.len(), 2);
+
+    let out = vpsc(root, &["unconfigure", "demo"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!root.join("etc/demo/new.conf").exists());
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/demo/existing.conf")).expect("x"),
+        "original\n"
+    );
+    assert_eq!(mode(&root.join("etc/demo/existing.conf")), 0o640);
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Report {
+    applied: Vec<String>,
+    undone: Vec<String>,
+    unchanged: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyJson {
+    passed: usize,
+    failed: usize,
+    results: Vec<VerifyResult>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyResult {
+    module: String,
+    check: String,
+    pass: bool,
+    detail: String,
+}
+
+#[test]
+fn verify_reports_failures_as_json_with_exit_1() {
+    let dir = tree();
+    let root = dir.path();
+    let out = vpsc(root, &["--json", "verify", "demo"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: VerifyJson = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!((v.passed, v.failed), (0, 1));
+    assert_eq!(v.results[0].module, "demo");
+    assert!(!v.results[0].pass);
+    assert!(
+        v.results[0].check.contains("/etc/demo/new.conf"),
+        "{:?}",
+        v.results[0]
+    );
+    assert!(
+        v.results[0].detail.contains("cannot read"),
+        "{:?}",
+        v.results[0]
+    );
+}
+
+#[test]
+fn drift_is_reported_by_status() {
+    let dir = tree();
+    let root = dir.path();
+    assert!(vpsc(root, &["configure", "demo"]).status.success());
+    std::fs::write(root.join("etc/demo/new.conf"), "Port 1\n").expect("edit by hand");
+    let out = vpsc(root, &["--json", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\"drift\": [\n        \"/etc/demo/new.conf\"\n      ]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn damaged_plan_is_refused_and_nothing_changes() {
+    let dir = tree();
+    let root = dir.path();
+    std::fs::write(
+        root.join("usr/share/vpsc/modules/demo.json"),
+        PLAN.replace("/etc/demo/new.conf", "/etc/../root/x"),
+    )
+    .expect("write");
+    let out = vpsc(root, &["configure", "demo"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the plan of module `demo`") && stderr.contains("`..`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: reinstall"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/demo/existing.conf")).expect("x"),
+        "original\n"
+    );
+}
+
+#[test]
+fn corrupted_state_file_is_refused_and_nothing_changes() {
+    let dir = tree();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("var/lib/vpsc")).expect("mkdir");
+    std::fs::write(
+        root.join("var/lib/vpsc/state.db"),
+        b"this is not an SQLite database, it is garbage of sufficient length to fill a header",
+    )
+    .expect("write");
+    let out = vpsc(root, &["configure", "demo"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("state database") && stderr.contains("cannot be used"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("caused by:") && stderr.contains("hint:"),
+        "{stderr}"
+    );
+    assert!(!root.join("etc/demo/new.conf").exists());
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/demo/existing.conf")).expect("x"),
+        "original\n"
+    );
+}
+
+#[test]
+fn bad_module_names_are_refused() {
+    let dir = tree();
+    for name in ["../demo", "Demo", "demo;rm", ""] {
+        let out = vpsc(dir.path(), &["configure", name]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains("not a valid module name"),
+            "{name}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn interrupted_configure_resumes_from_the_journal() {
+    let dir = tree();
+    let root = dir.path();
+    // First run fails half-way: the second file's directory is missing.
+    std::fs::write(
+        root.join("usr/share/vpsc/modules/demo.json"),
+        PLAN.replace("/etc/demo/existing.conf", "/etc/later/existing.conf"),
+    )
+    .expect("write");
+    let out = vpsc(root, &["configure", "demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    assert!(
+        root.join("etc/demo/new.conf").exists(),
+        "first step should have been applied"
+    );
+    // Fix the cause, rerun: converges; unconfigure then removes both.
+    std::fs::create_dir_all(root.join("etc/later")).expect("mkdir");
+    assert!(vpsc(root, &["configure", "demo"]).status.success());
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/later/existing.conf")).expect("x"),
+        "replaced\n"
+    );
+    assert!(vpsc(root, &["unconfigure", "demo"]).status.success());
+    assert!(!root.join("etc/demo/new.conf").exists());
+    assert!(!root.join("etc/later/existing.conf").exists());
+}
