@@ -20,15 +20,39 @@ fn description(synopsis: &str, long: &str) -> String {
     format!("{synopsis}\n{}", paras.join("\n.\n"))
 }
 
+/// Field order of binary control files as dpkg-gencontrol writes them
+/// (deb-control(5)); `debian-control`'s own order is that of source
+/// packages' debian/control, which lacks Version and Installed-Size.
+const FIELD_ORDER: &[&str] = &[
+    "Package",
+    "Version",
+    "Architecture",
+    "Multi-Arch",
+    "Maintainer",
+    "Installed-Size",
+    "Depends",
+    "Recommends",
+    "Conflicts",
+    "Provides",
+    "Section",
+    "Priority",
+    "Homepage",
+    "Description",
+];
+
+fn set(b: &mut Binary, key: &str, value: &str) {
+    b.as_mut_deb822()
+        .set_with_field_order(key, value, FIELD_ORDER);
+}
+
 fn common(b: &mut Binary, package: &str, version: &str, config: &RawConfig, installed_size: u64) {
-    b.set("Package", package);
-    b.set("Version", version);
-    b.set("Architecture", "all");
-    b.set("Maintainer", &config.maintainer);
-    b.set("Installed-Size", &installed_size.to_string());
-    b.set("Priority", "optional");
-    b.set("Multi-Arch", "foreign");
-    b.set("Homepage", &config.homepage);
+    set(b, "Package", package);
+    set(b, "Version", version);
+    set(b, "Architecture", "all");
+    set(b, "Maintainer", &config.maintainer);
+    set(b, "Installed-Size", &installed_size.to_string());
+    set(b, "Priority", "optional");
+    set(b, "Multi-Arch", "foreign");
 }
 
 /// Control file of `vpsc-mod-<name>`.
@@ -55,9 +79,10 @@ pub fn module_control(
         depends.push("passwd".into());
     }
     depends.extend(m.packages.iter().cloned());
-    b.set("Depends", &depends.join(", "));
-    b.set("Section", &m.section);
+    set(&mut b, "Depends", &depends.join(", "));
+    set(&mut b, "Section", &m.section);
     b.set_description(Some(&description(&m.description, &m.long_description)));
+    set(&mut b, "Homepage", &config.homepage);
     b.to_string()
 }
 
@@ -80,17 +105,18 @@ pub fn profile_control(
         .filter(|m| !m.core)
         .map(|m| rel(&m.name))
         .collect();
-    b.set("Depends", &depends.join(", "));
+    set(&mut b, "Depends", &depends.join(", "));
     if !recommends.is_empty() {
-        b.set("Recommends", &recommends.join(", "));
+        set(&mut b, "Recommends", &recommends.join(", "));
     }
-    b.set("Conflicts", PROFILE_VIRTUAL);
-    b.set("Provides", PROFILE_VIRTUAL);
-    b.set("Section", "metapackages");
+    set(&mut b, "Conflicts", PROFILE_VIRTUAL);
+    set(&mut b, "Provides", PROFILE_VIRTUAL);
+    set(&mut b, "Section", "metapackages");
     let long = format!(
         "{}\n\nThis metapackage depends on the core modules of the profile and\nrecommends the others, so removing a recommended module keeps the\nprofile installed.",
         p.long_description.trim()
     );
     b.set_description(Some(&description(&p.description, &long)));
+    set(&mut b, "Homepage", &config.homepage);
     b.to_string()
 }

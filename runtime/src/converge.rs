@@ -146,6 +146,13 @@ pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
     }
 
     for (key, effect) in &desired {
+        // dpkg owns vendor files: there is nothing to journal or undo,
+        // only their presence to check.
+        if let Effect::VendorFile { .. } = effect {
+            effects::apply(&ctx, effect, &Prior::Nothing, None)?;
+            report.unchanged.push(key.clone());
+            continue;
+        }
         let json = serde_json::to_string(effect).expect("effects always serialise");
         match existing.get(key) {
             Some(step)
