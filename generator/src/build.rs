@@ -101,6 +101,65 @@ fn version_of<'a>(cat: &'a Catalogue) -> impl Fn(&str) -> String + 'a {
     }
 }
 
+/// What differs between a module and a profile package; the rest of the
+/// assembly (doc files, scripts, control, sorting) is shared.
+struct Parts<'a> {
+    package: String,
+    version: &'a str,
+    source: &'a Path,
+    /// `module` or `profile`: selects `hooks/<kind>-<script>.j2`.
+    kind: &'static str,
+    /// Template context of the maintainer scripts.
+    context: minijinja::Value,
+    /// Files besides the doc files.
+    files: Vec<DataFile>,
+}
+
+fn assemble(
+    cat: &Catalogue,
+    env: &Environment<'_>,
+    inputs: &Inputs,
+    parts: Parts<'_>,
+    control: impl FnOnce(u64) -> String,
+) -> Result<Rendered> {
+    let mut files = parts.files;
+    files.extend(doc_files(
+        &parts.package,
+        parts.version,
+        cat,
+        &shown_source(inputs, parts.source),
+        inputs.epoch,
+    ));
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let scripts = scripts::MODULE_SCRIPTS
+        .iter()
+        .map(|s| {
+            let body = scripts::render(env, &inputs.hooks, parts.kind, s, parts.context.clone())?;
+            Ok(((*s).to_owned(), body))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Rendered {
+        package: parts.package,
+        version: parts.version.to_owned(),
+        spec: DebSpec {
+            control: control(deb::installed_size(&files)),
+            scripts,
+            files,
+            epoch: inputs.epoch,
+        },
+    })
+}
+
+fn json_file(path: String, value: &impl Serialize) -> DataFile {
+    let mut json = serde_json::to_string_pretty(value).expect("plans and profiles serialise");
+    json.push('\n');
+    DataFile {
+        path,
+        content: json.into_bytes(),
+        mode: 0o644,
+    }
+}
+
 /// Renders the package of one module.
 pub fn render_module(
     cat: &Catalogue,
@@ -116,55 +175,26 @@ pub fn render_module(
         effects: m.effects.clone(),
         verify: m.verify.clone(),
     };
-    let mut plan_json = serde_json::to_string_pretty(&plan).expect("plans serialise");
-    plan_json.push('\n');
-    let mut files = vec![DataFile {
-        path: format!("/{PLAN_DIR}/{}.json", m.name),
-        content: plan_json.into_bytes(),
-        mode: 0o644,
-    }];
+    let mut files = vec![json_file(format!("/{PLAN_DIR}/{}.json", m.name), &plan)];
     files.extend(m.vendor_files.iter().map(|v| DataFile {
         path: v.path.clone(),
         content: v.content.clone(),
         mode: v.mode,
     }));
-    files.extend(doc_files(
-        &m.package(),
-        &m.version,
-        cat,
-        &shown_source(inputs, &m.source),
-        inputs.epoch,
-    ));
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    let ctx = context! {
-        package => m.package(),
-        module => m.name,
-        generator_version => env!("CARGO_PKG_VERSION"),
-    };
-    let scripts = scripts::MODULE_SCRIPTS
-        .iter()
-        .map(|s| {
-            Ok((
-                (*s).to_owned(),
-                scripts::render(env, &inputs.hooks, "module", s, ctx.clone())?,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let control = control::module_control(
-        m,
-        &cat.config,
-        deb::installed_size(&files),
-        &version_of(cat),
-    );
-    Ok(Rendered {
+    let parts = Parts {
         package: m.package(),
-        version: m.version.clone(),
-        spec: DebSpec {
-            control,
-            scripts,
-            files,
-            epoch: inputs.epoch,
+        version: &m.version,
+        source: &m.source,
+        kind: "module",
+        context: context! {
+            package => m.package(),
+            module => m.name,
+            generator_version => env!("CARGO_PKG_VERSION"),
         },
+        files,
+    };
+    assemble(cat, env, inputs, parts, |size| {
+        control::module_control(m, &cat.config, size, &version_of(cat))
     })
 }
 
@@ -175,7 +205,7 @@ pub fn render_profile(
     inputs: &Inputs,
     p: &Profile,
 ) -> Result<Rendered> {
-    let profile_doc = ProfileDoc {
+    let doc = ProfileDoc {
         format: PLAN_FORMAT,
         profile: p.name.clone(),
         version: p.version.clone(),
@@ -185,50 +215,20 @@ pub fn render_profile(
             .map(|m| (m.name.clone(), m.parameters.clone()))
             .collect(),
     };
-    let mut json = serde_json::to_string_pretty(&profile_doc).expect("profiles serialise");
-    json.push('\n');
-    let mut files = vec![DataFile {
-        path: format!("/{PROFILE_DIR}/{}.json", p.name),
-        content: json.into_bytes(),
-        mode: 0o644,
-    }];
-    files.extend(doc_files(
-        &p.package(),
-        &p.version,
-        cat,
-        &shown_source(inputs, &p.source),
-        inputs.epoch,
-    ));
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    let ctx = context! {
-        package => p.package(),
-        profile => p.name,
-        generator_version => env!("CARGO_PKG_VERSION"),
-    };
-    let scripts = scripts::MODULE_SCRIPTS
-        .iter()
-        .map(|s| {
-            Ok((
-                (*s).to_owned(),
-                scripts::render(env, &inputs.hooks, "profile", s, ctx.clone())?,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let control = control::profile_control(
-        p,
-        &cat.config,
-        deb::installed_size(&files),
-        &version_of(cat),
-    );
-    Ok(Rendered {
+    let parts = Parts {
         package: p.package(),
-        version: p.version.clone(),
-        spec: DebSpec {
-            control,
-            scripts,
-            files,
-            epoch: inputs.epoch,
+        version: &p.version,
+        source: &p.source,
+        kind: "profile",
+        context: context! {
+            package => p.package(),
+            profile => p.name,
+            generator_version => env!("CARGO_PKG_VERSION"),
         },
+        files: vec![json_file(format!("/{PROFILE_DIR}/{}.json", p.name), &doc)],
+    };
+    assemble(cat, env, inputs, parts, |size| {
+        control::profile_control(p, &cat.config, size, &version_of(cat))
     })
 }
 
