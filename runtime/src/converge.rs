@@ -73,8 +73,9 @@ pub fn installed_modules(root: &Root) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// Parameters of `plan` with the applied profiles' overrides.
-pub fn resolve_params(state: &State, plan: &Plan) -> Result<Params> {
+/// Parameters of `plan`: module defaults, then the applied profile's
+/// overrides, then the host's site files (`/etc/vpsc/site.d`).
+pub fn resolve_params(root: &Root, state: &State, plan: &Plan) -> Result<Params> {
     let mut params = plan.parameters.clone();
     for (profile, overrides) in state.profiles()? {
         let all: BTreeMap<String, Params> =
@@ -84,6 +85,7 @@ pub fn resolve_params(state: &State, plan: &Plan) -> Result<Params> {
             })?;
         params = render::merge(&params, all.get(&plan.module));
     }
+    crate::site::apply(root, &plan.module, &mut params)?;
     Ok(params)
 }
 
@@ -116,7 +118,7 @@ fn desired_effects(plan: &Plan, params: &Params) -> Result<Vec<(String, Effect)>
 /// Converges `module` to its installed plan, then verifies it.
 pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
     let plan = load_plan(root, module)?;
-    let params = resolve_params(state, &plan)?;
+    let params = resolve_params(root, state, &plan)?;
     let desired = desired_effects(&plan, &params)?;
     let ctx = Ctx { root, module };
     let mut report = Report::default();

@@ -14,6 +14,7 @@ pub mod names;
 pub mod plan;
 pub mod render;
 pub mod root;
+pub mod site;
 pub mod state;
 
 pub use error::{Error, Result};

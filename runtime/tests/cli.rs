@@ -241,3 +241,67 @@ fn interrupted_configure_resumes_from_the_journal() {
     assert!(!root.join("etc/demo/new.conf").exists());
     assert!(!root.join("etc/later/existing.conf").exists());
 }
+
+fn write_site(root: &Path, name: &str, text: &str) {
+    std::fs::create_dir_all(root.join("etc/vpsc/site.d")).expect("mkdir");
+    std::fs::write(root.join("etc/vpsc/site.d").join(name), text).expect("write site file");
+}
+
+#[test]
+fn site_files_override_parameters_without_a_rebuild() {
+    let dir = tree();
+    let root = dir.path();
+    write_site(root, "10-defaults.yaml", "demo:\n  port: 2200\n");
+    write_site(
+        root,
+        "50-host.yaml",
+        "demo: {port: 2201}\nother-module: {anything: 1}\n",
+    );
+    assert!(vpsc(root, &["configure", "demo"]).status.success());
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/demo/new.conf")).expect("new"),
+        "Port 2201\n",
+        "the later site file wins"
+    );
+    // Dropping the override and reconfiguring converges back to the default.
+    std::fs::remove_file(root.join("etc/vpsc/site.d/50-host.yaml")).expect("rm");
+    std::fs::remove_file(root.join("etc/vpsc/site.d/10-defaults.yaml")).expect("rm");
+    let out = vpsc(root, &["--json", "configure", "demo"]);
+    let report: Report = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(report.applied, ["file:/etc/demo/new.conf"]);
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/demo/new.conf")).expect("new"),
+        "Port 2222\n"
+    );
+}
+
+#[test]
+fn site_file_with_an_unknown_parameter_is_refused() {
+    let dir = tree();
+    let root = dir.path();
+    write_site(root, "50-host.yaml", "demo:\n  prot: 2200\n");
+    let out = vpsc(root, &["configure", "demo"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("50-host.yaml sets parameter `prot` of module `demo`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: module `demo` takes: port"),
+        "{stderr}"
+    );
+    assert!(!root.join("etc/demo/new.conf").exists());
+}
+
+#[test]
+fn malformed_site_file_is_refused_with_its_position() {
+    let dir = tree();
+    let root = dir.path();
+    write_site(root, "50-host.yaml", "demo:\n  port: [2200\n");
+    let out = vpsc(root, &["configure", "demo"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("50-host.yaml:3:1"), "{stderr}");
+    assert!(!root.join("etc/demo/new.conf").exists());
+}

@@ -17,7 +17,7 @@ pub fn verify(root: &Root, state: &State, modules: &[String], json: bool) -> Res
     let mut results: Vec<CheckResult> = Vec::new();
     for name in &names {
         let plan = converge::load_plan(root, name)?;
-        let params = converge::resolve_params(state, &plan)?;
+        let params = converge::resolve_params(root, state, &plan)?;
         results.extend(converge::verify_plan(root, &plan, &params)?);
     }
     let failed = results.iter().filter(|r| !r.pass).count();

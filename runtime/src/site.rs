@@ -1,0 +1,94 @@
+//! Per-host parameter overrides: `/etc/vpsc/site.d/*.yaml`, read at
+//! configure time so a host changes its admin user, SSH port or timezone
+//! without rebuilding any package.
+//!
+//! Each file maps module names to parameter values:
+//!
+//! ```yaml
+//! ssh:
+//!   port: 2222
+//! base:
+//!   admin_user: alice
+//! ```
+//!
+//! Files are read in lexical order of their names, later ones winning, and
+//! site values win over a profile's overrides, which win over module
+//! defaults. The files belong to the administrator: vpsc only reads them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::render::Params;
+use crate::root::Root;
+
+/// Directory of the site override files, relative to the root.
+pub const SITE_DIR: &str = "/etc/vpsc/site.d";
+
+/// One file's overrides: module → parameters.
+type SiteFile = BTreeMap<String, Params>;
+
+/// Overrides of every site file for `module`, merged in file order, with
+/// the file that set each parameter (for error messages).
+pub fn overrides(root: &Root, module: &str) -> Result<Vec<(PathBuf, Params)>> {
+    let dir = root.path(SITE_DIR);
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml") && p.is_file())
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("list", dir)(e)),
+    };
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let parsed = parse(&path)?;
+        if let Some(params) = parsed.get(module) {
+            out.push((path, params.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn parse(path: &Path) -> Result<SiteFile> {
+    let text = std::fs::read_to_string(path).map_err(Error::io("read", path))?;
+    if text.trim().is_empty() {
+        return Ok(SiteFile::new());
+    }
+    serde_norway::from_str::<SiteFile>(&text).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!(":{}:{}", l.line(), l.column()))
+            .unwrap_or_default();
+        Error::Invalid {
+            what: format!("{}{at}: {e}", path.display()),
+            hint: "a site file maps module names to parameters, e.g. `ssh: {port: 2222}`".into(),
+        }
+    })
+}
+
+/// Applies the site overrides of `module` to `params`, refusing names the
+/// module does not declare (a typo would otherwise be ignored silently).
+pub fn apply(root: &Root, module: &str, params: &mut Params) -> Result<()> {
+    for (path, overrides) in overrides(root, module)? {
+        for (name, value) in overrides {
+            if !params.contains_key(&name) {
+                let known: Vec<&str> = params.keys().map(String::as_str).collect();
+                return Err(Error::Invalid {
+                    what: format!(
+                        "{} sets parameter `{name}` of module `{module}`, which has no such parameter",
+                        path.display()
+                    ),
+                    hint: if known.is_empty() {
+                        format!("module `{module}` takes no parameters; remove the entry")
+                    } else {
+                        format!("module `{module}` takes: {}", known.join(", "))
+                    },
+                });
+            }
+            params.insert(name, value);
+        }
+    }
+    Ok(())
+}
