@@ -53,6 +53,10 @@ pub enum Command {
         /// Inputs.
         #[command(flatten)]
         inputs: InputArgs,
+        /// Also resolve every Debian dependency against apt's lists in DIR
+        /// (e.g. a Debian 13 chroot's /var/lib/apt/lists).
+        #[arg(long, value_name = "DIR")]
+        debian_lists: Option<PathBuf>,
     },
     /// Print the module and profile dependency graph (Graphviz DOT).
     Graph {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod graph;
 pub mod profile;
 pub mod repo;
+pub mod resolve;
 pub mod scripts;
 
 pub use error::{Error, Result};
@@ -74,7 +75,10 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Check { inputs: args } => {
+        Command::Check {
+            inputs: args,
+            debian_lists,
+        } => {
             let cat = build::catalogue(&inputs(&args, 0))?;
             build::render_all(&cat, &inputs(&args, 0))?;
             eprintln!(
@@ -82,6 +86,13 @@ pub fn run(cli: Cli) -> Result<i32> {
                 cat.modules.len(),
                 cat.profiles.len()
             );
+            if let Some(dir) = debian_lists {
+                resolve::check(&cat, &resolve::Index::from_lists(&dir)?)?;
+                eprintln!(
+                    "vpsc-gen: every Debian dependency resolves against {}",
+                    dir.display()
+                );
+            }
             Ok(0)
         }
         Command::Graph { inputs: args } => {

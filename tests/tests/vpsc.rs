@@ -283,3 +283,33 @@ fn fixtures_exist() {
         assert!(Path::new(&fixture(name)).join("modules").is_dir(), "{name}");
     }
 }
+
+#[test]
+fn shipped_dependencies_resolve_in_trixie_and_every_profile_simulates() {
+    require_root();
+    let chroot = Chroot::new();
+    let dist = tempfile::tempdir().expect("tempdir");
+    let profiles = workspace_root().join("profiles");
+    build_dist(&profiles, dist.path());
+    LocalRepo::install_into(&chroot, dist.path());
+
+    // Every Debian relation of every module, against trixie's own lists.
+    let inputs = vpsc_gen::build::Inputs {
+        profiles: profiles.clone(),
+        hooks: workspace_root().join("hooks"),
+        config: workspace_root().join("repo.yaml"),
+        epoch: 0,
+    };
+    let cat = vpsc_gen::build::catalogue(&inputs).expect("shipped catalogue");
+    let index =
+        vpsc_gen::resolve::Index::from_lists(&chroot.path("/var/lib/apt/lists")).expect("lists");
+    vpsc_gen::resolve::check(&cat, &index).unwrap_or_else(|e| panic!("{e}"));
+
+    // And apt resolves every profile as a whole.
+    assert!(!cat.profiles.is_empty());
+    for name in cat.profiles.keys() {
+        let package = format!("vpsc-profile-{name}");
+        let sim = chroot.apt_get_ok(&["install", "-s", &package]);
+        assert!(sim.contains(&format!("Inst {package} ")), "{sim}");
+    }
+}
