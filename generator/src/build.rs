@@ -174,6 +174,7 @@ pub fn render_module(
         parameters: m.parameters.clone(),
         effects: m.effects.clone(),
         verify: m.verify.clone(),
+        reload: m.reload.clone(),
     };
     let mut files = vec![json_file(format!("/{PLAN_DIR}/{}.json", m.name), &plan)];
     files.extend(m.vendor_files.iter().map(|v| DataFile {

@@ -137,6 +137,7 @@ mod tests {
             effects: vec![],
             vendor_files: vec![],
             verify: vec![],
+            reload: vec![],
             source: format!("/nonexistent/{name}.yaml").into(),
         }
     }

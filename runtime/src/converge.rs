@@ -184,6 +184,9 @@ pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
         }
     }
     state.set_module(module, &plan.version, ModuleState::Configured)?;
+    if !report.applied.is_empty() || !report.undone.is_empty() {
+        reload(root, &plan.reload)?;
+    }
 
     let results = verify_plan(root, &plan, &params)?;
     let failed: Vec<&CheckResult> = results.iter().filter(|r| !r.pass).collect();
@@ -215,6 +218,7 @@ fn still_holds(ctx: &Ctx<'_>, effect: &Effect) -> bool {
             path,
             template,
             mode,
+            ..
         } => effects::file_matches(&ctx.root.path(path), template.as_bytes(), *mode),
         Effect::VendorFile { path } => ctx.root.path(path).is_file(),
         _ => false,
@@ -242,7 +246,26 @@ pub fn unconfigure(root: &Root, state: &State, module: &str) -> Result<Report> {
         report.undone.push(step.key.clone());
     }
     state.delete_module(module)?;
+    // The plan is still installed during prerm; after it is gone (postrm,
+    // disappear) there is nothing left to tell running services.
+    if let Ok(plan) = load_plan(root, module) {
+        if let Err(e) = reload(root, &plan.reload) {
+            tracing::warn!(module, error = %e, "reload after unconfigure failed; the files are restored");
+        }
+    }
     Ok(report)
+}
+
+/// Runs the plan's reload commands on a live system; a chroot or image has
+/// no running services to tell.
+fn reload(root: &Root, commands: &[Vec<String>]) -> Result<()> {
+    if !root.is_live() {
+        return Ok(());
+    }
+    for argv in commands {
+        root.run(argv)?;
+    }
+    Ok(())
 }
 
 fn undo_step(ctx: &Ctx<'_>, state: &State, step: &StepRow) -> Result<()> {

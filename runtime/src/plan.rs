@@ -38,6 +38,11 @@ pub struct Plan {
     pub effects: Vec<Effect>,
     /// What must hold once the module is configured.
     pub verify: Vec<Check>,
+    /// Commands (argv) that make running services pick up a change, run
+    /// once after effects were applied or undone, and only on a live
+    /// system (e.g. `deb-systemd-invoke reload ssh.service`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reload: Vec<Vec<String>>,
 }
 
 /// A profile as shipped in `/usr/share/vpsc/profiles/<name>.json`: the
@@ -88,6 +93,10 @@ pub enum Effect {
         template: String,
         /// Octal permission bits of the replacement.
         mode: u32,
+        /// Command (argv, `{path}` is replaced) that must accept the
+        /// replacement before it is kept.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        validate: Option<Vec<String>>,
     },
     /// A systemd unit enabled or disabled; the prior state is recorded.
     Unit {
@@ -230,8 +239,16 @@ impl Effect {
                 }
                 Ok(())
             }
-            Effect::Divert { path, mode, .. } => {
+            Effect::Divert {
+                path,
+                mode,
+                validate,
+                ..
+            } => {
                 check_path(path, PathRule::Anywhere)?;
+                if let Some(argv) = validate {
+                    check_argv(argv)?;
+                }
                 if path.starts_with("/usr/share/vpsc/") || path.starts_with("/var/lib/vpsc") {
                     return Err(problem(format!(
                         "`{path}` belongs to vpsc itself and cannot be diverted"
@@ -338,6 +355,9 @@ impl Plan {
         for check in &self.verify {
             check.validate()?;
         }
+        for argv in &self.reload {
+            check_argv(argv)?;
+        }
         for name in self.parameters.keys() {
             names::identifier(name).map_err(problem)?;
         }
@@ -361,7 +381,8 @@ fn check_mode(mode: u32) -> Result<(), PlanProblem> {
     Ok(())
 }
 
-fn check_argv(argv: &[String]) -> Result<(), PlanProblem> {
+/// Checks a command's argv: a literal program and no NUL bytes.
+pub fn check_argv(argv: &[String]) -> Result<(), PlanProblem> {
     let Some(first) = argv.first() else {
         return Err(problem(
             "a command needs at least one argument (the program)".into(),

@@ -62,10 +62,12 @@ pub fn render_effect(
             path,
             template,
             mode,
+            validate,
         } => Effect::Divert {
             path: path.clone(),
             template: r(template)?,
             mode: *mode,
+            validate: validate.clone(),
         },
         Effect::Group { name, members } => Effect::Group {
             name: name.clone(),

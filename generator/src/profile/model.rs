@@ -45,6 +45,8 @@ pub struct Module {
     pub vendor_files: Vec<ShippedFile>,
     /// Verify checks.
     pub verify: Vec<Check>,
+    /// Reload commands, run on live systems after a change.
+    pub reload: Vec<Vec<String>>,
     /// The YAML it came from.
     pub source: PathBuf,
 }

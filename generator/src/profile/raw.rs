@@ -35,6 +35,9 @@ pub struct RawModule {
     /// What must hold afterwards.
     #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
     pub verify: Vec<RawCheck>,
+    /// Commands that make running services pick up changes (live systems only).
+    #[serde(default)]
+    pub reload: Vec<Vec<String>>,
 }
 
 /// One effect as written.
@@ -74,6 +77,9 @@ pub enum RawEffect {
         /// Octal mode, default "0644".
         #[serde(default)]
         mode: Option<String>,
+        /// Validator argv; `{path}` stands for the file.
+        #[serde(default)]
+        validate: Option<Vec<String>>,
     },
     /// A unit to enable or disable.
     Unit {

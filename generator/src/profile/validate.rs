@@ -218,10 +218,12 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
                 path: target,
                 template,
                 mode,
+                validate,
             } => Effect::Divert {
                 mode: parse_mode(path, source, mode.as_deref())?,
                 path: target,
                 template,
+                validate,
             },
             RawEffect::Unit { name, enabled } => Effect::Unit {
                 name,
@@ -292,6 +294,9 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
             )
         })?;
     }
+    for argv in &raw.reload {
+        plan::check_argv(argv).map_err(|p| Error::invalid(at("reload"), p.what, None))?;
+    }
     let module = Module {
         name: raw.name,
         version: raw.version,
@@ -304,6 +309,7 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
         effects,
         vendor_files,
         verify,
+        reload: raw.reload,
         source: path.to_path_buf(),
     };
     // Every template must render with the defaults alone.

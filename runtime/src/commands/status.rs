@@ -44,6 +44,7 @@ pub fn status(root: &Root, state: &State, json: bool) -> Result<i32> {
                         path,
                         template,
                         mode,
+                        ..
                     },
                 ) if !effects::file_matches(&root.path(&path), template.as_bytes(), mode) => {
                     Some(path)

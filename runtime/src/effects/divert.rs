@@ -22,7 +22,14 @@ pub(super) fn capture(ctx: &Ctx<'_>, path: &str) -> Result<(Prior, Option<Vec<u8
     }
 }
 
-pub(super) fn apply(ctx: &Ctx<'_>, path: &str, content: &[u8], mode: u32) -> Result<()> {
+pub(super) fn apply(
+    ctx: &Ctx<'_>,
+    path: &str,
+    content: &[u8],
+    mode: u32,
+    validate: Option<&[String]>,
+    prior: &Prior,
+) -> Result<()> {
     if diversion_of(ctx, path)?.is_none() {
         let divert_to = format!("{path}{DIVERT_SUFFIX}");
         let package = ctx.package();
@@ -44,6 +51,13 @@ pub(super) fn apply(ctx: &Ctx<'_>, path: &str, content: &[u8], mode: u32) -> Res
     let host = ctx.root.path(path);
     if !super::file::matches_content(&host, content, mode) {
         super::file::write_atomic(&host, content, mode, 0, 0)?;
+    }
+    if let Some(argv) = validate
+        && let Err(e) = super::file::run_validator(ctx, argv, path)
+    {
+        let existed = matches!(prior, Prior::Divert { existed: true });
+        undo(ctx, path, existed)?;
+        return Err(e);
     }
     Ok(())
 }

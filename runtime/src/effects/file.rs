@@ -82,30 +82,39 @@ pub(super) fn apply(
     if !matches_content(&host, content, mode) {
         write_atomic(&host, content, mode, 0, 0)?;
     }
-    if let Some(argv) = validate {
-        let argv: Vec<String> = argv.iter().map(|a| a.replace("{path}", path)).collect();
-        let out = ctx
-            .root
-            .command(&argv)
-            .output()
-            .map_err(|source| Error::Spawn {
-                argv: display_argv(&argv),
-                source,
-            })?;
-        if !out.status.success() {
-            restore(ctx, path, prior, backup)?;
-            let mut output = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-            if output.is_empty() {
-                output = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-            }
-            return Err(Error::Validation {
-                path: path.to_owned(),
-                argv: display_argv(&argv),
-                output,
-            });
-        }
+    if let Some(argv) = validate
+        && let Err(e) = run_validator(ctx, argv, path)
+    {
+        restore(ctx, path, prior, backup)?;
+        return Err(e);
     }
     Ok(())
+}
+
+/// Runs a validator (`{path}` replaced by the file's path) on the root;
+/// its refusal becomes an [`Error::Validation`] carrying what it printed.
+pub(super) fn run_validator(ctx: &Ctx<'_>, argv: &[String], path: &str) -> Result<()> {
+    let argv: Vec<String> = argv.iter().map(|a| a.replace("{path}", path)).collect();
+    let out = ctx
+        .root
+        .command(&argv)
+        .output()
+        .map_err(|source| Error::Spawn {
+            argv: display_argv(&argv),
+            source,
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let mut output = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+    if output.is_empty() {
+        output = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    }
+    Err(Error::Validation {
+        path: path.to_owned(),
+        argv: display_argv(&argv),
+        output,
+    })
 }
 
 pub(super) fn restore(
