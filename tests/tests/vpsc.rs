@@ -66,76 +66,114 @@ fn prime(chroot: &Chroot, profile: &str) {
     chroot.apt_get_ok(&["autoremove", "--purge"]);
 }
 
-#[test]
-fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
+/// Installs `profile` into a primed chroot, verifies it, lets `inspect`
+/// look at the configured system, then removes it the documented way
+/// (`apt remove` the profile, `apt autoremove --purge`) and requires the
+/// chroot to be as before. Finally reinstalls it and verifies again.
+fn round_trip(profile: &str, modules: &[&str], inspect: impl Fn(&Chroot)) -> Chroot {
     require_root();
     let chroot = Chroot::new();
     let dist = tempfile::tempdir().expect("tempdir");
     build_dist(&workspace_root().join("profiles"), dist.path());
     LocalRepo::install_into(&chroot, dist.path());
-    prime(&chroot, "beginner");
+    prime(&chroot, profile);
     let before = Snapshot::take(chroot.root());
+    let package = format!("vpsc-profile-{profile}");
 
-    chroot.apt_get_ok(&["install", "vpsc-profile-beginner"]);
-    for p in [
-        "vpsc-mod-base",
-        "vpsc-mod-ssh",
-        "vpsc-mod-fail2ban",
-        "vpsc-mod-unattended-upgrades",
-        "vpsc-mod-git",
-    ] {
-        assert_installed(&chroot, p);
+    chroot.apt_get_ok(&["install", &package]);
+    for m in modules {
+        assert_installed(&chroot, &format!("vpsc-mod-{m}"));
     }
     let verify = chroot.run_ok(&["vpsc", "verify"]);
     assert!(verify.contains(" passed, 0 failed"), "{verify}");
-    // The effects are really there, as the admin would look at them.
-    let issue = std::fs::read_to_string(chroot.path("/etc/issue.net")).expect("banner");
-    assert!(issue.contains("Authorised access only"), "{issue}");
-    let diversions = chroot.run_ok(&["dpkg-divert", "--list", "/etc/issue.net"]);
-    assert!(diversions.contains("by vpsc-mod-ssh"), "{diversions}");
-    chroot.run_ok(&["sshd", "-t"]);
-    let jail =
-        std::fs::read_to_string(chroot.path("/etc/fail2ban/jail.d/50-vpsc.local")).expect("jail");
-    assert!(
-        jail.contains("bantime = 1h"),
-        "profile override not applied: {jail}"
-    );
-    let group = chroot.run_ok(&["getent", "group", "adm"]);
-    assert!(group.trim().ends_with("root"), "{group}");
+    for m in modules {
+        assert!(
+            verify.contains(&format!("PASS {m:<10}")),
+            "no check of {m} ran:\n{verify}"
+        );
+    }
     let mode = std::fs::metadata(chroot.path("/var/lib/vpsc/state.db")).expect("state.db");
     assert_eq!(
         std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
         0o600
     );
     let status = chroot.run_ok(&["vpsc", "status", "--json"]);
-    assert!(status.contains("\"beginner\""), "{status}");
+    assert!(status.contains(&format!("\"{profile}\"")), "{status}");
+    inspect(&chroot);
 
-    // The rollback path: remove the profile, autoremove its modules.
-    chroot.apt_get_ok(&["remove", "vpsc-profile-beginner"]);
+    chroot.apt_get_ok(&["remove", &package]);
     chroot.apt_get_ok(&["autoremove", "--purge"]);
-    chroot.apt_get_ok(&["purge", "vpsc-profile-beginner"]);
-    for p in [
-        "vpsc-mod-base",
-        "vpsc-mod-ssh",
-        "vpsc-mod-fail2ban",
-        "vpsc-mod-unattended-upgrades",
-        "vpsc-mod-git",
-        "vpsc-runtime",
-    ] {
-        assert_gone(&chroot, p);
+    chroot.apt_get_ok(&["purge", &package]);
+    for m in modules {
+        assert_gone(&chroot, &format!("vpsc-mod-{m}"));
     }
+    assert_gone(&chroot, "vpsc-runtime");
     before.assert_same(&Snapshot::take(chroot.root()), ALLOW);
 
     // Reinstall after removal works and verifies again.
-    chroot.apt_get_ok(&["install", "vpsc-profile-beginner"]);
+    chroot.apt_get_ok(&["install", &package]);
     let verify = chroot.run_ok(&["vpsc", "verify"]);
     assert!(verify.contains(" passed, 0 failed"), "{verify}");
+    chroot
+}
+
+/// What the security module must have done, looked at as an admin would.
+fn inspect_security(chroot: &Chroot, bantime: &str) {
+    let issue = std::fs::read_to_string(chroot.path("/etc/issue.net")).expect("banner");
+    assert!(issue.contains("Authorised access only"), "{issue}");
+    let diversions = chroot.run_ok(&["dpkg-divert", "--list"]);
+    assert!(
+        diversions.contains(
+            "diversion of /etc/issue.net to /etc/issue.net.vpsc-orig by vpsc-mod-security"
+        ),
+        "{diversions}"
+    );
+    assert!(
+        diversions.contains(
+            "diversion of /etc/nftables.conf to /etc/nftables.conf.vpsc-orig by vpsc-mod-security"
+        ),
+        "{diversions}"
+    );
+    chroot.run_ok(&["sshd", "-t"]);
+    let effective = chroot.run_ok(&["sshd", "-T"]);
+    assert!(
+        effective.contains("\npermitrootlogin without-password\n")
+            || effective.contains("\npermitrootlogin prohibit-password\n"),
+        "{effective}"
+    );
+    assert!(effective.contains("\nx11forwarding no\n"), "{effective}");
+    chroot.run_ok(&["nft", "-c", "-f", "/etc/nftables.conf"]);
+    let jail =
+        std::fs::read_to_string(chroot.path("/etc/fail2ban/jail.d/50-vpsc.local")).expect("jail");
+    assert!(jail.contains(&format!("bantime = {bantime}")), "{jail}");
+    let group = chroot.run_ok(&["getent", "group", "adm"]);
+    assert!(group.trim().ends_with("root"), "{group}");
+}
+
+#[test]
+fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
+    let modules = ["system", "security", "python", "nodejs", "docker", "git"];
+    round_trip("beginner", &modules, |chroot| {
+        // The profile overrides fail2ban's bantime.
+        inspect_security(chroot, "1h");
+        let docker = chroot.run_ok(&["getent", "group", "docker"]);
+        assert!(docker.trim().ends_with(":root"), "{docker}");
+        assert_eq!(
+            chroot.run_ok(&["git", "config", "--system", "init.defaultBranch"]),
+            "main\n"
+        );
+    });
+}
+
+#[test]
+fn server_profile_round_trip_and_removal_cascade() {
+    let modules = ["system", "security", "vuln-scan", "git", "utilities"];
+    let chroot = round_trip("server", &modules, |chroot| inspect_security(chroot, "10m"));
 
     // Cascade: a recommended module goes alone; the profile stays.
     chroot.apt_get_ok(&["remove", "vpsc-mod-git"]);
     assert_gone(&chroot, "vpsc-mod-git");
-    assert_installed(&chroot, "vpsc-profile-beginner");
-    assert_installed(&chroot, "vpsc-mod-fail2ban");
+    assert_installed(&chroot, "vpsc-profile-server");
     let unset = chroot.run(&["git", "config", "--system", "init.defaultBranch"]);
     assert_eq!(
         unset.status.code(),
@@ -143,22 +181,21 @@ fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
         "git's setting survived its module's removal"
     );
     chroot.apt_get_ok(&["autoremove"]);
-    assert_installed(&chroot, "vpsc-mod-fail2ban");
-    // A core module takes the profile (and what depends on it) along; apt
-    // then marks the metapackage's other dependencies as manually
-    // installed, so autoremove keeps them (apt's rule for Section:
-    // metapackages). The README documents this.
-    chroot.apt_get_ok(&["remove", "vpsc-mod-ssh"]);
-    assert_gone(&chroot, "vpsc-profile-beginner");
-    assert_gone(&chroot, "vpsc-mod-fail2ban");
+    assert_installed(&chroot, "vpsc-mod-utilities");
+    // A core module takes the profile along; apt then marks the
+    // metapackage's other dependencies as manually installed, so
+    // autoremove keeps them (apt's rule for Section: metapackages).
+    chroot.apt_get_ok(&["remove", "vpsc-mod-security"]);
+    assert_gone(&chroot, "vpsc-profile-server");
     chroot.apt_get_ok(&["autoremove"]);
-    assert_installed(&chroot, "vpsc-mod-base");
-    assert_installed(&chroot, "vpsc-mod-unattended-upgrades");
+    assert_installed(&chroot, "vpsc-mod-system");
+    assert_installed(&chroot, "vpsc-mod-utilities");
     let manual = chroot.run_ok(&["apt-mark", "showmanual"]);
-    assert!(manual.contains("vpsc-mod-base"), "{manual}");
+    assert!(manual.contains("vpsc-mod-system"), "{manual}");
+    assert!(!chroot.path("/etc/ssh/sshd_config.d/50-vpsc.conf").exists());
     let verify = chroot.run_ok(&["vpsc", "verify"]);
     assert!(
-        verify.contains(" passed, 0 failed") && !verify.contains(" ssh "),
+        verify.contains(" passed, 0 failed") && !verify.contains(" security "),
         "{verify}"
     );
 }
