@@ -42,10 +42,27 @@ fn assert_gone(chroot: &Chroot, package: &str) {
     );
 }
 
-/// Debian packages keep system users, groups and their recommends after a
-/// purge (Policy §9.2). Installing and purging the profile's Debian
-/// dependencies once before the first snapshot makes the comparison
-/// measure vpsc's own footprint.
+/// apt's default keeps a package that is only recommended or suggested by
+/// another installed package (APT::AutoRemove::RecommendsImportant,
+/// SuggestsImportant), so Debian
+/// packages pulled in by the Recommends of our Debian dependencies
+/// (build-essential through python3-pip, dbus through openssh-server)
+/// would outlive the rollback. The rollback measurements therefore
+/// autoremove with that option off: it removes more Debian packages, never
+/// less of vpsc, since vpsc's own modules are removed either way.
+const AUTOREMOVE_ALL: [&str; 6] = [
+    "-o",
+    "APT::AutoRemove::RecommendsImportant=false",
+    "-o",
+    "APT::AutoRemove::SuggestsImportant=false",
+    "autoremove",
+    "--purge",
+];
+
+/// Debian packages keep system users and groups after a purge (Policy
+/// §9.2). Installing and purging the profile's Debian dependencies once
+/// before the first snapshot makes the comparison measure vpsc's own
+/// footprint.
 fn prime(chroot: &Chroot, profile: &str) {
     let deps = debian_dependencies(&workspace_root().join("profiles"), profile);
     // Only what the base system lacks: purging a base package (say
@@ -59,11 +76,17 @@ fn prime(chroot: &Chroot, profile: &str) {
     install.extend(&missing);
     chroot.apt_get_ok(&install);
     if !missing.is_empty() {
+        // apt remembers an explicit install as "manual" across a purge;
+        // marked auto, the packages come back as dependencies later and
+        // autoremove can take them again, as on a machine never primed.
+        let mut auto = vec!["apt-mark", "auto"];
+        auto.extend(&missing);
+        chroot.run_ok(&auto);
         let mut purge = vec!["purge"];
         purge.extend(&missing);
         chroot.apt_get_ok(&purge);
     }
-    chroot.apt_get_ok(&["autoremove", "--purge"]);
+    chroot.apt_get_ok(&AUTOREMOVE_ALL);
 }
 
 /// Installs `profile` into a primed chroot, verifies it, lets `inspect`
@@ -102,7 +125,7 @@ fn round_trip(profile: &str, modules: &[&str], inspect: impl Fn(&Chroot)) -> Chr
     inspect(&chroot);
 
     chroot.apt_get_ok(&["remove", &package]);
-    chroot.apt_get_ok(&["autoremove", "--purge"]);
+    chroot.apt_get_ok(&AUTOREMOVE_ALL);
     chroot.apt_get_ok(&["purge", &package]);
     for m in modules {
         assert_gone(&chroot, &format!("vpsc-mod-{m}"));
