@@ -248,10 +248,10 @@ pub fn unconfigure(root: &Root, state: &State, module: &str) -> Result<Report> {
     state.delete_module(module)?;
     // The plan is still installed during prerm; after it is gone (postrm,
     // disappear) there is nothing left to tell running services.
-    if let Ok(plan) = load_plan(root, module) {
-        if let Err(e) = reload(root, &plan.reload) {
-            tracing::warn!(module, error = %e, "reload after unconfigure failed; the files are restored");
-        }
+    if let Ok(plan) = load_plan(root, module)
+        && let Err(e) = reload(root, &plan.reload)
+    {
+        tracing::warn!(module, error = %e, "reload after unconfigure failed; the files are restored");
     }
     Ok(report)
 }
