@@ -11,7 +11,7 @@ RUNTIME_DEB := target/debian/vpsc-runtime_$(RUNTIME_VERSION)-1_amd64.deb
 DEBIAN_PACKAGES := mmdebstrap lintian dpkg-dev libsqlite3-dev pkg-config xz-utils ca-certificates hyperfine
 VPSC_GEN := target/release/vpsc-gen
 
-.PHONY: demo test lint bench deps debs repo runtime-deb lintian clean
+.PHONY: demo test lint bench deps debs repo runtime-deb lintian clean e2e-full
 
 ## make demo: build the shipped profiles into .debs and a local apt repo in dist/
 demo: repo
@@ -22,6 +22,10 @@ demo: repo
 test: lint runtime-deb
 	$(CARGO) test --workspace -- --test-threads=1
 	$(MAKE) lintian
+
+## make e2e-full: also install, verify and remove the intermediate and advanced profiles
+e2e-full: deps runtime-deb
+	time $(CARGO) test -p vpsc-e2e --test vpsc -- --test-threads=1 --include-ignored
 
 ## make lint: formatting, clippy, rustdoc
 lint: deps

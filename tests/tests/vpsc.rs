@@ -93,13 +93,24 @@ fn prime(chroot: &Chroot, profile: &str) {
 /// look at the configured system, then removes it the documented way
 /// (`apt remove` the profile, `apt autoremove --purge`) and requires the
 /// chroot to be as before. Finally reinstalls it and verifies again.
-fn round_trip(profile: &str, modules: &[&str], inspect: impl Fn(&Chroot)) -> Chroot {
+fn round_trip(
+    profile: &str,
+    modules: &[&str],
+    site: Option<&str>,
+    inspect: impl Fn(&Chroot),
+) -> Chroot {
     require_root();
     let chroot = Chroot::new();
     let dist = tempfile::tempdir().expect("tempdir");
     build_dist(&workspace_root().join("profiles"), dist.path());
     LocalRepo::install_into(&chroot, dist.path());
     prime(&chroot, profile);
+    if let Some(text) = site {
+        // The administrator's per-host file: it exists before vpsc and
+        // stays after it, so it is part of both snapshots.
+        std::fs::create_dir_all(chroot.path("/etc/vpsc/site.d")).expect("mkdir site.d");
+        std::fs::write(chroot.path("/etc/vpsc/site.d/50-host.yaml"), text).expect("site file");
+    }
     let before = Snapshot::take(chroot.root());
     let package = format!("vpsc-profile-{profile}");
 
@@ -141,7 +152,7 @@ fn round_trip(profile: &str, modules: &[&str], inspect: impl Fn(&Chroot)) -> Chr
 }
 
 /// What the security module must have done, looked at as an admin would.
-fn inspect_security(chroot: &Chroot, bantime: &str) {
+fn inspect_security(chroot: &Chroot, bantime: &str, ssh_port: u16) {
     let issue = std::fs::read_to_string(chroot.path("/etc/issue.net")).expect("banner");
     assert!(issue.contains("Authorised access only"), "{issue}");
     let diversions = chroot.run_ok(&["dpkg-divert", "--list"]);
@@ -159,16 +170,24 @@ fn inspect_security(chroot: &Chroot, bantime: &str) {
     );
     chroot.run_ok(&["sshd", "-t"]);
     let effective = chroot.run_ok(&["sshd", "-T"]);
+    let has = |line: &str| effective.lines().any(|l| l == line);
     assert!(
-        effective.contains("\npermitrootlogin without-password\n")
-            || effective.contains("\npermitrootlogin prohibit-password\n"),
+        has("permitrootlogin without-password") || has("permitrootlogin prohibit-password"),
         "{effective}"
     );
-    assert!(effective.contains("\nx11forwarding no\n"), "{effective}");
+    assert!(has("x11forwarding no"), "{effective}");
+    // One port for sshd, the firewall and the jail: they cannot disagree.
+    assert!(has(&format!("port {ssh_port}")), "{effective}");
+    let ruleset = std::fs::read_to_string(chroot.path("/etc/nftables.conf")).expect("ruleset");
+    assert!(
+        ruleset.contains(&format!("elements = {{ {ssh_port} }}")),
+        "{ruleset}"
+    );
     chroot.run_ok(&["nft", "-c", "-f", "/etc/nftables.conf"]);
     let jail =
         std::fs::read_to_string(chroot.path("/etc/fail2ban/jail.d/50-vpsc.local")).expect("jail");
     assert!(jail.contains(&format!("bantime = {bantime}")), "{jail}");
+    assert!(jail.contains(&format!("port = {ssh_port}")), "{jail}");
     let group = chroot.run_ok(&["getent", "group", "adm"]);
     assert!(group.trim().ends_with("root"), "{group}");
 }
@@ -176,9 +195,9 @@ fn inspect_security(chroot: &Chroot, bantime: &str) {
 #[test]
 fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
     let modules = ["system", "security", "python", "nodejs", "docker", "git"];
-    round_trip("beginner", &modules, |chroot| {
+    round_trip("beginner", &modules, None, |chroot| {
         // The profile overrides fail2ban's bantime.
-        inspect_security(chroot, "1h");
+        inspect_security(chroot, "1h", 22);
         let docker = chroot.run_ok(&["getent", "group", "docker"]);
         assert!(docker.trim().ends_with(":root"), "{docker}");
         assert_eq!(
@@ -191,7 +210,11 @@ fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
 #[test]
 fn server_profile_round_trip_and_removal_cascade() {
     let modules = ["system", "security", "vuln-scan", "git", "utilities"];
-    let chroot = round_trip("server", &modules, |chroot| inspect_security(chroot, "10m"));
+    // The host moves SSH to port 2222 through a site file, no rebuild.
+    let site = "security:\n  ssh_port: 2222\n";
+    let chroot = round_trip("server", &modules, Some(site), |chroot| {
+        inspect_security(chroot, "10m", 2222)
+    });
 
     // Cascade: a recommended module goes alone; the profile stays.
     chroot.apt_get_ok(&["remove", "vpsc-mod-git"]);
@@ -221,6 +244,58 @@ fn server_profile_round_trip_and_removal_cascade() {
         verify.contains(" passed, 0 failed") && !verify.contains(" security "),
         "{verify}"
     );
+}
+
+/// `make e2e-full`: the larger profiles, too slow for every `make test`.
+#[test]
+#[ignore = "run by `make e2e-full`"]
+fn intermediate_profile_round_trip() {
+    let modules = [
+        "system",
+        "security",
+        "python",
+        "nodejs",
+        "docker",
+        "git",
+        "golang",
+        "neovim",
+        "caddy",
+        "terminal-tools",
+    ];
+    round_trip("intermediate", &modules, None, |chroot| {
+        inspect_security(chroot, "1h", 22);
+        let ruleset = std::fs::read_to_string(chroot.path("/usr/lib/vpsc/nftables.d/caddy.nft"))
+            .expect("caddy rule");
+        assert!(ruleset.contains("{ 80, 443 }"), "{ruleset}");
+        chroot.run_ok(&["nft", "-c", "-f", "/etc/nftables.conf"]);
+    });
+}
+
+/// `make e2e-full`: every module of the catalogue that a profile holds.
+#[test]
+#[ignore = "run by `make e2e-full`"]
+fn advanced_profile_round_trip() {
+    let modules = [
+        "system",
+        "security",
+        "python",
+        "nodejs",
+        "docker",
+        "git",
+        "golang",
+        "neovim",
+        "caddy",
+        "terminal-tools",
+        "rust",
+        "java",
+        "php",
+        "devops",
+        "databases",
+        "utilities",
+    ];
+    round_trip("advanced", &modules, None, |chroot| {
+        inspect_security(chroot, "1h", 22)
+    });
 }
 
 fn fixture(name: &str) -> std::path::PathBuf {
