@@ -135,9 +135,10 @@ pub enum Effect {
     },
 }
 
-/// One verify check.
+/// One verify check. Externally tagged (`{"unit_enabled": {"name": …}}`)
+/// so module YAML and the plan JSON share this one type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Check {
     /// An executable of this name is on the standard root PATH.
     CommandPresent {

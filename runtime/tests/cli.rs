@@ -23,7 +23,7 @@ const PLAN: &str = r#"{"format":1,"module":"demo","version":"1.0","parameters":{
  "effects":[
    {"kind":"managed_file","path":"/etc/demo/new.conf","template":"Port {{ port }}\n","mode":420},
    {"kind":"managed_file","path":"/etc/demo/existing.conf","template":"replaced\n","mode":384}],
- "verify":[{"kind":"file_contains","path":"/etc/demo/new.conf","text":"Port {{ port }}"}]}"#;
+ "verify":[{"file_contains":{"path":"/etc/demo/new.conf","text":"Port {{ port }}"}}]}"#;
 
 fn tree() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -19,6 +19,14 @@ const ALLOW: &[AllowRule] = &[
         "etc/gshadow-",
         "backup of the previous /etc/gshadow, as etc/group-",
     ),
+    AllowRule::new(
+        "etc/passwd-",
+        "backup of the previous /etc/passwd, rewritten when a Debian package's postinst runs usermod (seen with the advanced profile) though /etc/passwd itself is restored",
+    ),
+    AllowRule::new(
+        "etc/shadow-",
+        "backup of the previous /etc/shadow, as etc/passwd-",
+    ),
 ];
 
 fn dpkg_status(chroot: &Chroot, package: &str) -> String {

@@ -34,7 +34,7 @@ pub struct RawModule {
     pub effects: Vec<RawEffect>,
     /// What must hold afterwards.
     #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
-    pub verify: Vec<RawCheck>,
+    pub verify: Vec<vpsc::plan::Check>,
     /// Commands that make running services pick up changes (live systems only).
     #[serde(default)]
     pub reload: Vec<Vec<String>>,
@@ -115,48 +115,6 @@ pub enum RawEffect {
         /// Skip (and never undo) when this path exists.
         #[serde(default)]
         creates: Option<String>,
-    },
-}
-
-/// One verify check as written.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum RawCheck {
-    /// Command on PATH.
-    CommandPresent {
-        /// Command name.
-        name: String,
-    },
-    /// File contains text.
-    FileContains {
-        /// Path.
-        path: String,
-        /// Text.
-        text: String,
-    },
-    /// Unit enabled.
-    UnitEnabled {
-        /// Unit name.
-        name: String,
-    },
-    /// Sysctl value.
-    Sysctl {
-        /// Key.
-        key: String,
-        /// Value.
-        value: String,
-    },
-    /// Package installed.
-    PackageInstalled {
-        /// Package name.
-        name: String,
-    },
-    /// User in group.
-    GroupMember {
-        /// Group.
-        group: String,
-        /// User (template allowed).
-        user: String,
     },
 }
 

@@ -11,7 +11,7 @@ use vpsc::render::{self, Params};
 
 use super::locate;
 use super::model::{Catalogue, Module, Profile, ProfileModule, ShippedFile};
-use super::raw::{RawCheck, RawConfig, RawEffect, RawModule, RawProfile};
+use super::raw::{RawConfig, RawEffect, RawModule, RawProfile};
 use crate::error::{Error, Location, Result};
 
 /// Loads and validates every module in `<dir>/modules/` and every profile
@@ -284,7 +284,7 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
             ));
         }
     }
-    let verify: Vec<Check> = raw.verify.into_iter().map(check_from_raw).collect();
+    let verify: Vec<Check> = raw.verify;
     for c in &verify {
         c.validate().map_err(|p| {
             Error::invalid(
@@ -315,17 +315,6 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
     // Every template must render with the defaults alone.
     check_templates(&module, &module.parameters, source)?;
     Ok(module)
-}
-
-fn check_from_raw(raw: RawCheck) -> Check {
-    match raw {
-        RawCheck::CommandPresent { name } => Check::CommandPresent { name },
-        RawCheck::FileContains { path, text } => Check::FileContains { path, text },
-        RawCheck::UnitEnabled { name } => Check::UnitEnabled { name },
-        RawCheck::Sysctl { key, value } => Check::Sysctl { key, value },
-        RawCheck::PackageInstalled { name } => Check::PackageInstalled { name },
-        RawCheck::GroupMember { group, user } => Check::GroupMember { group, user },
-    }
 }
 
 /// Policy §3.4: a synopsis under 80 characters without a trailing period,

@@ -70,12 +70,7 @@ pub(super) fn undo(ctx: &Ctx<'_>, path: &str, existed: bool) -> Result<()> {
     if diversion_of(ctx, path)?.is_none() {
         return Ok(());
     }
-    let host = ctx.root.path(path);
-    match std::fs::remove_file(&host) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io("remove", host)(e)),
-    }
+    super::file::remove_if_present(&ctx.root.path(path))?;
     let package = ctx.package();
     let mut argv = dpkg_divert(ctx);
     argv.extend(["--package", &package, "--rename", "--remove", path].map(String::from));

@@ -137,11 +137,7 @@ pub(super) fn restore(
             })?;
             write_atomic(&host, content, *mode, *uid, *gid)
         }
-        Prior::File { existed: false, .. } => match std::fs::remove_file(&host) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io("remove", host)(e)),
-        },
+        Prior::File { existed: false, .. } => remove_if_present(&host),
         other => Err(Error::StateCorrupt {
             what: format!("step `file:{path}`"),
             reason: format!("prior state {other:?} is not a file state"),
@@ -160,6 +156,15 @@ pub(super) fn check_vendor(ctx: &Ctx<'_>, path: &str) -> Result<()> {
                 ctx.package()
             ),
         })
+    }
+}
+
+/// Removes a file; one that is already gone is fine (undo is idempotent).
+pub(super) fn remove_if_present(host: &Path) -> Result<()> {
+    match std::fs::remove_file(host) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("remove", host)(e)),
     }
 }
 
