@@ -48,9 +48,17 @@ pub fn build_dist(profiles: &Path, out: &Path) {
         .unwrap_or_else(|e| panic!("building {}: {e}", profiles.display()));
 }
 
-/// The Debian packages (first alternative of each relation) the modules of
-/// `profile` depend on, for priming a chroot before its first snapshot.
-pub fn debian_dependencies(profiles: &Path, profile: &str) -> Vec<String> {
+/// The modules of `profile`, inherited ones included, in profile order.
+pub fn profile_modules(profiles: &Path, profile: &str) -> Vec<String> {
+    let cat = catalogue(profiles);
+    cat.profiles[profile]
+        .modules
+        .iter()
+        .map(|m| m.name.clone())
+        .collect()
+}
+
+fn catalogue(profiles: &Path) -> vpsc_gen::profile::Catalogue {
     let root = workspace_root();
     let inputs = Inputs {
         profiles: profiles.to_path_buf(),
@@ -58,7 +66,13 @@ pub fn debian_dependencies(profiles: &Path, profile: &str) -> Vec<String> {
         config: root.join("repo.yaml"),
         epoch: 0,
     };
-    let cat = vpsc_gen::build::catalogue(&inputs).expect("shipped profiles are valid");
+    vpsc_gen::build::catalogue(&inputs).expect("shipped profiles are valid")
+}
+
+/// The Debian packages (first alternative of each relation) the modules of
+/// `profile` depend on, for priming a chroot before its first snapshot.
+pub fn debian_dependencies(profiles: &Path, profile: &str) -> Vec<String> {
+    let cat = catalogue(profiles);
     let p = &cat.profiles[profile];
     let mut out: Vec<String> = p
         .modules

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use vpsc_e2e::{
-    AllowRule, Chroot, LocalRepo, Snapshot, build_dist, debian_dependencies, require_root,
-    workspace_root,
+    AllowRule, Chroot, LocalRepo, Snapshot, build_dist, debian_dependencies, profile_modules,
+    require_root, workspace_root,
 };
 
 /// What removing vpsc may leave changed. Everything else must be identical.
@@ -101,18 +101,15 @@ fn prime(chroot: &Chroot, profile: &str) {
 /// look at the configured system, then removes it the documented way
 /// (`apt remove` the profile, `apt autoremove --purge`) and requires the
 /// chroot to be as before. Finally reinstalls it and verifies again.
-fn round_trip(
-    profile: &str,
-    modules: &[&str],
-    site: Option<&str>,
-    inspect: impl Fn(&Chroot),
-) -> Chroot {
+fn round_trip(profile: &str, site: Option<&str>, inspect: impl Fn(&Chroot)) -> Chroot {
     require_root();
     let chroot = Chroot::new();
     let dist = tempfile::tempdir().expect("tempdir");
     build_dist(&workspace_root().join("profiles"), dist.path());
     LocalRepo::install_into(&chroot, dist.path());
     prime(&chroot, profile);
+    // Every module of the profile, inherited ones included.
+    let modules = profile_modules(&workspace_root().join("profiles"), profile);
     if let Some(text) = site {
         // The administrator's per-host file: it exists before vpsc and
         // stays after it, so it is part of both snapshots.
@@ -123,12 +120,12 @@ fn round_trip(
     let package = format!("vpsc-profile-{profile}");
 
     chroot.apt_get_ok(&["install", &package]);
-    for m in modules {
+    for m in &modules {
         assert_installed(&chroot, &format!("vpsc-mod-{m}"));
     }
     let verify = chroot.run_ok(&["vpsc", "verify"]);
     assert!(verify.contains(" passed, 0 failed"), "{verify}");
-    for m in modules {
+    for m in &modules {
         assert!(
             verify.contains(&format!("PASS {m:<10}")),
             "no check of {m} ran:\n{verify}"
@@ -146,7 +143,7 @@ fn round_trip(
     chroot.apt_get_ok(&["remove", &package]);
     chroot.apt_get_ok(&AUTOREMOVE_ALL);
     chroot.apt_get_ok(&["purge", &package]);
-    for m in modules {
+    for m in &modules {
         assert_gone(&chroot, &format!("vpsc-mod-{m}"));
     }
     assert_gone(&chroot, "vpsc-runtime");
@@ -202,8 +199,7 @@ fn inspect_security(chroot: &Chroot, bantime: &str, ssh_port: u16) {
 
 #[test]
 fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
-    let modules = ["system", "security", "python", "nodejs", "docker", "git"];
-    round_trip("beginner", &modules, None, |chroot| {
+    round_trip("beginner", None, |chroot| {
         // The profile overrides fail2ban's bantime.
         inspect_security(chroot, "1h", 22);
         let docker = chroot.run_ok(&["getent", "group", "docker"]);
@@ -217,10 +213,9 @@ fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
 
 #[test]
 fn server_profile_round_trip_and_removal_cascade() {
-    let modules = ["system", "security", "vuln-scan", "git", "utilities"];
     // The host moves SSH to port 2222 through a site file, no rebuild.
     let site = "security:\n  ssh_port: 2222\n";
-    let chroot = round_trip("server", &modules, Some(site), |chroot| {
+    let chroot = round_trip("server", Some(site), |chroot| {
         inspect_security(chroot, "10m", 2222)
     });
 
@@ -258,19 +253,7 @@ fn server_profile_round_trip_and_removal_cascade() {
 #[test]
 #[ignore = "run by `make e2e-full`"]
 fn intermediate_profile_round_trip() {
-    let modules = [
-        "system",
-        "security",
-        "python",
-        "nodejs",
-        "docker",
-        "git",
-        "golang",
-        "neovim",
-        "caddy",
-        "terminal-tools",
-    ];
-    round_trip("intermediate", &modules, None, |chroot| {
+    round_trip("intermediate", None, |chroot| {
         inspect_security(chroot, "1h", 22);
         let ruleset = std::fs::read_to_string(chroot.path("/usr/lib/vpsc/nftables.d/caddy.nft"))
             .expect("caddy rule");
@@ -283,25 +266,7 @@ fn intermediate_profile_round_trip() {
 #[test]
 #[ignore = "run by `make e2e-full`"]
 fn advanced_profile_round_trip() {
-    let modules = [
-        "system",
-        "security",
-        "python",
-        "nodejs",
-        "docker",
-        "git",
-        "golang",
-        "neovim",
-        "caddy",
-        "terminal-tools",
-        "rust",
-        "java",
-        "php",
-        "devops",
-        "databases",
-        "utilities",
-    ];
-    round_trip("advanced", &modules, None, |chroot| {
+    round_trip("advanced", None, |chroot| {
         inspect_security(chroot, "1h", 22)
     });
 }
