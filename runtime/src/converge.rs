@@ -247,8 +247,10 @@ pub fn unconfigure(root: &Root, state: &State, module: &str) -> Result<Report> {
     }
     state.delete_module(module)?;
     // The plan is still installed during prerm; after it is gone (postrm,
-    // disappear) there is nothing left to tell running services.
-    if let Ok(plan) = load_plan(root, module)
+    // disappear) there is nothing left to tell running services. Off a live
+    // system there are no running services, so the plan is not even read.
+    if root.is_live()
+        && let Ok(plan) = load_plan(root, module)
         && let Err(e) = reload(root, &plan.reload)
     {
         tracing::warn!(module, error = %e, "reload after unconfigure failed; the files are restored");

@@ -37,14 +37,7 @@ pub fn runtime_deb() -> PathBuf {
 /// Builds an apt repository from `profiles` (a directory with `modules/`
 /// and profile YAML) into `out`, with the runtime package included.
 pub fn build_dist(profiles: &Path, out: &Path) {
-    let root = workspace_root();
-    let inputs = Inputs {
-        profiles: profiles.to_path_buf(),
-        hooks: root.join("hooks"),
-        config: root.join("repo.yaml"),
-        epoch: 1_795_615_200,
-    };
-    build(&inputs, out, &[runtime_deb()])
+    build(&inputs(profiles), out, &[runtime_deb()])
         .unwrap_or_else(|e| panic!("building {}: {e}", profiles.display()));
 }
 
@@ -58,15 +51,22 @@ pub fn profile_modules(profiles: &Path, profile: &str) -> Vec<String> {
         .collect()
 }
 
-fn catalogue(profiles: &Path) -> vpsc_gen::profile::Catalogue {
+/// Generator inputs for `profiles` with the project's hooks and repo.yaml
+/// and a fixed SOURCE_DATE_EPOCH.
+fn inputs(profiles: &Path) -> Inputs {
     let root = workspace_root();
-    let inputs = Inputs {
+    Inputs {
         profiles: profiles.to_path_buf(),
         hooks: root.join("hooks"),
         config: root.join("repo.yaml"),
-        epoch: 0,
-    };
-    vpsc_gen::build::catalogue(&inputs).expect("shipped profiles are valid")
+        epoch: 1_795_615_200,
+    }
+}
+
+/// The validated catalogue of `profiles`.
+pub fn catalogue(profiles: &Path) -> vpsc_gen::profile::Catalogue {
+    vpsc_gen::build::catalogue(&inputs(profiles))
+        .unwrap_or_else(|e| panic!("catalogue {}: {e}", profiles.display()))
 }
 
 /// The Debian packages (first alternative of each relation) the modules of

@@ -19,7 +19,7 @@ pub use accounts::Accounts;
 pub use allow::AllowRule;
 pub use change::{Change, LineDiff};
 pub use chroot::Chroot;
-pub use dist::{build_dist, debian_dependencies, profile_modules, runtime_deb};
+pub use dist::{build_dist, catalogue, debian_dependencies, profile_modules, runtime_deb};
 pub use repo::LocalRepo;
 pub use snapshot::{Content, Entry, Kind, Snapshot};
 

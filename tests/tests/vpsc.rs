@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use vpsc_e2e::{
-    AllowRule, Chroot, LocalRepo, Snapshot, build_dist, debian_dependencies, profile_modules,
-    require_root, workspace_root,
+    AllowRule, Chroot, LocalRepo, Snapshot, build_dist, catalogue, debian_dependencies,
+    profile_modules, require_root, workspace_root,
 };
 
 /// What removing vpsc may leave changed. Everything else must be identical.
@@ -402,13 +402,7 @@ fn shipped_dependencies_resolve_in_trixie_and_every_profile_simulates() {
     LocalRepo::install_into(&chroot, dist.path());
 
     // Every Debian relation of every module, against trixie's own lists.
-    let inputs = vpsc_gen::build::Inputs {
-        profiles: profiles.clone(),
-        hooks: workspace_root().join("hooks"),
-        config: workspace_root().join("repo.yaml"),
-        epoch: 0,
-    };
-    let cat = vpsc_gen::build::catalogue(&inputs).expect("shipped catalogue");
+    let cat = catalogue(&profiles);
     let index =
         vpsc_gen::resolve::Index::from_lists(&chroot.path("/var/lib/apt/lists")).expect("lists");
     vpsc_gen::resolve::check(&cat, &index).unwrap_or_else(|e| panic!("{e}"));

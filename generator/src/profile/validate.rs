@@ -313,7 +313,7 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
         source: path.to_path_buf(),
     };
     // Every template must render with the defaults alone.
-    check_templates(&module, &module.parameters, source)?;
+    check_templates(&module, &module.parameters)?;
     Ok(module)
 }
 
@@ -476,8 +476,10 @@ fn describe_template_error(template: &str, e: &minijinja::Error, params: &Params
 }
 
 /// Renders every runtime template of `module` with `params`, so a template
-/// with an undefined variable fails the build instead of a postinst.
-pub fn check_templates(module: &Module, params: &Params, source: &str) -> Result<()> {
+/// with an undefined variable fails the build instead of a postinst. The
+/// module's YAML is read only to position an error.
+pub fn check_templates(module: &Module, params: &Params) -> Result<()> {
+    let source = || std::fs::read_to_string(&module.source).unwrap_or_default();
     let env = render::environment();
     for e in &module.effects {
         render::render_effect(&env, e, params).map_err(|err| {
@@ -486,7 +488,7 @@ pub fn check_templates(module: &Module, params: &Params, source: &str) -> Result
                 | Effect::Divert { path, template, .. } => (path.clone(), template.clone()),
                 other => (other.key(), String::new()),
             };
-            template_error(&module.source, source, &what, &template, &err, params)
+            template_error(&module.source, &source(), &what, &template, &err, params)
         })?;
     }
     for c in &module.verify {
@@ -496,7 +498,14 @@ pub fn check_templates(module: &Module, params: &Params, source: &str) -> Result
                 Check::GroupMember { user, .. } => user.clone(),
                 _ => String::new(),
             };
-            template_error(&module.source, source, &c.label(), &template, &err, params)
+            template_error(
+                &module.source,
+                &source(),
+                &c.label(),
+                &template,
+                &err,
+                params,
+            )
         })?;
     }
     Ok(())
@@ -606,8 +615,7 @@ fn check_profile(
             }
         }
         let params = render::merge(&module.parameters, Some(&entry.parameters));
-        let module_source = read(&module.source)?;
-        check_templates(module, &params, &module_source).map_err(|e| match e {
+        check_templates(module, &params).map_err(|e| match e {
             Error::Template { loc, what, message } => Error::Template {
                 loc,
                 what: format!("{what} (with the overrides of profile `{}`)", profile.name),
