@@ -172,6 +172,7 @@ pub fn render_module(
         module: m.name.clone(),
         version: m.version.clone(),
         parameters: m.parameters.clone(),
+        require: m.require.clone(),
         effects: m.effects.clone(),
         verify: m.verify.clone(),
         reload: m.reload.clone(),

@@ -70,7 +70,7 @@ pub fn module_control(
             .iter()
             .map(|d| format!("vpsc-mod-{d} (>= {})", versions(d))),
     );
-    let has = |k: &str| m.effects.iter().any(|e| e.key().starts_with(k));
+    let has = |k: &str| m.effects.iter().any(|e| e.item.key().starts_with(k));
     // Tools the runtime calls for these effects, so apt brings them.
     if has("unit:") {
         depends.push("systemd".into());

@@ -134,6 +134,7 @@ mod tests {
             depends: deps.iter().map(|d| (*d).to_owned()).collect(),
             packages: vec![],
             parameters: Default::default(),
+            require: vec![],
             effects: vec![],
             vendor_files: vec![],
             verify: vec![],

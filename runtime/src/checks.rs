@@ -92,12 +92,53 @@ pub fn run(root: &Root, module: &str, check: &Check) -> CheckResult {
             ),
             None => (false, format!("group {group} does not exist")),
         },
+        Check::Symlink { path, target } => match std::fs::read_link(root.path(path)) {
+            Ok(t) if t == std::path::Path::new(target) => (true, format!("{path} -> {target}")),
+            Ok(t) => (
+                false,
+                format!("{path} -> {}, expected {target}", t.display()),
+            ),
+            Err(e) => (false, format!("{path} is not a symbolic link: {e}")),
+        },
+        Check::AuthorizedKey { user } => authorized_key(root, user),
     };
     CheckResult {
         module: module.to_owned(),
         check: check.label(),
         pass,
         detail,
+    }
+}
+
+/// Whether `user` can log in with a key: sshd's default
+/// `AuthorizedKeysFile` (`~/.ssh/authorized_keys`) holds a public key line.
+fn authorized_key(root: &Root, user: &str) -> (bool, String) {
+    let passwd = std::fs::read_to_string(root.path("/etc/passwd")).unwrap_or_default();
+    let Some(home) = passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() == 7 && f[0] == user).then(|| f[5].to_owned())
+    }) else {
+        return (false, format!("user {user} does not exist"));
+    };
+    let file = format!("{}/.ssh/authorized_keys", home.trim_end_matches('/'));
+    let Ok(text) = std::fs::read_to_string(root.path(&file)) else {
+        return (false, format!("{file} does not exist or cannot be read"));
+    };
+    // A key line is `[options] type base64 [comment]`; options never start
+    // with a key type, so looking for the type token is enough.
+    let keys = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter(|l| {
+            l.split_whitespace().any(|t| {
+                t.starts_with("ssh-") || t.starts_with("ecdsa-sha2-") || t.starts_with("sk-")
+            })
+        })
+        .count();
+    if keys == 0 {
+        (false, format!("{file} holds no public key"))
+    } else {
+        (true, format!("{file} holds {keys} key(s)"))
     }
 }
 

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::checks::{self, CheckResult};
 use crate::effects::{self, Ctx, Prior};
 use crate::error::{Error, Result};
-use crate::plan::{Effect, PLAN_DIR, Plan};
+use crate::plan::{Check, Effect, PLAN_DIR, Plan, When};
 use crate::render::{self, Params};
 use crate::root::Root;
 use crate::state::{ModuleState, State, StepRow, StepState};
@@ -89,11 +89,34 @@ pub fn resolve_params(root: &Root, state: &State, plan: &Plan) -> Result<Params>
     Ok(params)
 }
 
-/// The plan's effects with templates rendered, keyed and re-validated.
-fn desired_effects(plan: &Plan, params: &Params) -> Result<Vec<(String, Effect)>> {
+/// Evaluates a `when` condition of `plan` for this host.
+fn holds(
+    env: &minijinja::Environment<'_>,
+    plan: &Plan,
+    when: Option<&str>,
+    params: &Params,
+    installed: &[String],
+) -> Result<bool> {
+    render::condition(env, when, params, installed).map_err(|source| Error::Template {
+        module: plan.module.clone(),
+        what: format!("when: {}", when.unwrap_or_default()),
+        source,
+    })
+}
+
+/// The plan's effects whose condition holds, with templates rendered,
+/// keyed and re-validated.
+fn desired_effects(root: &Root, plan: &Plan, params: &Params) -> Result<Vec<(String, Effect)>> {
     let env = render::environment();
-    plan.effects
-        .iter()
+    let installed = installed_modules(root)?;
+    let mut wanted = Vec::new();
+    for step in &plan.effects {
+        if holds(&env, plan, step.when.as_deref(), params, &installed)? {
+            wanted.push(&step.item);
+        }
+    }
+    wanted
+        .into_iter()
         .map(|e| {
             let rendered =
                 render::render_effect(&env, e, params).map_err(|source| Error::Template {
@@ -119,7 +142,8 @@ fn desired_effects(plan: &Plan, params: &Params) -> Result<Vec<(String, Effect)>
 pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
     let plan = load_plan(root, module)?;
     let params = resolve_params(root, state, &plan)?;
-    let desired = desired_effects(&plan, &params)?;
+    require(root, &plan, &params)?;
+    let desired = desired_effects(root, &plan, &params)?;
     let ctx = Ctx { root, module };
     let mut report = Report::default();
 
@@ -289,19 +313,72 @@ fn parse_prior(module: &str, step: &StepRow) -> Result<Prior> {
     })
 }
 
-/// Runs the plan's verify checks with resolved parameters.
+/// Runs the plan's verify checks whose condition holds, with resolved
+/// parameters.
 pub fn verify_plan(root: &Root, plan: &Plan, params: &Params) -> Result<Vec<CheckResult>> {
+    run_checks(root, plan, &plan.verify, params)
+}
+
+/// Refuses to start when a requirement of the plan does not hold, before
+/// anything is journalled or changed.
+fn require(root: &Root, plan: &Plan, params: &Params) -> Result<()> {
     let env = render::environment();
-    plan.verify
-        .iter()
-        .map(|c| {
-            let check =
-                render::render_check(&env, c, params).map_err(|source| Error::Template {
+    for req in &plan.require {
+        let list = [When {
+            when: req.when.clone(),
+            item: req.check.clone(),
+        }];
+        if let Some(failed) = run_checks(root, plan, &list, params)?
+            .into_iter()
+            .find(|r| !r.pass)
+        {
+            let hint = render::render(&env, "hint", &req.hint, params).map_err(|source| {
+                Error::Template {
                     module: plan.module.clone(),
-                    what: c.label(),
+                    what: "requirement hint".into(),
                     source,
-                })?;
-            Ok(checks::run(root, &plan.module, &check))
-        })
-        .collect()
+                }
+            })?;
+            return Err(Error::RequirementFailed {
+                module: plan.module.clone(),
+                check: failed.check,
+                detail: failed.detail,
+                hint: hint.trim().to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn run_checks(
+    root: &Root,
+    plan: &Plan,
+    list: &[When<Check>],
+    params: &Params,
+) -> Result<Vec<CheckResult>> {
+    let env = render::environment();
+    let installed = installed_modules(root)?;
+    let mut results = Vec::new();
+    for c in list {
+        if !holds(&env, plan, c.when.as_deref(), params, &installed)? {
+            continue;
+        }
+        let check =
+            render::render_check(&env, &c.item, params).map_err(|source| Error::Template {
+                module: plan.module.clone(),
+                what: c.item.label(),
+                source,
+            })?;
+        check.validate().map_err(|p| Error::Invalid {
+            what: format!(
+                "check `{}` of module `{}` after rendering: {}",
+                check.label(),
+                plan.module,
+                p.what
+            ),
+            hint: "fix the parameter values used by this check".into(),
+        })?;
+        results.push(checks::run(root, &plan.module, &check));
+    }
+    Ok(results)
 }

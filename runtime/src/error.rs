@@ -114,6 +114,20 @@ pub enum Error {
         /// How to fix it.
         hint: String,
     },
+    /// A requirement of a module does not hold, so nothing was changed.
+    #[error(
+        "module `{module}` refuses to configure: {check} does not hold ({detail}); nothing was changed"
+    )]
+    RequirementFailed {
+        /// Module name.
+        module: String,
+        /// The requirement, as a check label.
+        check: String,
+        /// What was found.
+        detail: String,
+        /// How to satisfy it, from the module.
+        hint: String,
+    },
     /// Verify checks failed.
     #[error("{failed} of {total} verify check(s) failed{}", if modules.is_empty() { String::new() } else { format!(" in {}", modules.join(", ")) })]
     VerifyFailed {
@@ -151,7 +165,9 @@ impl Error {
             Error::Template { .. } => Some(
                 "define the missing parameter in the module's `parameters:` or the profile's overrides".into(),
             ),
-            Error::Invalid { hint, .. } | Error::Precondition { hint, .. } => Some(hint.clone()),
+            Error::Invalid { hint, .. }
+            | Error::Precondition { hint, .. }
+            | Error::RequirementFailed { hint, .. } => Some(hint.clone()),
             Error::VerifyFailed { .. } => Some(
                 "run `vpsc verify --json` for the failing checks and their evidence".into(),
             ),

@@ -34,10 +34,15 @@ pub struct Plan {
     pub version: String,
     /// Parameter defaults; templates see these merged with overrides.
     pub parameters: BTreeMap<String, serde_json::Value>,
+    /// What must hold before anything is changed; a failing requirement
+    /// stops the configure with nothing touched (e.g. "an administrator has
+    /// an SSH key" before password login is turned off).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require: Vec<Requirement>,
     /// What configuring the module changes, in order.
-    pub effects: Vec<Effect>,
+    pub effects: Vec<When<Effect>>,
     /// What must hold once the module is configured.
-    pub verify: Vec<Check>,
+    pub verify: Vec<When<Check>>,
     /// Commands (argv) that make running services pick up a change, run
     /// once after effects were applied or undone, and only on a live
     /// system (e.g. `deb-systemd-invoke reload ssh.service`).
@@ -58,6 +63,43 @@ pub struct ProfileDoc {
     pub version: String,
     /// Overrides per module; every module of the profile has an entry.
     pub modules: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+}
+
+/// An effect or check with the condition under which it applies.
+///
+/// `when` is a minijinja expression over the module's parameters and
+/// `installed_modules` (the names of the modules whose plans are
+/// installed), evaluated at configure and verify time, so a host's site
+/// file or another module's presence can switch it. An effect whose
+/// condition turns false is undone like one the plan dropped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct When<T> {
+    /// Condition; absent means always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// The effect or check itself, flattened into the same map.
+    #[serde(flatten)]
+    pub item: T,
+}
+
+/// A check that must hold before a module changes anything.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Requirement {
+    /// Condition under which it is required; absent means always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// How the administrator satisfies it (templates allowed).
+    pub hint: String,
+    /// The check.
+    #[serde(flatten)]
+    pub check: Check,
+}
+
+impl<T> When<T> {
+    /// An unconditional item.
+    pub fn always(item: T) -> Self {
+        When { when: None, item }
+    }
 }
 
 /// One change a module makes to the system.
@@ -97,6 +139,14 @@ pub enum Effect {
         /// replacement before it is kept.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         validate: Option<Vec<String>>,
+    },
+    /// A symbolic link under `/etc` (e.g. `/etc/localtime`); whatever was
+    /// at the path before (a link, a file, nothing) comes back on undo.
+    Symlink {
+        /// Absolute path of the link, under `/etc`.
+        path: String,
+        /// Absolute path it points to.
+        target: String,
     },
     /// A systemd unit enabled or disabled; the prior state is recorded.
     Unit {
@@ -177,6 +227,21 @@ pub enum Check {
         /// User name.
         user: String,
     },
+    /// A path is a symbolic link to `target` (templates allowed in
+    /// `target`); the link is read, never followed, so it answers the
+    /// same under `--root`.
+    Symlink {
+        /// Absolute path of the link.
+        path: String,
+        /// Expected target.
+        target: String,
+    },
+    /// A user has at least one SSH public key in `~/.ssh/authorized_keys`
+    /// (templates allowed in `user`).
+    AuthorizedKey {
+        /// User name.
+        user: String,
+    },
 }
 
 /// Where a path may point, per kind of effect.
@@ -206,6 +271,7 @@ impl Effect {
             Effect::VendorFile { path } => format!("vendor:{path}"),
             Effect::ManagedFile { path, .. } => format!("file:{path}"),
             Effect::Divert { path, .. } => format!("divert:{path}"),
+            Effect::Symlink { path, .. } => format!("symlink:{path}"),
             Effect::Unit { name, .. } => format!("unit:{name}"),
             Effect::Sysctl { key, .. } => format!("sysctl:{key}"),
             Effect::Group { name, .. } => format!("group:{name}"),
@@ -218,7 +284,8 @@ impl Effect {
         match self {
             Effect::VendorFile { path }
             | Effect::ManagedFile { path, .. }
-            | Effect::Divert { path, .. } => Some(path),
+            | Effect::Divert { path, .. }
+            | Effect::Symlink { path, .. } => Some(path),
             _ => None,
         }
     }
@@ -256,6 +323,15 @@ impl Effect {
                     )));
                 }
                 check_mode(*mode)
+            }
+            Effect::Symlink { path, target } => {
+                check_path(path, PathRule::Etc)?;
+                // The target may be a template (a time zone parameter);
+                // its rendered value is checked again at configure time.
+                if !target.contains("{{") {
+                    check_path(target, PathRule::Anywhere)?;
+                }
+                Ok(())
             }
             Effect::Unit { name, .. } => names::unit(name).map_err(problem),
             Effect::Sysctl { key, value } => {
@@ -316,6 +392,19 @@ impl Check {
                 }
                 Ok(())
             }
+            Check::Symlink { path, target } => {
+                check_path(path, PathRule::Anywhere)?;
+                if !target.contains("{{") {
+                    check_path(target, PathRule::Anywhere)?;
+                }
+                Ok(())
+            }
+            Check::AuthorizedKey { user } => {
+                if !user.contains("{{") {
+                    names::user(user).map_err(problem)?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -328,6 +417,8 @@ impl Check {
             Check::Sysctl { key, value } => format!("sysctl {key} = {value}"),
             Check::PackageInstalled { name } => format!("package_installed {name}"),
             Check::GroupMember { group, user } => format!("group_member {group} {user}"),
+            Check::Symlink { path, target } => format!("symlink {path} -> {target}"),
+            Check::AuthorizedKey { user } => format!("authorized_key {user}"),
         }
     }
 }
@@ -343,8 +434,10 @@ impl Plan {
         }
         names::module(&self.module).map_err(problem)?;
         let mut keys = std::collections::BTreeSet::new();
-        for effect in &self.effects {
+        for step in &self.effects {
+            let effect = &step.item;
             effect.validate()?;
+            check_condition(step.when.as_deref())?;
             if !keys.insert(effect.key()) {
                 return Err(problem(format!(
                     "effect `{}` appears twice in module `{}`",
@@ -354,7 +447,18 @@ impl Plan {
             }
         }
         for check in &self.verify {
-            check.validate()?;
+            check.item.validate()?;
+            check_condition(check.when.as_deref())?;
+        }
+        for req in &self.require {
+            req.check.validate()?;
+            check_condition(req.when.as_deref())?;
+            if req.hint.trim().is_empty() {
+                return Err(problem(format!(
+                    "requirement `{}` needs a `hint` telling the administrator how to satisfy it",
+                    req.check.label()
+                )));
+            }
         }
         for argv in &self.reload {
             check_argv(argv)?;
@@ -368,6 +472,20 @@ impl Plan {
 
 fn problem(what: String) -> PlanProblem {
     PlanProblem { what }
+}
+
+/// A condition is an expression, not a template: `{{` would make it render
+/// to a string that is always true.
+fn check_condition(when: Option<&str>) -> Result<(), PlanProblem> {
+    match when {
+        Some(w) if w.trim().is_empty() => Err(problem(
+            "`when` is empty; remove it or write a condition".into(),
+        )),
+        Some(w) if w.contains("{{") || w.contains("{%") => Err(problem(format!(
+            "`when: {w}` is an expression, not a template: drop the `{{{{ }}}}`"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn check_mode(mode: u32) -> Result<(), PlanProblem> {

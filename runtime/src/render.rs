@@ -84,6 +84,10 @@ pub fn render_effect(
             undo: undo.iter().map(|a| r(a)).collect::<Result<_, _>>()?,
             creates: creates.clone(),
         },
+        Effect::Symlink { path, target } => Effect::Symlink {
+            path: path.clone(),
+            target: r(target)?,
+        },
         other => other.clone(),
     })
 }
@@ -103,8 +107,47 @@ pub fn render_check(
             group: group.clone(),
             user: render(env, &check.label(), user, params)?,
         },
+        Check::Symlink { path, target } => Check::Symlink {
+            path: path.clone(),
+            target: render(env, &check.label(), target, params)?,
+        },
+        Check::AuthorizedKey { user } => Check::AuthorizedKey {
+            user: render(env, &check.label(), user, params)?,
+        },
         other => other.clone(),
     })
+}
+
+/// Evaluates a `when` condition: a minijinja expression over `params` and
+/// `installed_modules`. No condition means true; an undefined name is an
+/// error, as in templates.
+pub fn condition(
+    env: &Environment<'_>,
+    when: Option<&str>,
+    params: &Params,
+    installed_modules: &[String],
+) -> Result<bool, minijinja::Error> {
+    let Some(expr) = when else {
+        return Ok(true);
+    };
+    let mut ctx: BTreeMap<&str, minijinja::Value> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), minijinja::Value::from_serialize(v)))
+        .collect();
+    ctx.insert(
+        "installed_modules",
+        minijinja::Value::from_serialize(installed_modules),
+    );
+    let value = env.compile_expression(expr)?.eval(ctx)?;
+    // A bare undefined name evaluates to undefined without touching it,
+    // which strict mode lets through: refuse it here.
+    if value.is_undefined() {
+        return Err(minijinja::Error::new(
+            minijinja::ErrorKind::UndefinedError,
+            format!("`{expr}` names an undefined variable"),
+        ));
+    }
+    Ok(value.is_true())
 }
 
 /// Merges `overrides` over `defaults`; unknown names are refused by the
@@ -128,6 +171,19 @@ mod tests {
         let env = environment();
         let err = render(&env, "t", "Port {{ prot }}\n", &Params::new()).expect_err("strict");
         assert!(err.to_string().contains("undefined"), "{err}");
+    }
+
+    #[test]
+    fn conditions_see_parameters_and_installed_modules() {
+        let env = environment();
+        let mut p = Params::new();
+        p.insert("swap_size".into(), "0".into());
+        let mods = vec!["docker".to_owned()];
+        assert!(!condition(&env, Some("swap_size != '0'"), &p, &mods).expect("eval"));
+        assert!(condition(&env, Some("'docker' in installed_modules"), &p, &mods).expect("eval"));
+        assert!(condition(&env, None, &p, &mods).expect("eval"));
+        assert!(condition(&env, Some("swap_sise"), &p, &mods).is_err());
+        assert!(condition(&env, Some("swap_sise != '0'"), &p, &mods).is_err());
     }
 
     #[test]

@@ -305,3 +305,116 @@ fn malformed_site_file_is_refused_with_its_position() {
     assert!(stderr.contains("50-host.yaml:3:1"), "{stderr}");
     assert!(!root.join("etc/demo/new.conf").exists());
 }
+
+const CONDITIONAL: &str = r#"{"format":1,"module":"tz","version":"1.0",
+ "parameters":{"timezone":"","admin_user":"admin","password_login":"yes"},
+ "require":[{"authorized_key":{"user":"{{ admin_user }}"},"when":"password_login == 'no'",
+             "hint":"give {{ admin_user }} a key first"}],
+ "effects":[
+   {"kind":"symlink","path":"/etc/localtime","target":"/usr/share/zoneinfo/{{ timezone }}",
+    "when":"timezone != ''"}],
+ "verify":[{"symlink":{"path":"/etc/localtime","target":"/usr/share/zoneinfo/{{ timezone }}"},
+            "when":"timezone != ''"}]}"#;
+
+fn tz_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    for d in ["usr/share/vpsc/modules", "usr/share/zoneinfo/Etc", "etc"] {
+        std::fs::create_dir_all(root.join(d)).expect("mkdir");
+    }
+    std::fs::write(root.join("usr/share/vpsc/modules/tz.json"), CONDITIONAL).expect("plan");
+    std::fs::write(root.join("usr/share/zoneinfo/Etc/UTC"), "TZif utc").expect("tz");
+    std::fs::write(root.join("usr/share/zoneinfo/Europe"), "TZif paris").expect("tz");
+    std::os::unix::fs::symlink("/usr/share/zoneinfo/Etc/UTC", root.join("etc/localtime"))
+        .expect("link");
+    std::fs::write(
+        root.join("etc/passwd"),
+        "admin:x:1000:1000::/home/admin:/bin/sh\n",
+    )
+    .expect("passwd");
+    dir
+}
+
+#[test]
+fn conditions_follow_site_files_and_symlinks_come_back() {
+    let dir = tz_tree();
+    let root = dir.path();
+    let link = || std::fs::read_link(root.join("etc/localtime")).expect("link");
+
+    // Condition false: nothing is done.
+    let out = vpsc(root, &["--json", "configure", "tz"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Report = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(report.applied.is_empty(), "{report:?}");
+
+    // A site file turns it on.
+    write_site(root, "tz.yaml", "tz:\n  timezone: Europe\n");
+    let out = vpsc(root, &["configure", "tz"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(link(), Path::new("/usr/share/zoneinfo/Europe"));
+
+    // A zone that does not exist is refused and the link is kept.
+    write_site(root, "tz.yaml", "tz:\n  timezone: Mars/Olympus\n");
+    let out = vpsc(root, &["configure", "tz"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    assert_eq!(link(), Path::new("/usr/share/zoneinfo/Europe"));
+
+    // Turning it off again undoes it: the old link is back.
+    std::fs::remove_file(root.join("etc/vpsc/site.d/tz.yaml")).expect("rm");
+    let out = vpsc(root, &["configure", "tz"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(link(), Path::new("/usr/share/zoneinfo/Etc/UTC"));
+}
+
+#[test]
+fn unmet_requirement_refuses_and_changes_nothing() {
+    let dir = tz_tree();
+    let root = dir.path();
+    write_site(
+        root,
+        "tz.yaml",
+        "tz:\n  timezone: Europe\n  password_login: \"no\"\n",
+    );
+    let out = vpsc(root, &["configure", "tz"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("authorized_key admin"), "{stderr}");
+    assert!(stderr.contains("give admin a key first"), "{stderr}");
+    assert_eq!(
+        std::fs::read_link(root.join("etc/localtime")).expect("link"),
+        Path::new("/usr/share/zoneinfo/Etc/UTC")
+    );
+    assert!(
+        !root.join("var/lib/vpsc/state.db").exists() || {
+            let out = vpsc(root, &["--json", "status"]);
+            !String::from_utf8_lossy(&out.stdout).contains("\"tz\"")
+        }
+    );
+
+    // With a key the same configure goes through.
+    std::fs::create_dir_all(root.join("home/admin/.ssh")).expect("mkdir");
+    std::fs::write(
+        root.join("home/admin/.ssh/authorized_keys"),
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbV admin@laptop\n",
+    )
+    .expect("key");
+    let out = vpsc(root, &["configure", "tz"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use vpsc::plan::{Check, Effect};
+use vpsc::plan::{Check, Effect, Requirement, When};
 use vpsc::render::Params;
 
 use super::raw::RawConfig;
@@ -39,12 +39,14 @@ pub struct Module {
     pub packages: Vec<String>,
     /// Parameter defaults.
     pub parameters: Params,
+    /// Requirements checked before any change.
+    pub require: Vec<Requirement>,
     /// Effects as the runtime will see them.
-    pub effects: Vec<Effect>,
+    pub effects: Vec<When<Effect>>,
     /// Vendor files rendered at build time.
     pub vendor_files: Vec<ShippedFile>,
     /// Verify checks.
-    pub verify: Vec<Check>,
+    pub verify: Vec<When<Check>>,
     /// Reload commands, run on live systems after a change.
     pub reload: Vec<Vec<String>>,
     /// The YAML it came from.

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use vpsc::plan::When;
 
 /// `profiles/modules/<name>.yaml`.
 #[derive(Debug, Deserialize)]
@@ -29,12 +30,15 @@ pub struct RawModule {
     /// Parameters with their defaults.
     #[serde(default)]
     pub parameters: BTreeMap<String, serde_json::Value>,
-    /// What configuring changes.
+    /// What must hold before anything is changed.
     #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
-    pub effects: Vec<RawEffect>,
+    pub require: Vec<vpsc::plan::Requirement>,
+    /// What configuring changes, each optionally under a `when` condition.
+    #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
+    pub effects: Vec<When<RawEffect>>,
     /// What must hold afterwards.
     #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
-    pub verify: Vec<vpsc::plan::Check>,
+    pub verify: Vec<When<vpsc::plan::Check>>,
     /// Commands that make running services pick up changes (live systems only).
     #[serde(default)]
     pub reload: Vec<Vec<String>>,
@@ -80,6 +84,13 @@ pub enum RawEffect {
         /// Validator argv; `{path}` stands for the file.
         #[serde(default)]
         validate: Option<Vec<String>>,
+    },
+    /// A symbolic link under `/etc`.
+    Symlink {
+        /// Link path.
+        path: String,
+        /// Target (templates allowed).
+        target: String,
     },
     /// A unit to enable or disable.
     Unit {

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use vpsc::plan::{self, Check, Effect, PathRule};
+use vpsc::plan::{self, Check, Effect, PathRule, When};
 use vpsc::render::{self, Params};
 
 use super::locate;
@@ -151,7 +151,52 @@ fn parse_mode(path: &Path, source: &str, mode: Option<&str>) -> Result<u32> {
     })
 }
 
+/// Serde's flattening (how `when:` sits beside an effect) ignores keys it
+/// does not know, so each list item is checked here: one kind plus the
+/// keys every item may carry.
+fn check_item_keys(path: &Path, source: &str) -> Result<()> {
+    let Ok(doc) = serde_norway::from_str::<serde_norway::Value>(source) else {
+        return Ok(());
+    };
+    for (list, extra) in [
+        ("effects", &["when"][..]),
+        ("verify", &["when"][..]),
+        ("require", &["when", "hint"][..]),
+    ] {
+        let Some(items) = doc.get(list).and_then(|v| v.as_sequence()) else {
+            continue;
+        };
+        for item in items {
+            let Some(map) = item.as_mapping() else {
+                continue;
+            };
+            let kinds: Vec<&str> = map
+                .keys()
+                .filter_map(|k| k.as_str())
+                .filter(|k| !extra.contains(k))
+                .collect();
+            if kinds.len() > 1 {
+                return Err(Error::invalid(
+                    locate::find(path, source, kinds[1], 1),
+                    format!(
+                        "an entry of `{list}` has the keys `{}`; only one kind and {} may appear together",
+                        kinds.join("`, `"),
+                        extra
+                            .iter()
+                            .map(|e| format!("`{e}`"))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    ),
+                    Some("check the spelling; each kind goes in its own list entry".into()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> {
+    check_item_keys(path, source)?;
     check_file_name(path, source, &raw.name)?;
     check_version(path, source, &raw.version)?;
     check_description(path, source, &raw.description, &raw.long_description)?;
@@ -185,7 +230,11 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
     let mut effects = Vec::new();
     let mut vendor_files = Vec::new();
     let mut sysctl_lines = Vec::new();
-    for raw_effect in raw.effects {
+    for When {
+        when,
+        item: raw_effect,
+    } in raw.effects
+    {
         let effect = match raw_effect {
             RawEffect::VendorFile {
                 path: target,
@@ -225,11 +274,21 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
                 template,
                 validate,
             },
+            RawEffect::Symlink { path, target } => Effect::Symlink { path, target },
             RawEffect::Unit { name, enabled } => Effect::Unit {
                 name,
                 enabled: enabled.unwrap_or(true),
             },
             RawEffect::Sysctl { key, value } => {
+                // The persisted value is a file dpkg ships, fixed at build
+                // time: a condition could not switch it.
+                if when.is_some() {
+                    return Err(Error::invalid(
+                        at(&key),
+                        format!("sysctl `{key}` has a `when` condition"),
+                        Some("kernel parameters are persisted by a shipped file and cannot be conditional; let a later-sorting module file override the value instead".into()),
+                    ));
+                }
                 sysctl_lines.push(format!("{key} = {value}\n"));
                 Effect::Sysctl { key, value }
             }
@@ -256,7 +315,7 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
             });
             Error::invalid(at(&needle), p.what, None)
         })?;
-        effects.push(effect);
+        effects.push(When { when, item: effect });
     }
     if !sysctl_lines.is_empty() {
         // Persisted sysctl values ship as one vendor file per module;
@@ -272,27 +331,53 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
             content: content.into_bytes(),
             mode: 0o644,
         });
-        effects.insert(0, Effect::VendorFile { path: target });
+        effects.insert(0, When::always(Effect::VendorFile { path: target }));
     }
     let mut keys = BTreeSet::new();
     for e in &effects {
-        if !keys.insert(e.key()) {
+        if !keys.insert(e.item.key()) {
             return Err(Error::invalid(
-                at(e.written_path().unwrap_or(&raw.name)),
-                format!("effect `{}` appears twice", e.key()),
+                at(e.item.written_path().unwrap_or(&raw.name)),
+                format!("effect `{}` appears twice", e.item.key()),
                 Some("merge the two entries".into()),
             ));
         }
     }
-    let verify: Vec<Check> = raw.verify;
+    let check_at = |c: &Check| at(c.label().split(' ').nth(1).unwrap_or("verify"));
+    let verify: Vec<When<Check>> = raw.verify;
     for c in &verify {
-        c.validate().map_err(|p| {
-            Error::invalid(
-                at(c.label().split(' ').nth(1).unwrap_or("verify")),
-                p.what,
-                None,
-            )
-        })?;
+        c.item
+            .validate()
+            .map_err(|p| Error::invalid(check_at(&c.item), p.what, None))?;
+    }
+    for r in &raw.require {
+        r.check
+            .validate()
+            .map_err(|p| Error::invalid(check_at(&r.check), p.what, None))?;
+        if r.hint.trim().is_empty() {
+            return Err(Error::invalid(
+                check_at(&r.check),
+                format!("requirement `{}` has an empty `hint`", r.check.label()),
+                Some("say how the administrator satisfies it".into()),
+            ));
+        }
+    }
+    let conditions = effects
+        .iter()
+        .map(|e| e.when.as_deref())
+        .chain(verify.iter().map(|c| c.when.as_deref()))
+        .chain(raw.require.iter().map(|r| r.when.as_deref()));
+    for when in conditions.flatten() {
+        if when.trim().is_empty() || when.contains("{{") || when.contains("{%") {
+            return Err(Error::invalid(
+                at(when),
+                format!("`when: {when}` is not an expression"),
+                Some(
+                    "write a minijinja expression without `{{ }}`, e.g. `when: swap_size != \"0\"`"
+                        .into(),
+                ),
+            ));
+        }
     }
     for argv in &raw.reload {
         plan::check_argv(argv).map_err(|p| Error::invalid(at("reload"), p.what, None))?;
@@ -306,6 +391,7 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
         depends: raw.depends,
         packages: raw.packages,
         parameters: raw.parameters,
+        require: raw.require,
         effects,
         vendor_files,
         verify,
@@ -481,7 +567,42 @@ fn describe_template_error(template: &str, e: &minijinja::Error, params: &Params
 pub fn check_templates(module: &Module, params: &Params) -> Result<()> {
     let source = || std::fs::read_to_string(&module.source).unwrap_or_default();
     let env = render::environment();
-    for e in &module.effects {
+    // Conditions are evaluated with the defaults and every module present,
+    // so an undefined name fails the build.
+    let conditions = module
+        .effects
+        .iter()
+        .map(|e| e.when.as_deref())
+        .chain(module.verify.iter().map(|c| c.when.as_deref()))
+        .chain(module.require.iter().map(|r| r.when.as_deref()));
+    for when in conditions.flatten() {
+        render::condition(&env, Some(when), params, &[]).map_err(|err| {
+            let unknown = unknown_names(when, params);
+            let what = if unknown.is_empty() {
+                format!("condition `{when}` cannot be evaluated: {err}")
+            } else {
+                format!(
+                    "condition `{when}` names undefined `{}`",
+                    unknown.join("`, `")
+                )
+            };
+            Error::invalid(
+                locate::find(&module.source, &source(), when, 1),
+                what,
+                Some(
+                    "a condition may use the module's `parameters:` and `installed_modules`".into(),
+                ),
+            )
+        })?;
+    }
+    for r in &module.require {
+        render::render(&env, "hint", &r.hint, params)
+            .and_then(|_| render::render_check(&env, &r.check, params))
+            .map_err(|err| {
+                template_error(&module.source, &source(), &r.hint, &r.hint, &err, params)
+            })?;
+    }
+    for e in module.effects.iter().map(|e| &e.item) {
         render::render_effect(&env, e, params).map_err(|err| {
             let (what, template) = match e {
                 Effect::ManagedFile { path, template, .. }
@@ -491,7 +612,7 @@ pub fn check_templates(module: &Module, params: &Params) -> Result<()> {
             template_error(&module.source, &source(), &what, &template, &err, params)
         })?;
     }
-    for c in &module.verify {
+    for c in module.verify.iter().map(|c| &c.item) {
         render::render_check(&env, c, params).map_err(|err| {
             let template = match c {
                 Check::FileContains { text, .. } => text.clone(),
@@ -509,6 +630,52 @@ pub fn check_templates(module: &Module, params: &Params) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// Names in an expression that are neither parameters nor known words;
+/// quoted strings are skipped.
+fn unknown_names(expr: &str, params: &Params) -> Vec<String> {
+    const WORDS: [&str; 11] = [
+        "and",
+        "or",
+        "not",
+        "in",
+        "is",
+        "true",
+        "false",
+        "none",
+        "defined",
+        "installed_modules",
+        "if",
+    ];
+    let mut out = Vec::new();
+    let mut quote = None;
+    let mut word = String::new();
+    for c in expr.chars().chain([' ']) {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c.is_ascii_alphanumeric() || c == '_' => {
+                word.push(c);
+                continue;
+            }
+            None => {}
+        }
+        let w = std::mem::take(&mut word);
+        let first_alpha = w
+            .chars()
+            .next()
+            .is_some_and(|f| f.is_ascii_alphabetic() || f == '_');
+        if first_alpha
+            && !WORDS.contains(&w.as_str())
+            && !params.contains_key(&w)
+            && !out.contains(&w)
+        {
+            out.push(w);
+        }
+    }
+    out
 }
 
 /// Resolves inheritance depth-first; `stack` detects inheritance cycles.
@@ -644,7 +811,7 @@ fn check_path_conflicts(modules: &BTreeMap<String, Module>) -> Result<()> {
     let mut owners: BTreeMap<&str, &Module> = BTreeMap::new();
     for m in modules.values() {
         for e in &m.effects {
-            if let Some(p) = e.written_path()
+            if let Some(p) = e.item.written_path()
                 && let Some(other) = owners.insert(p, m)
             {
                 let source = read(&m.source)?;

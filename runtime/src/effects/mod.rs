@@ -8,6 +8,7 @@ mod command;
 mod divert;
 mod file;
 mod group;
+mod symlink;
 mod sysctl;
 mod unit;
 
@@ -45,6 +46,15 @@ pub enum Prior {
     Divert {
         /// Whether our diversion already existed.
         existed: bool,
+    },
+    /// A path replaced by a link: the old link's target, or the old
+    /// regular file's mode, uid and gid (content in the backup blob), or
+    /// neither when nothing was there.
+    Symlink {
+        /// Target of the link that was there.
+        link: Option<String>,
+        /// Mode, uid, gid of the regular file that was there.
+        file: Option<[u32; 3]>,
     },
     /// A unit: its enablement before.
     Unit {
@@ -91,6 +101,7 @@ pub fn capture(ctx: &Ctx<'_>, effect: &Effect) -> Result<(Prior, Option<Vec<u8>>
         Effect::VendorFile { .. } => Ok((Prior::Nothing, None)),
         Effect::ManagedFile { path, .. } => file::capture(ctx, path),
         Effect::Divert { path, .. } => divert::capture(ctx, path),
+        Effect::Symlink { path, .. } => symlink::capture(ctx, path),
         Effect::Unit { name, .. } => unit::capture(ctx, name),
         Effect::Sysctl { key, .. } => sysctl::capture(ctx, key),
         Effect::Group { name, .. } => group::capture(ctx, name),
@@ -129,6 +140,7 @@ pub fn apply(ctx: &Ctx<'_>, effect: &Effect, prior: &Prior, backup: Option<&[u8]
             validate.as_deref(),
             prior,
         ),
+        Effect::Symlink { path, target } => symlink::apply(ctx, path, target),
         Effect::Unit { name, enabled } => unit::apply(ctx, name, *enabled),
         Effect::Sysctl { key, value } => sysctl::apply(ctx, key, value),
         Effect::Group { name, members } => group::apply(ctx, name, members),
@@ -143,6 +155,9 @@ pub fn undo(ctx: &Ctx<'_>, effect: &Effect, prior: &Prior, backup: Option<&[u8]>
         (Effect::ManagedFile { path, .. }, prior) => file::restore(ctx, path, prior, backup),
         (Effect::Divert { path, .. }, Prior::Divert { existed }) => {
             divert::undo(ctx, path, *existed)
+        }
+        (Effect::Symlink { path, .. }, Prior::Symlink { link, file }) => {
+            symlink::undo(ctx, path, link.as_deref(), *file, backup)
         }
         (Effect::Unit { name, enabled }, Prior::Unit { enabled: before }) => {
             unit::undo(ctx, name, *enabled, *before)

@@ -29,8 +29,13 @@ pub(super) fn capture(ctx: &Ctx<'_>, key: &str) -> Result<(Prior, Option<Vec<u8>
 
 pub(super) fn apply(ctx: &Ctx<'_>, key: &str, value: &str) -> Result<()> {
     if ctx.root.is_live() {
+        // The running kernel gets what the next boot would set: when two
+        // modules disagree (cis-hardening turns forwarding off, wireguard
+        // needs it on) the sysctl.d order decides, whatever order the
+        // modules were configured in.
+        let effective = persisted(ctx.root, key).unwrap_or_else(|| value.to_owned());
         let p = proc_path(key);
-        std::fs::write(&p, value).map_err(Error::io("write", &p))?;
+        std::fs::write(&p, effective).map_err(Error::io("write", &p))?;
     }
     Ok(())
 }
