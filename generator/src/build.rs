@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::deb::{self, DataFile, DebSpec};
 use crate::error::{Error, Result};
-use crate::profile::{Catalogue, Module, Profile, load_catalogue};
+use crate::profile::{Catalogue, Module, Profile, Source, load_catalogue};
 use crate::repo::{self, PoolEntry};
 use crate::{control, doc, scripts};
 use vpsc::plan::{PLAN_DIR, PLAN_FORMAT, PROFILE_DIR, Plan, ProfileDoc};
@@ -131,7 +131,13 @@ fn assemble(
         inputs.epoch,
     ));
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let scripts = scripts::MODULE_SCRIPTS
+    // A source package only ships files: dpkg does all there is to do.
+    let names: &[&str] = if parts.kind == "source" {
+        &[]
+    } else {
+        &scripts::MODULE_SCRIPTS
+    };
+    let scripts = names
         .iter()
         .map(|s| {
             let body = scripts::render(env, &inputs.hooks, parts.kind, s, parts.context.clone())?;
@@ -234,7 +240,48 @@ pub fn render_profile(
     })
 }
 
-/// Renders every module and profile package of the catalogue.
+/// Renders the `vpsc-source-<vendor>` package of one vendor source.
+pub fn render_source(
+    cat: &Catalogue,
+    env: &Environment<'_>,
+    inputs: &Inputs,
+    s: &Source,
+) -> Result<Rendered> {
+    let mut files: Vec<DataFile> = [&s.keyring, &s.sources_file]
+        .into_iter()
+        .map(|f| DataFile {
+            path: f.path.clone(),
+            content: f.content.clone(),
+            mode: f.mode,
+        })
+        .collect();
+    files.push(DataFile {
+        path: format!("/usr/share/lintian/overrides/{}", s.package()),
+        content: format!(
+            "# Adding the vendor's apt source is this package's whole purpose: the\n\
+             # administrator installs it explicitly, as the first of two steps\n\
+             # (README: Vendor software), and purging it removes the entry again.\n\
+             {}: package-installs-apt-sources [{}]\n",
+            s.package(),
+            s.sources_file.path.trim_start_matches('/')
+        )
+        .into_bytes(),
+        mode: 0o644,
+    });
+    let parts = Parts {
+        package: s.package(),
+        version: &s.version,
+        source: &s.source,
+        kind: "source",
+        context: context! {},
+        files,
+    };
+    assemble(cat, env, inputs, parts, |size| {
+        control::source_control(s, &cat.config, size)
+    })
+}
+
+/// Renders every module, profile and source package of the catalogue.
 pub fn render_all(cat: &Catalogue, inputs: &Inputs) -> Result<Vec<Rendered>> {
     let env = scripts::environment(&inputs.hooks)?;
     let mut out = Vec::new();
@@ -243,6 +290,9 @@ pub fn render_all(cat: &Catalogue, inputs: &Inputs) -> Result<Vec<Rendered>> {
     }
     for p in cat.profiles.values() {
         out.push(render_profile(cat, &env, inputs, p)?);
+    }
+    for s in cat.sources.values() {
+        out.push(render_source(cat, &env, inputs, s)?);
     }
     Ok(out)
 }

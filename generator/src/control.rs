@@ -4,7 +4,7 @@
 use debian_control::lossless::Binary;
 
 use crate::profile::raw::RawConfig;
-use crate::profile::{Module, Profile};
+use crate::profile::{Module, Profile, Source};
 
 /// Virtual package every profile provides and conflicts with, so apt
 /// allows only one profile at a time (Policy §7.6.2 idiom).
@@ -32,6 +32,7 @@ const FIELD_ORDER: &[&str] = &[
     "Installed-Size",
     "Depends",
     "Recommends",
+    "Suggests",
     "Conflicts",
     "Provides",
     "Section",
@@ -78,8 +79,14 @@ pub fn module_control(
     if has("group:") {
         depends.push("passwd".into());
     }
+    if let Some(vendor) = &m.vendor {
+        depends.push(format!("vpsc-source-{vendor}"));
+    }
     depends.extend(m.packages.iter().cloned());
     set(&mut b, "Depends", &depends.join(", "));
+    if !m.suggests.is_empty() {
+        set(&mut b, "Suggests", &m.suggests.join(", "));
+    }
     set(&mut b, "Section", &m.section);
     b.set_description(Some(&description(&m.description, &m.long_description)));
     set(&mut b, "Homepage", &config.homepage);
@@ -117,6 +124,26 @@ pub fn profile_control(
         p.long_description.trim()
     );
     b.set_description(Some(&description(&p.description, &long)));
+    set(&mut b, "Homepage", &config.homepage);
+    b.to_string()
+}
+
+/// Control file of `vpsc-source-<vendor>`: a keyring and a `.sources`
+/// file, no maintainer scripts.
+pub fn source_control(s: &Source, config: &RawConfig, installed_size: u64) -> String {
+    let mut b = Binary::new();
+    common(&mut b, &s.package(), &s.version, config, installed_size);
+    if !s.conflicts.is_empty() {
+        set(&mut b, "Conflicts", &s.conflicts.join(", "));
+    }
+    set(&mut b, "Section", "admin");
+    let long = format!(
+        "{}\n\nInstalls the vendor's signing key as\n{}\nand the apt source\n{}.\nThen run `apt update`.",
+        s.long_description.trim(),
+        s.keyring.path,
+        s.sources_file.path
+    );
+    b.set_description(Some(&description(&s.description, &long)));
     set(&mut b, "Homepage", &config.homepage);
     b.to_string()
 }

@@ -133,12 +133,14 @@ mod tests {
             section: "admin".into(),
             depends: deps.iter().map(|d| (*d).to_owned()).collect(),
             packages: vec![],
+            suggests: vec![],
             parameters: Default::default(),
             require: vec![],
             effects: vec![],
             vendor_files: vec![],
             verify: vec![],
             reload: vec![],
+            vendor: None,
             source: format!("/nonexistent/{name}.yaml").into(),
         }
     }

@@ -8,6 +8,7 @@ pub mod deb;
 pub mod doc;
 pub mod error;
 pub mod graph;
+pub mod keyring;
 pub mod profile;
 pub mod repo;
 pub mod resolve;

@@ -125,8 +125,10 @@ fn parse_alternative(alt: &str) -> Option<(String, Option<(String, Version)>)> {
 
 /// Checks every `packages:` relation of every module against `index`.
 pub fn check(cat: &Catalogue, index: &Index) -> Result<()> {
-    for m in cat.modules.values() {
-        for rel in &m.packages {
+    // A vendor module's packages come from its vendor's repository, which
+    // Debian's lists cannot answer for.
+    for m in cat.modules.values().filter(|m| m.vendor.is_none()) {
+        for rel in m.packages.iter().chain(&m.suggests) {
             let resolvable = rel.split('|').any(|alt| {
                 parse_alternative(alt).is_some_and(|(name, c)| {
                     index.satisfies(&name, c.as_ref().map(|(op, v)| (op.as_str(), v)))

@@ -100,6 +100,25 @@ pub fn run(root: &Root, module: &str, check: &Check) -> CheckResult {
             ),
             Err(e) => (false, format!("{path} is not a symbolic link: {e}")),
         },
+        Check::PackageAbsent { name } => match package_status(root, name) {
+            Some(s)
+                if s.ends_with(" installed") || s.contains(" unpacked") || s.contains("half-") =>
+            {
+                (false, format!("{name}: {s}"))
+            }
+            Some(s) => (true, format!("{name}: {s}")),
+            None => (true, format!("{name} is not known to dpkg")),
+        },
+        Check::GroupExists { name } => match effects::group_members(root, name) {
+            Some(_) => (true, format!("group {name} exists")),
+            None => (false, format!("group {name} does not exist")),
+        },
+        Check::FileMode {
+            path,
+            owner,
+            group,
+            mode,
+        } => file_mode(root, path, owner, group, mode),
         Check::AuthorizedKey { user } => authorized_key(root, user),
     };
     CheckResult {
@@ -108,6 +127,36 @@ pub fn run(root: &Root, module: &str, check: &Check) -> CheckResult {
         pass,
         detail,
     }
+}
+
+/// Owner, group and mode of a file, names resolved through the root's
+/// passwd and group files.
+fn file_mode(root: &Root, path: &str, owner: &str, group: &str, mode: &str) -> (bool, String) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Ok(meta) = std::fs::symlink_metadata(root.path(path)) else {
+        return (false, format!("{path} does not exist"));
+    };
+    let name_of = |file: &str, id: u32| {
+        std::fs::read_to_string(root.path(file))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == id.to_string()).then(|| f[0].to_owned())
+            })
+            .unwrap_or_else(|| id.to_string())
+    };
+    let found = format!(
+        "{}:{} {:04o}",
+        name_of("/etc/passwd", meta.uid()),
+        name_of("/etc/group", meta.gid()),
+        meta.permissions().mode() & 0o7777
+    );
+    let wanted = format!("{owner}:{group} {mode}");
+    (
+        found == wanted,
+        format!("{path} is {found}, expected {wanted}"),
+    )
 }
 
 /// Whether `user` can log in with a key: sshd's default

@@ -83,8 +83,8 @@ pub fn group(name: &str) -> Result<(), String> {
 
 /// A systemd unit name with a known suffix.
 pub fn unit(name: &str) -> Result<(), String> {
-    const SUFFIXES: [&str; 6] = [
-        ".service", ".socket", ".timer", ".target", ".path", ".mount",
+    const SUFFIXES: [&str; 7] = [
+        ".service", ".socket", ".timer", ".target", ".path", ".mount", ".swap",
     ];
     let ok = name.len() <= 255
         && SUFFIXES

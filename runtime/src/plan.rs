@@ -148,6 +148,18 @@ pub enum Effect {
         /// Absolute path it points to.
         target: String,
     },
+    /// Owner and mode of a file another package ships, registered with
+    /// `dpkg-statoverride` so package upgrades keep them.
+    StatOverride {
+        /// Absolute path.
+        path: String,
+        /// Owner (user name).
+        owner: String,
+        /// Group name.
+        group: String,
+        /// Octal permission bits.
+        mode: u32,
+    },
     /// A systemd unit enabled or disabled; the prior state is recorded.
     Unit {
         /// Unit name, e.g. `fail2ban.service`.
@@ -236,6 +248,28 @@ pub enum Check {
         /// Expected target.
         target: String,
     },
+    /// A Debian package is not installed (or only its configuration is
+    /// left).
+    PackageAbsent {
+        /// Package name.
+        name: String,
+    },
+    /// A group exists.
+    GroupExists {
+        /// Group name.
+        name: String,
+    },
+    /// A file has this owner, group and mode.
+    FileMode {
+        /// Absolute path.
+        path: String,
+        /// Owner (user name).
+        owner: String,
+        /// Group name.
+        group: String,
+        /// Octal mode as a string, e.g. "0600".
+        mode: String,
+    },
     /// A user has at least one SSH public key in `~/.ssh/authorized_keys`
     /// (templates allowed in `user`).
     AuthorizedKey {
@@ -272,6 +306,7 @@ impl Effect {
             Effect::ManagedFile { path, .. } => format!("file:{path}"),
             Effect::Divert { path, .. } => format!("divert:{path}"),
             Effect::Symlink { path, .. } => format!("symlink:{path}"),
+            Effect::StatOverride { path, .. } => format!("statoverride:{path}"),
             Effect::Unit { name, .. } => format!("unit:{name}"),
             Effect::Sysctl { key, .. } => format!("sysctl:{key}"),
             Effect::Group { name, .. } => format!("group:{name}"),
@@ -330,6 +365,20 @@ impl Effect {
                 // its rendered value is checked again at configure time.
                 if !target.contains("{{") {
                     check_path(target, PathRule::Anywhere)?;
+                }
+                Ok(())
+            }
+            Effect::StatOverride {
+                path,
+                owner,
+                group,
+                mode,
+            } => {
+                check_path(path, PathRule::Anywhere)?;
+                names::user(owner).map_err(problem)?;
+                names::group(group).map_err(problem)?;
+                if mode & !0o7777 != 0 {
+                    return Err(problem(format!("mode {mode:o} is not a permission mode")));
                 }
                 Ok(())
             }
@@ -399,6 +448,19 @@ impl Check {
                 }
                 Ok(())
             }
+            Check::PackageAbsent { name } => names::package(name).map_err(problem),
+            Check::GroupExists { name } => names::group(name).map_err(problem),
+            Check::FileMode {
+                path,
+                owner,
+                group,
+                mode,
+            } => {
+                check_path(path, PathRule::Anywhere)?;
+                names::user(owner).map_err(problem)?;
+                names::group(group).map_err(problem)?;
+                parse_mode(mode).map(|_| ())
+            }
             Check::AuthorizedKey { user } => {
                 if !user.contains("{{") {
                     names::user(user).map_err(problem)?;
@@ -418,6 +480,14 @@ impl Check {
             Check::PackageInstalled { name } => format!("package_installed {name}"),
             Check::GroupMember { group, user } => format!("group_member {group} {user}"),
             Check::Symlink { path, target } => format!("symlink {path} -> {target}"),
+            Check::PackageAbsent { name } => format!("package_absent {name}"),
+            Check::GroupExists { name } => format!("group_exists {name}"),
+            Check::FileMode {
+                path,
+                owner,
+                group,
+                mode,
+            } => format!("file_mode {path} {owner}:{group} {mode}"),
             Check::AuthorizedKey { user } => format!("authorized_key {user}"),
         }
     }
@@ -486,6 +556,18 @@ fn check_condition(when: Option<&str>) -> Result<(), PlanProblem> {
         ))),
         _ => Ok(()),
     }
+}
+
+/// Parses a four-digit octal mode written as a string ("0600").
+pub fn parse_mode(text: &str) -> Result<u32, PlanProblem> {
+    (text.len() == 4 && text.starts_with('0'))
+        .then(|| u32::from_str_radix(text, 8).ok())
+        .flatten()
+        .ok_or_else(|| {
+            problem(format!(
+                "mode `{text}` is not a four-digit octal mode like \"0600\""
+            ))
+        })
 }
 
 fn check_mode(mode: u32) -> Result<(), PlanProblem> {

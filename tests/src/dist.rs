@@ -41,14 +41,16 @@ pub fn build_dist(profiles: &Path, out: &Path) {
         .unwrap_or_else(|e| panic!("building {}: {e}", profiles.display()));
 }
 
-/// The modules of `profile`, inherited ones included, in profile order.
-pub fn profile_modules(profiles: &Path, profile: &str) -> Vec<String> {
+/// The modules of `profile` whose packages come from Debian, inherited
+/// ones included, in profile order, and then those that need a vendor
+/// repository (which the chroot, without network beyond Debian, lacks).
+pub fn profile_modules(profiles: &Path, profile: &str) -> (Vec<String>, Vec<String>) {
     let cat = catalogue(profiles);
     cat.profiles[profile]
         .modules
         .iter()
         .map(|m| m.name.clone())
-        .collect()
+        .partition(|name| cat.modules[name].vendor.is_none())
 }
 
 /// Generator inputs for `profiles` with the project's hooks and repo.yaml
@@ -77,7 +79,9 @@ pub fn debian_dependencies(profiles: &Path, profile: &str) -> Vec<String> {
     let mut out: Vec<String> = p
         .modules
         .iter()
-        .flat_map(|m| cat.modules[&m.name].packages.iter())
+        .map(|m| &cat.modules[&m.name])
+        .filter(|m| m.vendor.is_none())
+        .flat_map(|m| m.packages.iter())
         .map(|rel| {
             rel.split('|')
                 .next()

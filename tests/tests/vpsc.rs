@@ -100,16 +100,25 @@ fn prime(chroot: &Chroot, profile: &str) {
 /// Installs `profile` into a primed chroot, verifies it, lets `inspect`
 /// look at the configured system, then removes it the documented way
 /// (`apt remove` the profile, `apt autoremove --purge`) and requires the
-/// chroot to be as before. Finally reinstalls it and verifies again.
-fn round_trip(profile: &str, site: Option<&str>, inspect: impl Fn(&Chroot)) -> Chroot {
+/// chroot to be as before. With `reinstall`, finally installs it again and
+/// verifies (once per run is enough to show it; the desktop makes every
+/// install of the larger profiles cost minutes).
+fn round_trip(
+    profile: &str,
+    site: Option<&str>,
+    reinstall: bool,
+    inspect: impl Fn(&Chroot),
+) -> Chroot {
     require_root();
     let chroot = Chroot::new();
     let dist = tempfile::tempdir().expect("tempdir");
     build_dist(&workspace_root().join("profiles"), dist.path());
     LocalRepo::install_into(&chroot, dist.path());
     prime(&chroot, profile);
-    // Every module of the profile, inherited ones included.
-    let modules = profile_modules(&workspace_root().join("profiles"), profile);
+    // Every module of the profile, inherited ones included; vendor
+    // modules are recommended only, so apt skips them while their
+    // vendor's repository is not configured.
+    let (modules, vendor_modules) = profile_modules(&workspace_root().join("profiles"), profile);
     if let Some(text) = site {
         // The administrator's per-host file: it exists before vpsc and
         // stays after it, so it is part of both snapshots.
@@ -122,6 +131,9 @@ fn round_trip(profile: &str, site: Option<&str>, inspect: impl Fn(&Chroot)) -> C
     chroot.apt_get_ok(&["install", &package]);
     for m in &modules {
         assert_installed(&chroot, &format!("vpsc-mod-{m}"));
+    }
+    for m in &vendor_modules {
+        assert_gone(&chroot, &format!("vpsc-mod-{m}"));
     }
     let verify = chroot.run_ok(&["vpsc", "verify"]);
     assert!(verify.contains(" passed, 0 failed"), "{verify}");
@@ -149,10 +161,11 @@ fn round_trip(profile: &str, site: Option<&str>, inspect: impl Fn(&Chroot)) -> C
     assert_gone(&chroot, "vpsc-runtime");
     before.assert_same(&Snapshot::take(chroot.root()), ALLOW);
 
-    // Reinstall after removal works and verifies again.
-    chroot.apt_get_ok(&["install", &package]);
-    let verify = chroot.run_ok(&["vpsc", "verify"]);
-    assert!(verify.contains(" passed, 0 failed"), "{verify}");
+    if reinstall {
+        chroot.apt_get_ok(&["install", &package]);
+        let verify = chroot.run_ok(&["vpsc", "verify"]);
+        assert!(verify.contains(" passed, 0 failed"), "{verify}");
+    }
     chroot
 }
 
@@ -199,7 +212,7 @@ fn inspect_security(chroot: &Chroot, bantime: &str, ssh_port: u16) {
 
 #[test]
 fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
-    round_trip("beginner", None, |chroot| {
+    round_trip("beginner", None, false, |chroot| {
         // The profile overrides fail2ban's bantime.
         inspect_security(chroot, "1h", 22);
         let docker = chroot.run_ok(&["getent", "group", "docker"]);
@@ -208,6 +221,22 @@ fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
             chroot.run_ok(&["git", "config", "--system", "init.defaultBranch"]),
             "main\n"
         );
+        let rdp = read(chroot, "/etc/vpsc/nftables.d/desktop.nft").expect("rdp rule");
+        assert!(rdp.contains("{ 3389 }"), "{rdp}");
+        chroot.run_ok(&["nft", "-c", "-f", "/etc/nftables.conf"]);
+
+        // Conflict by design: hardening next to the desktop keeps the X
+        // server, and its verify accepts it.
+        chroot.apt_get_ok(&["install", "vpsc-mod-cis-hardening"]);
+        assert_installed(chroot, "xserver-xorg-core");
+        let verify = chroot.run_ok(&["vpsc", "verify", "cis-hardening"]);
+        assert!(
+            verify.contains("package_installed xserver-xorg-core") && verify.contains(" 0 failed"),
+            "{verify}"
+        );
+        // docker needs forwarding, so hardening's file does not win.
+        assert!(verify.contains("ip_forward = 1"), "{verify}");
+        chroot.apt_get_ok(&["purge", "vpsc-mod-cis-hardening"]);
     });
 }
 
@@ -215,7 +244,7 @@ fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
 fn server_profile_round_trip_and_removal_cascade() {
     // The host moves SSH to port 2222 through a site file, no rebuild.
     let site = "security:\n  ssh_port: 2222\n";
-    let chroot = round_trip("server", Some(site), |chroot| {
+    let chroot = round_trip("server", Some(site), true, |chroot| {
         inspect_security(chroot, "10m", 2222)
     });
 
@@ -253,7 +282,7 @@ fn server_profile_round_trip_and_removal_cascade() {
 #[test]
 #[ignore = "run by `make e2e-full`"]
 fn intermediate_profile_round_trip() {
-    round_trip("intermediate", None, |chroot| {
+    round_trip("intermediate", None, false, |chroot| {
         inspect_security(chroot, "1h", 22);
         let ruleset = std::fs::read_to_string(chroot.path("/usr/lib/vpsc/nftables.d/caddy.nft"))
             .expect("caddy rule");
@@ -266,7 +295,7 @@ fn intermediate_profile_round_trip() {
 #[test]
 #[ignore = "run by `make e2e-full`"]
 fn advanced_profile_round_trip() {
-    round_trip("advanced", None, |chroot| {
+    round_trip("advanced", None, false, |chroot| {
         inspect_security(chroot, "1h", 22)
     });
 }
@@ -407,6 +436,21 @@ fn shipped_dependencies_resolve_in_trixie_and_every_profile_simulates() {
         vpsc_gen::resolve::Index::from_lists(&chroot.path("/var/lib/apt/lists")).expect("lists");
     vpsc_gen::resolve::check(&cat, &index).unwrap_or_else(|e| panic!("{e}"));
 
+    // Vendor sources install and apt parses their entries (fetching
+    // needs the vendor's network, which the chroot lacks).
+    let sources: Vec<String> = cat.sources.values().map(|s| s.package()).collect();
+    let mut install = vec!["install"];
+    install.extend(sources.iter().map(String::as_str));
+    chroot.apt_get_ok(&install);
+    let uris = chroot.run_ok(&["apt-get", "update", "--print-uris"]);
+    for uri in [
+        "https://packages.microsoft.com/repos/code/dists/stable/InRelease",
+        "https://downloads.cursor.com/aptrepo/dists/stable/InRelease",
+        "https://repository.netdata.cloud/repos/stable/debian/trixie/InRelease",
+    ] {
+        assert!(uris.contains(uri), "{uri} missing:\n{uris}");
+    }
+
     // And apt resolves every profile as a whole.
     assert!(!cat.profiles.is_empty());
     for name in cat.profiles.keys() {
@@ -414,4 +458,135 @@ fn shipped_dependencies_resolve_in_trixie_and_every_profile_simulates() {
         let sim = chroot.apt_get_ok(&["install", "-s", &package]);
         assert!(sim.contains(&format!("Inst {package} ")), "{sim}");
     }
+}
+
+/// Conflicts the catalogue resolves by design, each shown on a real
+/// install: hardening keeps forwarding for wireguard, and SSH hardening
+/// refuses to lock the administrator out. (Hardening next to the desktop
+/// and docker is shown inside the beginner round trip, which has both
+/// installed already.)
+#[test]
+fn hardening_keeps_what_other_modules_need_and_ssh_never_locks_out() {
+    require_root();
+    let chroot = Chroot::new();
+    let dist = tempfile::tempdir().expect("tempdir");
+    build_dist(&workspace_root().join("profiles"), dist.path());
+    LocalRepo::install_into(&chroot, dist.path());
+    let forwarding = |chroot: &Chroot| {
+        let out = chroot.run_ok(&["vpsc", "verify", "--json", "cis-hardening"]);
+        assert!(out.contains("net.ipv4.ip_forward"), "{out}");
+        out
+    };
+
+    // SSH: turning password login off without an administrator key is
+    // refused before anything changes; with a key it goes through.
+    std::fs::create_dir_all(chroot.path("/etc/vpsc/site.d")).expect("mkdir");
+    std::fs::write(
+        chroot.path("/etc/vpsc/site.d/50-host.yaml"),
+        "security:\n  password_authentication: \"no\"\n",
+    )
+    .expect("site file");
+    let out = chroot.apt_get(&["install", "vpsc-mod-security"]);
+    assert!(!out.status.success(), "lock-out was not refused");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("authorized_key root") && stderr.contains("ssh-copy-id"),
+        "{stderr}"
+    );
+    assert!(
+        !chroot.path("/etc/ssh/sshd_config.d/50-vpsc.conf").exists(),
+        "the refused configure changed sshd"
+    );
+    std::fs::create_dir_all(chroot.path("/root/.ssh")).expect("mkdir");
+    std::fs::write(
+        chroot.path("/root/.ssh/authorized_keys"),
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOkZQ8h0gqc6Yf2vYxW2dO1C0xSm7q4f2hS0g0k7n9Jb admin@laptop\n",
+    )
+    .expect("key");
+    chroot.run_ok(&["dpkg", "--configure", "-a"]);
+    let effective = chroot.run_ok(&["sshd", "-T"]);
+    assert!(
+        effective.lines().any(|l| l == "passwordauthentication no"),
+        "{effective}"
+    );
+
+    // Hardening alone turns forwarding off and wants no X server.
+    chroot.apt_get_ok(&["install", "vpsc-mod-cis-hardening"]);
+    let report = forwarding(&chroot);
+    assert!(report.contains("net.ipv4.ip_forward = 0"), "{report}");
+    let stat = chroot.run_ok(&["dpkg-statoverride", "--list", "/etc/ssh/sshd_config"]);
+    assert!(stat.starts_with("root root 600"), "{stat}");
+
+    // wireguard needs forwarding: its sysctl file sorts later and wins,
+    // and hardening's verify accepts it.
+    chroot.apt_get_ok(&["install", "vpsc-mod-wireguard"]);
+    chroot.run_ok(&["vpsc", "verify"]);
+    let report = forwarding(&chroot);
+    assert!(report.contains("net.ipv4.ip_forward = 1"), "{report}");
+    chroot.run_ok(&["nft", "-c", "-f", "/etc/nftables.conf"]);
+    let conf = read(&chroot, "/etc/wireguard/wg0.conf").expect("wg0.conf");
+    assert!(conf.contains("ListenPort = 51820"), "{conf}");
+
+    // Without wireguard, forwarding is off again; the statoverride and
+    // sshd drop-in go with hardening.
+    chroot.apt_get_ok(&["purge", "vpsc-mod-wireguard"]);
+    let report = forwarding(&chroot);
+    assert!(report.contains("net.ipv4.ip_forward = 0"), "{report}");
+    chroot.apt_get_ok(&["purge", "vpsc-mod-cis-hardening"]);
+    let stat = chroot.run(&["dpkg-statoverride", "--list", "/etc/ssh/sshd_config"]);
+    assert!(!stat.status.success(), "statoverride left behind");
+    assert!(
+        !chroot
+            .path("/etc/ssh/sshd_config.d/40-vpsc-cis.conf")
+            .exists()
+    );
+}
+
+/// The databases module installs clients; a server is a per-host choice
+/// that vpsc refuses until its package is installed, then enables.
+#[test]
+fn database_server_is_chosen_per_host() {
+    require_root();
+    let chroot = Chroot::new();
+    let dist = tempfile::tempdir().expect("tempdir");
+    build_dist(&workspace_root().join("profiles"), dist.path());
+    LocalRepo::install_into(&chroot, dist.path());
+    std::fs::create_dir_all(chroot.path("/etc/vpsc/site.d")).expect("mkdir");
+    std::fs::write(
+        chroot.path("/etc/vpsc/site.d/50-host.yaml"),
+        "databases:\n  server: postgresql\n",
+    )
+    .expect("site file");
+
+    let out = chroot.apt_get(&["install", "--no-install-recommends", "vpsc-mod-databases"]);
+    assert!(!out.status.success(), "a missing server was not refused");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("apt install postgresql") && stderr.contains("dpkg --configure -a"),
+        "{stderr}"
+    );
+    assert!(
+        !is_enabled(&chroot, "postgresql.service"),
+        "the refused configure enabled something"
+    );
+
+    // apt retries the pending vpsc-mod-databases in the same run, before
+    // postgresql is configured, so that run still reports it; postgresql
+    // itself is installed and `dpkg --configure -a` finishes the module.
+    let _ = chroot.apt_get(&["install", "--no-install-recommends", "postgresql"]);
+    assert_installed(&chroot, "postgresql");
+    chroot.run_ok(&["dpkg", "--configure", "-a"]);
+    assert_installed(&chroot, "vpsc-mod-databases");
+    let verify = chroot.run_ok(&["vpsc", "verify", "databases"]);
+    assert!(
+        verify.contains("unit_enabled postgresql.service") && verify.contains(" 0 failed"),
+        "{verify}"
+    );
+    let control = chroot.run_ok(&["dpkg-query", "-W", "-f=${Suggests}", "vpsc-mod-databases"]);
+    assert!(control.contains("postgresql"), "{control}");
+}
+
+fn is_enabled(chroot: &Chroot, unit: &str) -> bool {
+    let wants = chroot.path("/etc/systemd/system/multi-user.target.wants");
+    wants.join(unit).symlink_metadata().is_ok()
 }

@@ -86,6 +86,21 @@ pub fn build(spec: &DebSpec) -> Vec<u8> {
             mode: 0o644,
         },
     ];
+    // As dh_installdeb does: every file under /etc is a conffile, so dpkg
+    // keeps the administrator's edits and removes it only on purge.
+    let conffiles: String = spec
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("/etc/"))
+        .map(|f| format!("{}\n", f.path))
+        .collect();
+    if !conffiles.is_empty() {
+        control_entries.push(tar::Entry {
+            path: "conffiles",
+            data: conffiles.as_bytes(),
+            mode: 0o644,
+        });
+    }
     for (name, body) in &spec.scripts {
         control_entries.push(tar::Entry {
             path: name,

@@ -6,5 +6,5 @@ pub mod model;
 pub mod raw;
 pub mod validate;
 
-pub use model::{Catalogue, Module, Profile, ProfileModule, ShippedFile};
+pub use model::{Catalogue, Module, Profile, ProfileModule, ShippedFile, Source};
 pub use validate::load_catalogue;

@@ -37,6 +37,8 @@ pub struct Module {
     pub depends: Vec<String>,
     /// Debian relations, each a valid `Depends:` entry.
     pub packages: Vec<String>,
+    /// Debian relations for `Suggests:`.
+    pub suggests: Vec<String>,
     /// Parameter defaults.
     pub parameters: Params,
     /// Requirements checked before any change.
@@ -49,8 +51,39 @@ pub struct Module {
     pub verify: Vec<When<Check>>,
     /// Reload commands, run on live systems after a change.
     pub reload: Vec<Vec<String>>,
+    /// Vendor source (`vpsc-source-<vendor>`) its packages come from, if
+    /// not Debian.
+    pub vendor: Option<String>,
     /// The YAML it came from.
     pub source: PathBuf,
+}
+
+/// A vendor's apt repository, packaged as `vpsc-source-<name>`.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Vendor name.
+    pub name: String,
+    /// Debian version.
+    pub version: String,
+    /// Synopsis.
+    pub description: String,
+    /// Extended description.
+    pub long_description: String,
+    /// Binary keyring and its installed path.
+    pub keyring: ShippedFile,
+    /// The deb822 `.sources` file (a conffile).
+    pub sources_file: ShippedFile,
+    /// Packages that configure the same repository differently.
+    pub conflicts: Vec<String>,
+    /// The YAML it came from.
+    pub source: PathBuf,
+}
+
+impl Source {
+    /// The Debian package name.
+    pub fn package(&self) -> String {
+        format!("vpsc-source-{}", self.name)
+    }
 }
 
 /// A module entry of a profile.
@@ -90,6 +123,8 @@ pub struct Catalogue {
     pub modules: BTreeMap<String, Module>,
     /// Profiles by name.
     pub profiles: BTreeMap<String, Profile>,
+    /// Vendor sources by name.
+    pub sources: BTreeMap<String, Source>,
     /// Package and repository identity.
     pub config: RawConfig,
 }

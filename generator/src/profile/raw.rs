@@ -27,6 +27,17 @@ pub struct RawModule {
     /// Debian package relations, one `Depends:` entry each (`a | b (>= 1)`).
     #[serde(default)]
     pub packages: Vec<String>,
+    /// Debian packages the module can make use of (`Suggests:`).
+    #[serde(default)]
+    pub suggests: Vec<String>,
+    /// Vendor source (`profiles/sources/<name>.yaml`) its packages come
+    /// from; such a module is never a core module of a profile.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Two-digit prefix of the module's `/usr/lib/sysctl.d` file (default
+    /// 60): the later file wins where two modules set one key.
+    #[serde(default)]
+    pub sysctl_priority: Option<u8>,
     /// Parameters with their defaults.
     #[serde(default)]
     pub parameters: BTreeMap<String, serde_json::Value>,
@@ -92,6 +103,17 @@ pub enum RawEffect {
         /// Target (templates allowed).
         target: String,
     },
+    /// Owner and mode of a packaged file, through dpkg-statoverride.
+    StatOverride {
+        /// Path.
+        path: String,
+        /// Owner.
+        owner: String,
+        /// Group.
+        group: String,
+        /// Octal mode as a string, e.g. "0600".
+        mode: String,
+    },
     /// A unit to enable or disable.
     Unit {
         /// Unit name.
@@ -127,6 +149,43 @@ pub enum RawEffect {
         #[serde(default)]
         creates: Option<String>,
     },
+}
+
+/// `profiles/sources/<vendor>.yaml`: a vendor's apt repository, shipped as
+/// `vpsc-source-<vendor>` (keyring and deb822 `.sources` file).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    /// Vendor name; must equal the file name.
+    pub name: String,
+    /// Debian version of the source package.
+    pub version: String,
+    /// One-line synopsis.
+    pub description: String,
+    /// Extended description.
+    pub long_description: String,
+    /// ASCII-armoured public key, a file next to the YAML.
+    pub key_file: String,
+    /// Expected OpenPGP v4 fingerprint (40 hex digits): the build fails if
+    /// the key file is not this key.
+    pub fingerprint: String,
+    /// Where the binary keyring is installed (under /usr/share/keyrings).
+    pub keyring: String,
+    /// Where the `.sources` file is installed (under /etc/apt/sources.list.d).
+    pub sources_file: String,
+    /// deb822 `URIs:`.
+    pub uris: String,
+    /// deb822 `Suites:`.
+    pub suites: String,
+    /// deb822 `Components:` (absent for a flat repository).
+    #[serde(default)]
+    pub components: Option<String>,
+    /// deb822 `Architectures:`.
+    #[serde(default)]
+    pub architectures: Option<String>,
+    /// Packages that configure the same repository differently.
+    #[serde(default)]
+    pub conflicts: Vec<String>,
 }
 
 /// `profiles/<name>.yaml`.

@@ -10,8 +10,8 @@ use vpsc::plan::{self, Check, Effect, PathRule, When};
 use vpsc::render::{self, Params};
 
 use super::locate;
-use super::model::{Catalogue, Module, Profile, ProfileModule, ShippedFile};
-use super::raw::{RawConfig, RawEffect, RawModule, RawProfile};
+use super::model::{Catalogue, Module, Profile, ProfileModule, ShippedFile, Source};
+use super::raw::{RawConfig, RawEffect, RawModule, RawProfile, RawSource};
 use crate::error::{Error, Location, Result};
 
 /// Loads and validates every module in `<dir>/modules/` and every profile
@@ -31,6 +31,32 @@ pub fn load_catalogue(dir: &Path, config: &Path) -> Result<Catalogue> {
         check_file_name(&path, &source, &raw.name)?;
         raw_profiles.insert(raw.name.clone(), (path, source, raw));
     }
+    let mut sources = BTreeMap::new();
+    let sources_dir = dir.join("sources");
+    if sources_dir.is_dir() {
+        for path in yaml_files(&sources_dir)? {
+            let text = read(&path)?;
+            let source = validate_source(&path, &text, parse(&path, &text)?)?;
+            sources.insert(source.name.clone(), source);
+        }
+    }
+    for m in modules.values() {
+        if let Some(vendor) = &m.vendor
+            && !sources.contains_key(vendor)
+        {
+            let text = read(&m.source)?;
+            return Err(Error::invalid(
+                locate::find(&m.source, &text, vendor, 1),
+                format!(
+                    "module `{}` names source `{vendor}`, which does not exist",
+                    m.name
+                ),
+                Some(format!(
+                    "add profiles/sources/{vendor}.yaml or fix the name"
+                )),
+            ));
+        }
+    }
     crate::graph::check_modules(&modules)?;
     let mut profiles = BTreeMap::new();
     for name in raw_profiles.keys() {
@@ -41,10 +67,133 @@ pub fn load_catalogue(dir: &Path, config: &Path) -> Result<Catalogue> {
         check_profile(profile, &raw_profiles[&profile.name].1, &modules)?;
     }
     check_path_conflicts(&modules)?;
+    for profile in profiles.values() {
+        for pm in profile.modules.iter().filter(|pm| pm.core) {
+            if let Some(vendor) = &modules[&pm.name].vendor {
+                let text = &raw_profiles[&profile.name].1;
+                return Err(Error::invalid(
+                    locate::find(&profile.source, text, &pm.name, 1),
+                    format!(
+                        "module `{}` comes from the vendor source `{vendor}` and cannot be a core module of profile `{}`",
+                        pm.name, profile.name
+                    ),
+                    Some("vendor modules are only recommended: drop `core: true`".into()),
+                ));
+            }
+        }
+    }
     Ok(Catalogue {
         modules,
         profiles,
+        sources,
         config,
+    })
+}
+
+/// Validates a vendor source: the key file must decode and be the pinned
+/// key, the paths must be where apt and Debian keep keyrings and sources.
+fn validate_source(path: &Path, text: &str, raw: RawSource) -> Result<Source> {
+    check_file_name(path, text, &raw.name)?;
+    check_version(path, text, &raw.version)?;
+    check_description(path, text, &raw.description, &raw.long_description)?;
+    let at = |needle: &str| locate::find(path, text, needle, 1);
+    let key_path = path.parent().unwrap_or(Path::new(".")).join(&raw.key_file);
+    let armoured = read(&key_path)?;
+    let key = crate::keyring::parse(&armoured).map_err(|why| {
+        Error::invalid(
+            at(&raw.key_file),
+            format!("{}: {why}", key_path.display()),
+            Some("save the vendor's key exactly as published (ASCII armour)".into()),
+        )
+    })?;
+    let pinned: String = raw
+        .fingerprint
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    if key.fingerprint != pinned {
+        return Err(Error::invalid(
+            at(&raw.fingerprint),
+            format!(
+                "{} has fingerprint {}, not the pinned {pinned}",
+                key_path.display(),
+                key.fingerprint
+            ),
+            Some(
+                "check the key with the vendor through a second channel before changing the pin"
+                    .into(),
+            ),
+        ));
+    }
+    if !raw.keyring.starts_with("/usr/share/keyrings/") || !raw.keyring.ends_with(".gpg") {
+        return Err(Error::invalid(
+            at(&raw.keyring),
+            format!(
+                "keyring `{}` is not a /usr/share/keyrings/*.gpg path",
+                raw.keyring
+            ),
+            Some(
+                "apt reads binary keys from *.gpg files; Debian keeps them in /usr/share/keyrings"
+                    .into(),
+            ),
+        ));
+    }
+    if !raw.sources_file.starts_with("/etc/apt/sources.list.d/")
+        || !raw.sources_file.ends_with(".sources")
+    {
+        return Err(Error::invalid(
+            at(&raw.sources_file),
+            format!(
+                "`{}` is not a deb822 file in /etc/apt/sources.list.d",
+                raw.sources_file
+            ),
+            Some("name it /etc/apt/sources.list.d/<name>.sources".into()),
+        ));
+    }
+    for p in [&raw.keyring, &raw.sources_file] {
+        plan::check_path(p, PathRule::Anywhere).map_err(|e| Error::invalid(at(p), e.what, None))?;
+    }
+    for (field, value) in [("uris", &raw.uris), ("suites", &raw.suites)] {
+        if value.trim().is_empty() || value.contains('\n') {
+            return Err(Error::invalid(
+                at(field),
+                format!("`{field}` must be one non-empty line"),
+                None,
+            ));
+        }
+    }
+    for c in &raw.conflicts {
+        check_relation(c).map_err(|what| Error::invalid(at(c), what, None))?;
+    }
+    let mut deb822 = format!(
+        "# Shipped by vpsc-source-{}: {}.\n# Removed with the package; apt verifies with the key in {}.\nTypes: deb\nURIs: {}\nSuites: {}\n",
+        raw.name, raw.description, raw.keyring, raw.uris, raw.suites
+    );
+    if let Some(c) = &raw.components {
+        deb822.push_str(&format!("Components: {c}\n"));
+    }
+    if let Some(a) = &raw.architectures {
+        deb822.push_str(&format!("Architectures: {a}\n"));
+    }
+    deb822.push_str(&format!("Signed-By: {}\n", raw.keyring));
+    Ok(Source {
+        name: raw.name,
+        version: raw.version,
+        description: raw.description,
+        long_description: raw.long_description,
+        keyring: ShippedFile {
+            path: raw.keyring,
+            content: key.binary,
+            mode: 0o644,
+        },
+        sources_file: ShippedFile {
+            path: raw.sources_file,
+            content: deb822.into_bytes(),
+            mode: 0o644,
+        },
+        conflicts: raw.conflicts,
+        source: path.to_path_buf(),
     })
 }
 
@@ -204,7 +353,7 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
     for dep in &raw.depends {
         vpsc::names::module(dep).map_err(|what| Error::invalid(at(dep), what, None))?;
     }
-    for rel in &raw.packages {
+    for rel in raw.packages.iter().chain(&raw.suggests) {
         check_relation(rel).map_err(|what| {
             Error::invalid(
                 at(rel.split_whitespace().next().unwrap_or(rel)),
@@ -275,6 +424,17 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
                 validate,
             },
             RawEffect::Symlink { path, target } => Effect::Symlink { path, target },
+            RawEffect::StatOverride {
+                path: target,
+                owner,
+                group,
+                mode,
+            } => Effect::StatOverride {
+                mode: parse_mode(path, source, Some(&mode))?,
+                path: target,
+                owner,
+                group,
+            },
             RawEffect::Unit { name, enabled } => Effect::Unit {
                 name,
                 enabled: enabled.unwrap_or(true),
@@ -320,7 +480,15 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
     if !sysctl_lines.is_empty() {
         // Persisted sysctl values ship as one vendor file per module;
         // 60- sorts after Debian's own 50-*.conf defaults (sysctl.d(5)).
-        let target = format!("/usr/lib/sysctl.d/60-vpsc-{}.conf", raw.name);
+        let priority = raw.sysctl_priority.unwrap_or(60);
+        if !(10..=99).contains(&priority) {
+            return Err(Error::invalid(
+                at("sysctl_priority"),
+                format!("sysctl_priority {priority} is not a two-digit number"),
+                Some("use 51..99 so Debian's own 50-*.conf files come first".into()),
+            ));
+        }
+        let target = format!("/usr/lib/sysctl.d/{priority}-vpsc-{}.conf", raw.name);
         let mut content = format!(
             "# Kernel parameters of vpsc-mod-{}; removed with the package.\n",
             raw.name
@@ -390,12 +558,14 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
         section,
         depends: raw.depends,
         packages: raw.packages,
+        suggests: raw.suggests,
         parameters: raw.parameters,
         require: raw.require,
         effects,
         vendor_files,
         verify,
         reload: raw.reload,
+        vendor: raw.source,
         source: path.to_path_buf(),
     };
     // Every template must render with the defaults alone.

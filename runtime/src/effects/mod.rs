@@ -8,6 +8,7 @@ mod command;
 mod divert;
 mod file;
 mod group;
+mod stat_override;
 mod symlink;
 mod sysctl;
 mod unit;
@@ -56,6 +57,15 @@ pub enum Prior {
         /// Mode, uid, gid of the regular file that was there.
         file: Option<[u32; 3]>,
     },
+    /// A file's owner and mode before a stat override.
+    StatOverride {
+        /// Permission bits.
+        mode: u32,
+        /// Owner.
+        uid: u32,
+        /// Group.
+        gid: u32,
+    },
     /// A unit: its enablement before.
     Unit {
         /// Whether it was enabled.
@@ -102,6 +112,7 @@ pub fn capture(ctx: &Ctx<'_>, effect: &Effect) -> Result<(Prior, Option<Vec<u8>>
         Effect::ManagedFile { path, .. } => file::capture(ctx, path),
         Effect::Divert { path, .. } => divert::capture(ctx, path),
         Effect::Symlink { path, .. } => symlink::capture(ctx, path),
+        Effect::StatOverride { path, .. } => stat_override::capture(ctx, path),
         Effect::Unit { name, .. } => unit::capture(ctx, name),
         Effect::Sysctl { key, .. } => sysctl::capture(ctx, key),
         Effect::Group { name, .. } => group::capture(ctx, name),
@@ -141,6 +152,12 @@ pub fn apply(ctx: &Ctx<'_>, effect: &Effect, prior: &Prior, backup: Option<&[u8]
             prior,
         ),
         Effect::Symlink { path, target } => symlink::apply(ctx, path, target),
+        Effect::StatOverride {
+            path,
+            owner,
+            group,
+            mode,
+        } => stat_override::apply(ctx, path, owner, group, *mode),
         Effect::Unit { name, enabled } => unit::apply(ctx, name, *enabled),
         Effect::Sysctl { key, value } => sysctl::apply(ctx, key, value),
         Effect::Group { name, members } => group::apply(ctx, name, members),
@@ -158,6 +175,9 @@ pub fn undo(ctx: &Ctx<'_>, effect: &Effect, prior: &Prior, backup: Option<&[u8]>
         }
         (Effect::Symlink { path, .. }, Prior::Symlink { link, file }) => {
             symlink::undo(ctx, path, link.as_deref(), *file, backup)
+        }
+        (Effect::StatOverride { path, .. }, Prior::StatOverride { mode, uid, gid }) => {
+            stat_override::undo(ctx, path, *mode, *uid, *gid)
         }
         (Effect::Unit { name, enabled }, Prior::Unit { enabled: before }) => {
             unit::undo(ctx, name, *enabled, *before)
