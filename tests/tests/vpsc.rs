@@ -160,6 +160,8 @@ fn round_trip(
     }
     assert_gone(&chroot, "vpsc-runtime");
     before.assert_same(&Snapshot::take(chroot.root()), ALLOW);
+    // Outside the snapshot's trees: the system module's swap file.
+    assert!(!chroot.path("/swapfile").exists(), "swap file left behind");
 
     if reinstall {
         chroot.apt_get_ok(&["install", &package]);
@@ -242,10 +244,31 @@ fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
 
 #[test]
 fn server_profile_round_trip_and_removal_cascade() {
-    // The host moves SSH to port 2222 through a site file, no rebuild.
-    let site = "security:\n  ssh_port: 2222\n";
+    // The host moves SSH to port 2222 and sets its name, time zone,
+    // locale and swap through a site file, no rebuild.
+    let site = "security:\n  ssh_port: 2222\nsystem:\n  hostname: vpsc-e2e\n  timezone: Europe/Paris\n  locales: [\"en_GB.UTF-8 UTF-8\"]\n  locale: en_GB.UTF-8\n  swap_size: 16M\n";
     let chroot = round_trip("server", Some(site), true, |chroot| {
-        inspect_security(chroot, "10m", 2222)
+        inspect_security(chroot, "10m", 2222);
+        assert_eq!(read(chroot, "/etc/hostname").as_deref(), Some("vpsc-e2e\n"));
+        assert_eq!(
+            std::fs::read_link(chroot.path("/etc/localtime")).expect("localtime"),
+            Path::new("/usr/share/zoneinfo/Europe/Paris")
+        );
+        let locales = chroot.run_ok(&["locale", "-a"]);
+        assert!(locales.contains("en_GB.utf8"), "{locales}");
+        assert_eq!(
+            read(chroot, "/etc/locale.conf").as_deref(),
+            Some("LANG=en_GB.UTF-8\n")
+        );
+        let swap = std::fs::metadata(chroot.path("/swapfile")).expect("swapfile");
+        assert_eq!(swap.len(), 16 << 20);
+        assert!(
+            chroot
+                .path("/etc/systemd/system/swap.target.wants/swapfile.swap")
+                .symlink_metadata()
+                .is_ok(),
+            "swap unit not enabled"
+        );
     });
 
     // Cascade: a recommended module goes alone; the profile stays.
