@@ -11,7 +11,7 @@ RUNTIME_DEB := target/debian/vpsc-runtime_$(RUNTIME_VERSION)-1_amd64.deb
 DEBIAN_PACKAGES := mmdebstrap lintian dpkg-dev libsqlite3-dev pkg-config xz-utils ca-certificates hyperfine
 VPSC_GEN := target/release/vpsc-gen
 
-.PHONY: demo test lint bench deps debs repo runtime-deb lintian clean e2e-full
+.PHONY: demo test lint bench deps debs repo runtime-deb lintian clean e2e-full piuparts
 
 ## make demo: build the shipped profiles into .debs and a local apt repo in dist/
 demo: repo
@@ -23,9 +23,10 @@ test: lint runtime-deb
 	$(CARGO) test --workspace -- --test-threads=1
 	$(MAKE) lintian
 
-## make e2e-full: also install, verify and remove the intermediate and advanced profiles
+## make e2e-full: also install, verify and remove the intermediate and advanced profiles, then piuparts
 e2e-full: deps runtime-deb
 	time $(CARGO) test -p vpsc-e2e --test vpsc -- --test-threads=1 --include-ignored
+	$(MAKE) piuparts
 
 ## make lint: formatting, clippy, rustdoc
 lint: deps
@@ -52,6 +53,10 @@ runtime-deb: deps
 
 debs repo: runtime-deb
 	$(VPSC_GEN) build --out $(DIST) --include-deb $(RUNTIME_DEB)
+
+## make piuparts: piuparts install/purge and upgrade tests of every package in $(DIST) (tests/piuparts/run --help)
+piuparts: repo
+	time tests/piuparts/run --dist $(DIST)
 
 ## lintian on every package we build: no errors, no warnings
 lintian: repo

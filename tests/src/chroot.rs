@@ -107,6 +107,9 @@ impl Chroot {
             .env("HOME", "/root")
             .env("LC_ALL", "C.UTF-8")
             .env("DEBIAN_FRONTEND", "noninteractive")
+            // sudo's prerm refuses to remove sudo while root has no
+            // password, as in every test chroot; rollbacks must remove it.
+            .env("SUDO_FORCE_REMOVE", "yes")
             .stdin(Stdio::null());
         cmd
     }
