@@ -374,13 +374,8 @@ impl Effect {
                 group,
                 mode,
             } => {
-                check_path(path, PathRule::Anywhere)?;
-                names::user(owner).map_err(problem)?;
-                names::group(group).map_err(problem)?;
-                if mode & !0o7777 != 0 {
-                    return Err(problem(format!("mode {mode:o} is not a permission mode")));
-                }
-                Ok(())
+                check_owned_path(path, owner, group)?;
+                check_mode(*mode)
             }
             Effect::Unit { name, .. } => names::unit(name).map_err(problem),
             Effect::Sysctl { key, value } => {
@@ -456,9 +451,7 @@ impl Check {
                 group,
                 mode,
             } => {
-                check_path(path, PathRule::Anywhere)?;
-                names::user(owner).map_err(problem)?;
-                names::group(group).map_err(problem)?;
+                check_owned_path(path, owner, group)?;
                 parse_mode(mode).map(|_| ())
             }
             Check::AuthorizedKey { user } => {
@@ -556,6 +549,13 @@ fn check_condition(when: Option<&str>) -> Result<(), PlanProblem> {
         ))),
         _ => Ok(()),
     }
+}
+
+/// A path with the owner and group it should have.
+fn check_owned_path(path: &str, owner: &str, group: &str) -> Result<(), PlanProblem> {
+    check_path(path, PathRule::Anywhere)?;
+    names::user(owner).map_err(problem)?;
+    names::group(group).map_err(problem)
 }
 
 /// Parses a four-digit octal mode written as a string ("0600").
