@@ -89,29 +89,88 @@ pub fn resolve_params(root: &Root, state: &State, plan: &Plan) -> Result<Params>
     Ok(params)
 }
 
-/// Evaluates a `when` condition of `plan` for this host.
-fn holds(
-    env: &minijinja::Environment<'_>,
-    plan: &Plan,
-    when: Option<&str>,
-    params: &Params,
-    installed: &[String],
-) -> Result<bool> {
-    render::condition(env, when, params, installed).map_err(|source| Error::Template {
-        module: plan.module.clone(),
-        what: format!("when: {}", when.unwrap_or_default()),
-        source,
-    })
+/// What conditions and templates are evaluated against, read once per
+/// command: the template environment and the installed modules.
+struct Scope<'r> {
+    root: &'r Root,
+    env: minijinja::Environment<'static>,
+    installed: Vec<String>,
+}
+
+impl<'r> Scope<'r> {
+    fn new(root: &'r Root) -> Result<Self> {
+        Ok(Scope {
+            root,
+            env: render::environment(),
+            installed: installed_modules(root)?,
+        })
+    }
+
+    /// Evaluates a `when` condition of `plan` for this host.
+    fn holds(&self, plan: &Plan, when: Option<&str>, params: &Params) -> Result<bool> {
+        render::condition(&self.env, when, params, &self.installed).map_err(|source| {
+            Error::Template {
+                module: plan.module.clone(),
+                what: format!("when: {}", when.unwrap_or_default()),
+                source,
+            }
+        })
+    }
+
+    /// Runs one check if its condition holds, rendered and re-validated.
+    fn check(
+        &self,
+        plan: &Plan,
+        when: Option<&str>,
+        check: &Check,
+        params: &Params,
+    ) -> Result<Option<CheckResult>> {
+        if !self.holds(plan, when, params)? {
+            return Ok(None);
+        }
+        let check =
+            render::render_check(&self.env, check, params).map_err(|source| Error::Template {
+                module: plan.module.clone(),
+                what: check.label(),
+                source,
+            })?;
+        check.validate().map_err(|p| Error::Invalid {
+            what: format!(
+                "check `{}` of module `{}` after rendering: {}",
+                check.label(),
+                plan.module,
+                p.what
+            ),
+            hint: "fix the parameter values used by this check".into(),
+        })?;
+        Ok(Some(checks::run(self.root, &plan.module, &check)))
+    }
+
+    fn checks(
+        &self,
+        plan: &Plan,
+        list: &[When<Check>],
+        params: &Params,
+    ) -> Result<Vec<CheckResult>> {
+        let mut results = Vec::new();
+        for c in list {
+            results.extend(self.check(plan, c.when.as_deref(), &c.item, params)?);
+        }
+        Ok(results)
+    }
 }
 
 /// The plan's effects whose condition holds, with templates rendered,
 /// keyed and re-validated.
-fn desired_effects(root: &Root, plan: &Plan, params: &Params) -> Result<Vec<(String, Effect)>> {
-    let env = render::environment();
-    let installed = installed_modules(root)?;
+fn desired_effects(
+    scope: &Scope<'_>,
+    plan: &Plan,
+    params: &Params,
+) -> Result<Vec<(String, Effect)>> {
+    let env = &scope.env;
     let mut wanted = Vec::new();
     for step in &plan.effects {
-        if holds(&env, plan, step.when.as_deref(), params, &installed)? {
+        if scope.holds(plan, step.when.as_deref(), params)? {
             wanted.push(&step.item);
         }
     }
@@ -119,7 +178,7 @@ fn desired_effects(root: &Root, plan: &Plan, params: &Params) -> Result<Vec<(Str
         .into_iter()
         .map(|e| {
             let rendered =
-                render::render_effect(&env, e, params).map_err(|source| Error::Template {
+                render::render_effect(env, e, params).map_err(|source| Error::Template {
                     module: plan.module.clone(),
                     what: e.key(),
                     source,
@@ -142,8 +201,9 @@ fn desired_effects(root: &Root, plan: &Plan, params: &Params) -> Result<Vec<(Str
 pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
     let plan = load_plan(root, module)?;
     let params = resolve_params(root, state, &plan)?;
-    require(root, &plan, &params)?;
-    let desired = desired_effects(root, &plan, &params)?;
+    let scope = Scope::new(root)?;
+    require(&scope, &plan, &params)?;
+    let desired = desired_effects(&scope, &plan, &params)?;
     let ctx = Ctx { root, module };
     let mut report = Report::default();
 
@@ -212,7 +272,7 @@ pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
         reload(root, &plan.reload)?;
     }
 
-    let results = verify_plan(root, &plan, &params)?;
+    let results = scope.checks(&plan, &plan.verify, &params)?;
     let failed: Vec<&CheckResult> = results.iter().filter(|r| !r.pass).collect();
     if !failed.is_empty() {
         for f in &failed {
@@ -316,23 +376,16 @@ fn parse_prior(module: &str, step: &StepRow) -> Result<Prior> {
 /// Runs the plan's verify checks whose condition holds, with resolved
 /// parameters.
 pub fn verify_plan(root: &Root, plan: &Plan, params: &Params) -> Result<Vec<CheckResult>> {
-    run_checks(root, plan, &plan.verify, params)
+    Scope::new(root)?.checks(plan, &plan.verify, params)
 }
 
 /// Refuses to start when a requirement of the plan does not hold, before
 /// anything is journalled or changed.
-fn require(root: &Root, plan: &Plan, params: &Params) -> Result<()> {
-    let env = render::environment();
+fn require(scope: &Scope<'_>, plan: &Plan, params: &Params) -> Result<()> {
     for req in &plan.require {
-        let list = [When {
-            when: req.when.clone(),
-            item: req.check.clone(),
-        }];
-        if let Some(failed) = run_checks(root, plan, &list, params)?
-            .into_iter()
-            .find(|r| !r.pass)
-        {
-            let hint = render::render(&env, "hint", &req.hint, params).map_err(|source| {
+        let result = scope.check(plan, req.when.as_deref(), &req.check, params)?;
+        if let Some(failed) = result.filter(|r| !r.pass) {
+            let hint = render::render(&scope.env, "hint", &req.hint, params).map_err(|source| {
                 Error::Template {
                     module: plan.module.clone(),
                     what: "requirement hint".into(),
@@ -348,37 +401,4 @@ fn require(root: &Root, plan: &Plan, params: &Params) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn run_checks(
-    root: &Root,
-    plan: &Plan,
-    list: &[When<Check>],
-    params: &Params,
-) -> Result<Vec<CheckResult>> {
-    let env = render::environment();
-    let installed = installed_modules(root)?;
-    let mut results = Vec::new();
-    for c in list {
-        if !holds(&env, plan, c.when.as_deref(), params, &installed)? {
-            continue;
-        }
-        let check =
-            render::render_check(&env, &c.item, params).map_err(|source| Error::Template {
-                module: plan.module.clone(),
-                what: c.item.label(),
-                source,
-            })?;
-        check.validate().map_err(|p| Error::Invalid {
-            what: format!(
-                "check `{}` of module `{}` after rendering: {}",
-                check.label(),
-                plan.module,
-                p.what
-            ),
-            hint: "fix the parameter values used by this check".into(),
-        })?;
-        results.push(checks::run(root, &plan.module, &check));
-    }
-    Ok(results)
 }

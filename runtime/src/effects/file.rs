@@ -40,13 +40,13 @@ pub(super) fn capture(ctx: &Ctx<'_>, path: &str) -> Result<(Prior, Option<Vec<u8
     }
     match std::fs::symlink_metadata(&host) {
         Ok(meta) if meta.is_file() => {
-            let content = std::fs::read(&host).map_err(Error::io("read", &host))?;
+            let ([mode, uid, gid], content) = read_regular(&host, &meta)?;
             Ok((
                 Prior::File {
                     existed: true,
-                    mode: meta.permissions().mode() & 0o7777,
-                    uid: meta.uid(),
-                    gid: meta.gid(),
+                    mode,
+                    uid,
+                    gid,
                 },
                 Some(content),
             ))
@@ -143,6 +143,15 @@ pub(super) fn restore(
             reason: format!("prior state {other:?} is not a file state"),
         }),
     }
+}
+
+/// Content, mode, uid and gid of a regular file about to be replaced.
+pub(super) fn read_regular(host: &Path, meta: &std::fs::Metadata) -> Result<([u32; 3], Vec<u8>)> {
+    let content = std::fs::read(host).map_err(Error::io("read", host))?;
+    Ok((
+        [meta.permissions().mode() & 0o7777, meta.uid(), meta.gid()],
+        content,
+    ))
 }
 
 pub(super) fn check_vendor(ctx: &Ctx<'_>, path: &str) -> Result<()> {

@@ -3,7 +3,6 @@
 //! back on undo; the link is replaced atomically (a new link renamed over
 //! the old path), so a reader never finds the path missing.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use super::{Ctx, Prior};
@@ -23,11 +22,11 @@ pub(super) fn capture(ctx: &Ctx<'_>, path: &str) -> Result<(Prior, Option<Vec<u8
             ))
         }
         Ok(meta) if meta.is_file() => {
-            let content = std::fs::read(&host).map_err(Error::io("read", &host))?;
+            let (file, content) = super::file::read_regular(&host, &meta)?;
             Ok((
                 Prior::Symlink {
                     link: None,
-                    file: Some([meta.permissions().mode() & 0o7777, meta.uid(), meta.gid()]),
+                    file: Some(file),
                 },
                 Some(content),
             ))
