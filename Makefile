@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DIST ?= dist
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 1795615200)
-RUNTIME_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+RUNTIME_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' runtime/Cargo.toml | head -n1)
 RUNTIME_DEB := target/debian/vpsc-runtime_$(RUNTIME_VERSION)-1_amd64.deb
 DEBIAN_PACKAGES := mmdebstrap lintian dpkg-dev libsqlite3-dev pkg-config xz-utils ca-certificates hyperfine
 VPSC_GEN := target/release/vpsc-gen

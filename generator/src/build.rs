@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::profile::{Catalogue, Module, Profile, Source, load_catalogue};
 use crate::repo::{self, PoolEntry};
 use crate::{control, doc, scripts};
-use vpsc::plan::{PLAN_DIR, PLAN_FORMAT, PROFILE_DIR, Plan, ProfileDoc};
+use vpsc::plan::{PLAN_DIR, PLAN_FORMAT, PROFILE_DIR, ProfileDoc};
 
 /// Inputs of a build.
 #[derive(Debug, Clone)]
@@ -173,16 +173,7 @@ pub fn render_module(
     inputs: &Inputs,
     m: &Module,
 ) -> Result<Rendered> {
-    let plan = Plan {
-        format: PLAN_FORMAT,
-        module: m.name.clone(),
-        version: m.version.clone(),
-        parameters: m.parameters.clone(),
-        require: m.require.clone(),
-        effects: m.effects.clone(),
-        verify: m.verify.clone(),
-        reload: m.reload.clone(),
-    };
+    let plan = m.plan();
     let mut files = vec![json_file(format!("/{PLAN_DIR}/{}.json", m.name), &plan)];
     files.extend(m.vendor_files.iter().map(|v| DataFile {
         path: v.path.clone(),

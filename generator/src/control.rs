@@ -65,7 +65,7 @@ pub fn module_control(
 ) -> String {
     let mut b = Binary::new();
     common(&mut b, &m.package(), &m.version, config, installed_size);
-    let mut depends = vec![format!("vpsc-runtime (>= {})", vpsc::VERSION)];
+    let mut depends = vec![format!("vpsc-runtime (>= {})", m.plan().runtime_needed())];
     depends.extend(
         m.depends
             .iter()
@@ -104,7 +104,7 @@ pub fn profile_control(
     let mut b = Binary::new();
     common(&mut b, &p.package(), &p.version, config, installed_size);
     let rel = |name: &str| format!("vpsc-mod-{name} (>= {})", versions(name));
-    let mut depends = vec![format!("vpsc-runtime (>= {})", vpsc::VERSION)];
+    let mut depends = vec![format!("vpsc-runtime (>= {})", vpsc::plan::PROFILE_RUNTIME)];
     depends.extend(p.modules.iter().filter(|m| m.core).map(|m| rel(&m.name)));
     let recommends: Vec<String> = p
         .modules

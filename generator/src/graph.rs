@@ -135,6 +135,7 @@ mod tests {
             packages: vec![],
             suggests: vec![],
             parameters: Default::default(),
+            choices: Default::default(),
             require: vec![],
             effects: vec![],
             vendor_files: vec![],

@@ -5,8 +5,9 @@
 use serde::Serialize;
 
 use crate::effects;
-use crate::plan::Check;
+use crate::plan::{Check, Protocol};
 use crate::root::Root;
+use crate::sockets;
 
 /// Outcome of one check.
 #[derive(Debug, Clone, Serialize)]
@@ -15,14 +16,63 @@ pub struct CheckResult {
     pub module: String,
     /// Human label of the check.
     pub check: String,
-    /// Whether it holds.
-    pub pass: bool,
+    /// Whether it holds, or could not be asked.
+    pub status: Status,
     /// Evidence: what was found.
     pub detail: String,
 }
 
+/// Verdict of a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// It holds.
+    Pass,
+    /// It does not hold.
+    Fail,
+    /// Only a running system can answer (a port on a chroot): neither a
+    /// pass nor a failure.
+    NotEvaluated,
+}
+
+impl Status {
+    /// Upper-case word for tables.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::NotEvaluated => "SKIP",
+        }
+    }
+}
+
+impl CheckResult {
+    /// Whether the check ran and failed.
+    pub fn failed(&self) -> bool {
+        self.status == Status::Fail
+    }
+}
+
+/// How long a port check waits for a service that was just (re)started to
+/// bind: `systemctl reload ssh` returns before sshd listens again.
+const PORT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs one (rendered) check against `root`.
 pub fn run(root: &Root, module: &str, check: &Check) -> CheckResult {
+    if let Check::PortListening {
+        port,
+        protocol,
+        loopback_only,
+    } = check
+    {
+        let (status, detail) = port_listening(root, port, *protocol, *loopback_only);
+        return CheckResult {
+            module: module.to_owned(),
+            check: check.label(),
+            status,
+            detail,
+        };
+    }
     let (pass, detail) = match check {
         Check::CommandPresent { name } => match find_command(root, name) {
             Some(p) => (true, format!("found {p}")),
@@ -120,12 +170,76 @@ pub fn run(root: &Root, module: &str, check: &Check) -> CheckResult {
             mode,
         } => file_mode(root, path, owner, group, mode),
         Check::AuthorizedKey { user } => authorized_key(root, user),
+        Check::PortListening { .. } => unreachable!("answered above"),
     };
     CheckResult {
         module: module.to_owned(),
         check: check.label(),
-        pass,
+        status: if pass { Status::Pass } else { Status::Fail },
         detail,
+    }
+}
+
+/// Asks the kernel who listens on the port, waiting up to [`PORT_WAIT`]
+/// for a service that is still starting.
+fn port_listening(
+    root: &Root,
+    port: &str,
+    protocol: Protocol,
+    loopback_only: bool,
+) -> (Status, String) {
+    // Where packages may not start services (chroot, --root tree,
+    // policy-rc.d saying no), nothing is expected to listen yet.
+    if !root.may_start_services() {
+        return (
+            Status::NotEvaluated,
+            format!(
+                "{protocol}/{port}: only a running system that may start services can answer (chroot, --root tree or policy-rc.d)"
+            ),
+        );
+    }
+    let port = match crate::plan::parse_port(port) {
+        Ok(p) => p,
+        Err(e) => return (Status::Fail, e.what),
+    };
+    let deadline = std::time::Instant::now() + PORT_WAIT;
+    loop {
+        let found = match sockets::listeners(std::path::Path::new("/proc/net"), protocol, port) {
+            Ok(found) => found,
+            Err(e) => return (Status::Fail, format!("cannot read /proc/net: {e}")),
+        };
+        let shown = || {
+            found
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !found.is_empty() && loopback_only && !found.iter().all(sockets::is_loopback) {
+            return (
+                Status::Fail,
+                format!(
+                    "{protocol}/{port} is reachable from other hosts: listening on {}",
+                    shown()
+                ),
+            );
+        }
+        if !found.is_empty() {
+            return (
+                Status::Pass,
+                format!("{protocol}/{port} listening on {}", shown()),
+            );
+        }
+        if std::time::Instant::now() >= deadline {
+            return (
+                Status::Fail,
+                format!(
+                    "nothing listens on {protocol}/{port} (waited {} s); is the service running?",
+                    PORT_WAIT.as_secs()
+                ),
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
 

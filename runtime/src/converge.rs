@@ -85,7 +85,7 @@ pub fn resolve_params(root: &Root, state: &State, plan: &Plan) -> Result<Params>
             })?;
         params = render::merge(&params, all.get(&plan.module));
     }
-    crate::site::apply(root, &plan.module, &mut params)?;
+    crate::site::apply(root, plan, &mut params)?;
     Ok(params)
 }
 
@@ -273,7 +273,7 @@ pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
     }
 
     let results = scope.checks(&plan, &plan.verify, &params)?;
-    let failed: Vec<&CheckResult> = results.iter().filter(|r| !r.pass).collect();
+    let failed: Vec<&CheckResult> = results.iter().filter(|r| r.failed()).collect();
     if !failed.is_empty() {
         for f in &failed {
             tracing::error!(module, check = %f.check, detail = %f.detail, "verify failed");
@@ -384,7 +384,7 @@ pub fn verify_plan(root: &Root, plan: &Plan, params: &Params) -> Result<Vec<Chec
 fn require(scope: &Scope<'_>, plan: &Plan, params: &Params) -> Result<()> {
     for req in &plan.require {
         let result = scope.check(plan, req.when.as_deref(), &req.check, params)?;
-        if let Some(failed) = result.filter(|r| !r.pass) {
+        if let Some(failed) = result.filter(|r| r.failed()) {
             let hint = render::render(&scope.env, "hint", &req.hint, params).map_err(|source| {
                 Error::Template {
                     module: plan.module.clone(),

@@ -15,9 +15,11 @@ pub mod plan;
 pub mod render;
 pub mod root;
 pub mod site;
+pub mod sockets;
 pub mod state;
 
 pub use error::{Error, Result};
 
-/// Version of this runtime; module packages depend on `vpsc-runtime (>= VERSION)`.
+/// Version of this runtime (module packages depend on what their plan
+/// needs, see [`plan::Plan::runtime_needed`]).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

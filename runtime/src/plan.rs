@@ -16,6 +16,10 @@ use crate::names;
 /// Version of the plan file format; bumped on incompatible changes.
 pub const PLAN_FORMAT: u32 = 1;
 
+/// Oldest `vpsc-runtime` that reads profile descriptions (profile
+/// packages depend on it).
+pub const PROFILE_RUNTIME: &str = "0.2.0";
+
 /// Directory (relative to the root) where module plans are shipped.
 pub const PLAN_DIR: &str = "usr/share/vpsc/modules";
 
@@ -34,6 +38,10 @@ pub struct Plan {
     pub version: String,
     /// Parameter defaults; templates see these merged with overrides.
     pub parameters: BTreeMap<String, serde_json::Value>,
+    /// Allowed values of the parameters that have a fixed set; a site file
+    /// setting another value is refused, never silently ignored.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub choices: BTreeMap<String, Vec<serde_json::Value>>,
     /// What must hold before anything is changed; a failing requirement
     /// stops the configure with nothing touched (e.g. "an administrator has
     /// an SSH key" before password login is turned off).
@@ -276,6 +284,40 @@ pub enum Check {
         /// User name.
         user: String,
     },
+    /// Something listens on a port (templates allowed in `port`). Only a
+    /// running system can answer, so on a chroot or `--root` tree the
+    /// check is reported as not evaluated.
+    PortListening {
+        /// Port number, or a template such as `"{{ port }}"`.
+        port: String,
+        /// Transport protocol.
+        #[serde(default)]
+        protocol: Protocol,
+        /// Every listener on the port must be on a loopback address
+        /// (a service meant for this host only).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        loopback_only: bool,
+    },
+}
+
+/// Transport protocol of a port check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// TCP: a socket in the LISTEN state.
+    #[default]
+    Tcp,
+    /// UDP: a bound socket.
+    Udp,
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        })
+    }
 }
 
 /// Where a path may point, per kind of effect.
@@ -460,6 +502,12 @@ impl Check {
                 }
                 Ok(())
             }
+            Check::PortListening { port, .. } => {
+                if !port.contains("{{") {
+                    parse_port(port)?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -482,6 +530,14 @@ impl Check {
                 mode,
             } => format!("file_mode {path} {owner}:{group} {mode}"),
             Check::AuthorizedKey { user } => format!("authorized_key {user}"),
+            Check::PortListening {
+                port,
+                protocol,
+                loopback_only,
+            } => format!(
+                "port_listening {protocol}/{port}{}",
+                if *loopback_only { " on loopback" } else { "" }
+            ),
         }
     }
 }
@@ -529,7 +585,87 @@ impl Plan {
         for name in self.parameters.keys() {
             names::identifier(name).map_err(problem)?;
         }
+        for (name, allowed) in &self.choices {
+            let Some(default) = self.parameters.get(name) else {
+                return Err(problem(format!(
+                    "`choices` names `{name}`, which is not a parameter of module `{}`",
+                    self.module
+                )));
+            };
+            if allowed.is_empty() {
+                return Err(problem(format!("`choices` of `{name}` is empty")));
+            }
+            self.check_value(name, default).map_err(|why| {
+                problem(format!(
+                    "the default of `{name}` ({}) is not allowed: {why}",
+                    serde_json::to_string(default).unwrap_or_default()
+                ))
+            })?;
+        }
         Ok(())
+    }
+
+    /// Whether `value` may be given to parameter `name`: it has the type of
+    /// the default (unless the default is null) and, where the parameter
+    /// has `choices`, is one of them. The error says what is allowed.
+    pub fn check_value(&self, name: &str, value: &serde_json::Value) -> Result<(), String> {
+        let show = |v: &serde_json::Value| serde_json::to_string(v).unwrap_or_default();
+        if let Some(allowed) = self.choices.get(name)
+            && !allowed.contains(value)
+        {
+            let list: Vec<String> = allowed.iter().map(show).collect();
+            return Err(format!("it must be one of {}", list.join(", ")));
+        }
+        match self.parameters.get(name) {
+            Some(default) if !default.is_null() && json_type(default) != json_type(value) => {
+                Err(format!(
+                    "it is a {} but must be a {}, like the default {}",
+                    json_type(value),
+                    json_type(default),
+                    show(default)
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Oldest `vpsc-runtime` that can run this plan. Packages depend on
+    /// this, not on the runtime they were built with, so a runtime release
+    /// changes only the modules that use what it added.
+    pub fn runtime_needed(&self) -> &'static str {
+        let uses_ports = self
+            .verify
+            .iter()
+            .map(|c| &c.item)
+            .chain(self.require.iter().map(|r| &r.check))
+            .any(|c| matches!(c, Check::PortListening { .. }));
+        if uses_ports || !self.choices.is_empty() {
+            "0.3.0"
+        } else {
+            "0.2.0"
+        }
+    }
+}
+
+/// JSON type name of a value, for error messages.
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "list",
+        serde_json::Value::Object(_) => "map",
+    }
+}
+
+/// Parses a port number (1–65535).
+pub fn parse_port(text: &str) -> Result<u16, PlanProblem> {
+    match text.trim().parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(problem(format!(
+            "port `{text}` is not a port number (1–65535)"
+        ))),
     }
 }
 

@@ -114,6 +114,15 @@ pub fn render_check(
         Check::AuthorizedKey { user } => Check::AuthorizedKey {
             user: render(env, &check.label(), user, params)?,
         },
+        Check::PortListening {
+            port,
+            protocol,
+            loopback_only,
+        } => Check::PortListening {
+            port: render(env, &check.label(), port, params)?,
+            protocol: *protocol,
+            loopback_only: *loopback_only,
+        },
         other => other.clone(),
     })
 }

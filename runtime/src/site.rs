@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::plan::Plan;
 use crate::render::Params;
 use crate::root::Root;
 
@@ -69,8 +70,10 @@ fn parse(path: &Path) -> Result<SiteFile> {
 }
 
 /// Applies the site overrides of `module` to `params`, refusing names the
-/// module does not declare (a typo would otherwise be ignored silently).
-pub fn apply(root: &Root, module: &str, params: &mut Params) -> Result<()> {
+/// module does not declare (a typo would otherwise be ignored silently)
+/// and values of the wrong type or outside the parameter's `choices`.
+pub fn apply(root: &Root, plan: &Plan, params: &mut Params) -> Result<()> {
+    let module = plan.module.as_str();
     for (path, overrides) in overrides(root, module)? {
         for (name, value) in overrides {
             if !params.contains_key(&name) {
@@ -87,6 +90,15 @@ pub fn apply(root: &Root, module: &str, params: &mut Params) -> Result<()> {
                     },
                 });
             }
+            plan.check_value(&name, &value)
+                .map_err(|why| Error::Invalid {
+                    what: format!(
+                        "{} sets parameter `{name}` of module `{module}` to {}: {why}",
+                        path.display(),
+                        serde_json::to_string(&value).unwrap_or_default()
+                    ),
+                    hint: format!("correct the value of `{name}` under `{module}:` in that file"),
+                })?;
             params.insert(name, value);
         }
     }

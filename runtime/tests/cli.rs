@@ -19,11 +19,13 @@ fn vpsc(root: &Path, args: &[&str]) -> Output {
         .expect("vpsc runs")
 }
 
-const PLAN: &str = r#"{"format":1,"module":"demo","version":"1.0","parameters":{"port":2222},
+const PLAN: &str = r#"{"format":1,"module":"demo","version":"1.0",
+ "parameters":{"port":2222,"flavour":"plain"},"choices":{"flavour":["plain","fancy"]},
  "effects":[
    {"kind":"managed_file","path":"/etc/demo/new.conf","template":"Port {{ port }}\n","mode":420},
    {"kind":"managed_file","path":"/etc/demo/existing.conf","template":"replaced\n","mode":384}],
- "verify":[{"file_contains":{"path":"/etc/demo/new.conf","text":"Port {{ port }}"}}]}"#;
+ "verify":[{"file_contains":{"path":"/etc/demo/new.conf","text":"Port {{ port }}"}},
+   {"port_listening":{"port":"{{ port }}"}}]}"#;
 
 fn tree() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -100,6 +102,7 @@ struct Report {
 struct VerifyJson {
     passed: usize,
     failed: usize,
+    not_evaluated: usize,
     results: Vec<VerifyResult>,
 }
 
@@ -108,7 +111,7 @@ struct VerifyJson {
 struct VerifyResult {
     module: String,
     check: String,
-    pass: bool,
+    status: String,
     detail: String,
 }
 
@@ -119,9 +122,12 @@ fn verify_reports_failures_as_json_with_exit_1() {
     let out = vpsc(root, &["--json", "verify", "demo"]);
     assert_eq!(out.status.code(), Some(1));
     let v: VerifyJson = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!((v.passed, v.failed), (0, 1));
+    assert_eq!((v.passed, v.failed, v.not_evaluated), (0, 1, 1));
     assert_eq!(v.results[0].module, "demo");
-    assert!(!v.results[0].pass);
+    assert_eq!(v.results[0].status, "fail");
+    // A port on a --root tree has no answer: neither a pass nor a failure.
+    assert_eq!(v.results[1].status, "not-evaluated", "{:?}", v.results[1]);
+    assert_eq!(v.results[1].check, "port_listening tcp/2222");
     assert!(
         v.results[0].check.contains("/etc/demo/new.conf"),
         "{:?}",
@@ -288,10 +294,33 @@ fn site_file_with_an_unknown_parameter_is_refused() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("hint: module `demo` takes: port"),
+        stderr.contains("hint: module `demo` takes: flavour, port"),
         "{stderr}"
     );
     assert!(!root.join("etc/demo/new.conf").exists());
+}
+
+#[test]
+fn site_values_of_the_wrong_type_or_outside_the_choices_are_refused() {
+    for (text, expected) in [
+        (
+            "demo:\n  port: \"22x\"\n",
+            "sets parameter `port` of module `demo` to \"22x\": it is a string but must be a number, like the default 2222",
+        ),
+        (
+            "demo:\n  flavour: spicy\n",
+            "sets parameter `flavour` of module `demo` to \"spicy\": it must be one of \"plain\", \"fancy\"",
+        ),
+    ] {
+        let dir = tree();
+        let root = dir.path();
+        write_site(root, "50-host.yaml", text);
+        let out = vpsc(root, &["configure", "demo"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(!root.join("etc/demo/new.conf").exists());
+    }
 }
 
 #[test]

@@ -580,6 +580,19 @@ fn database_server_is_chosen_per_host() {
     build_dist(&workspace_root().join("profiles"), dist.path());
     LocalRepo::install_into(&chroot, dist.path());
     std::fs::create_dir_all(chroot.path("/etc/vpsc/site.d")).expect("mkdir");
+    // A server vpsc does not offer is refused with the ones it does.
+    std::fs::write(
+        chroot.path("/etc/vpsc/site.d/50-host.yaml"),
+        "databases:\n  server: mysql\n",
+    )
+    .expect("site file");
+    let out = chroot.apt_get(&["install", "--no-install-recommends", "vpsc-mod-databases"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && stderr.contains("to \"mysql\": it must be one of \"\", \"postgresql\", \"mariadb\""),
+        "{stderr}"
+    );
     std::fs::write(
         chroot.path("/etc/vpsc/site.d/50-host.yaml"),
         "databases:\n  server: postgresql\n",
@@ -608,6 +621,13 @@ fn database_server_is_chosen_per_host() {
     let verify = chroot.run_ok(&["vpsc", "verify", "databases"]);
     assert!(
         verify.contains("unit_enabled postgresql.service") && verify.contains(" 0 failed"),
+        "{verify}"
+    );
+    // Nothing runs in a chroot, so the port cannot be asked: reported
+    // apart, never as a pass.
+    assert!(
+        verify.contains("SKIP databases  port_listening tcp/5432 on loopback")
+            && verify.contains("1 not evaluated"),
         "{verify}"
     );
     let control = chroot.run_ok(&["dpkg-query", "-W", "-f=${Suggests}", "vpsc-mod-databases"]);

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use vpsc::plan::{Check, Effect, Requirement, When};
+use vpsc::plan::{Check, Effect, PLAN_FORMAT, Plan, Requirement, When};
 use vpsc::render::Params;
 
 use super::raw::RawConfig;
@@ -41,6 +41,8 @@ pub struct Module {
     pub suggests: Vec<String>,
     /// Parameter defaults.
     pub parameters: Params,
+    /// Allowed values of parameters with a fixed set.
+    pub choices: BTreeMap<String, Vec<serde_json::Value>>,
     /// Requirements checked before any change.
     pub require: Vec<Requirement>,
     /// Effects as the runtime will see them.
@@ -130,6 +132,21 @@ pub struct Catalogue {
 }
 
 impl Module {
+    /// The plan shipped in the package, as the runtime reads it.
+    pub fn plan(&self) -> Plan {
+        Plan {
+            format: PLAN_FORMAT,
+            module: self.name.clone(),
+            version: self.version.clone(),
+            parameters: self.parameters.clone(),
+            choices: self.choices.clone(),
+            require: self.require.clone(),
+            effects: self.effects.clone(),
+            verify: self.verify.clone(),
+            reload: self.reload.clone(),
+        }
+    }
+
     /// The Debian package name.
     pub fn package(&self) -> String {
         format!("vpsc-mod-{}", self.name)

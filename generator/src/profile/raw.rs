@@ -41,6 +41,10 @@ pub struct RawModule {
     /// Parameters with their defaults.
     #[serde(default)]
     pub parameters: BTreeMap<String, serde_json::Value>,
+    /// Allowed values of parameters with a fixed set, e.g.
+    /// `server: ["", postgresql, mariadb]`.
+    #[serde(default)]
+    pub choices: BTreeMap<String, Vec<serde_json::Value>>,
     /// What must hold before anything is changed.
     #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
     pub require: Vec<vpsc::plan::Requirement>,

@@ -560,6 +560,7 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
         packages: raw.packages,
         suggests: raw.suggests,
         parameters: raw.parameters,
+        choices: raw.choices,
         require: raw.require,
         effects,
         vendor_files,
@@ -568,6 +569,10 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
         vendor: raw.source,
         source: path.to_path_buf(),
     };
+    module
+        .plan()
+        .validate()
+        .map_err(|p| Error::invalid(at("choices"), p.what, None))?;
     // Every template must render with the defaults alone.
     check_templates(&module, &module.parameters)?;
     Ok(module)
@@ -950,6 +955,21 @@ fn check_profile(
                     Some(suggest(param, module.parameters.keys())),
                 ));
             }
+        }
+        let plan = module.plan();
+        for (param, value) in &entry.parameters {
+            plan.check_value(param, value).map_err(|why| {
+                Error::invalid(
+                    locate::find(&profile.source, source, param, 1),
+                    format!(
+                        "profile `{}` sets parameter `{param}` of module `{}` to {}: {why}",
+                        profile.name,
+                        module.name,
+                        serde_json::to_string(value).unwrap_or_default()
+                    ),
+                    None,
+                )
+            })?;
         }
         let params = render::merge(&module.parameters, Some(&entry.parameters));
         check_templates(module, &params).map_err(|e| match e {

@@ -1,7 +1,7 @@
 //! `vpsc verify [MODULE…]`.
 
 use super::print_json;
-use crate::checks::CheckResult;
+use crate::checks::{CheckResult, Status};
 use crate::converge;
 use crate::error::{Error, Result};
 use crate::root::Root;
@@ -20,29 +20,37 @@ pub fn verify(root: &Root, state: &State, modules: &[String], json: bool) -> Res
         let params = converge::resolve_params(root, state, &plan)?;
         results.extend(converge::verify_plan(root, &plan, &params)?);
     }
-    let failed = results.iter().filter(|r| !r.pass).count();
+    let count = |s: Status| results.iter().filter(|r| r.status == s).count();
+    let (passed, failed, skipped) = (
+        count(Status::Pass),
+        count(Status::Fail),
+        count(Status::NotEvaluated),
+    );
     if json {
         print_json(&serde_json::json!({
-            "passed": results.len() - failed,
+            "passed": passed,
             "failed": failed,
+            "not_evaluated": skipped,
             "results": results,
         }));
     } else {
         for r in &results {
             println!(
                 "{} {:<10} {} — {}",
-                if r.pass { "PASS" } else { "FAIL" },
+                r.status.word(),
                 r.module,
                 r.check,
                 r.detail
             );
         }
-        println!("{} passed, {} failed", results.len() - failed, failed);
+        println!(
+            "{passed} passed, {failed} failed, {skipped} not evaluated (need a running system)"
+        );
     }
     if failed > 0 {
         let mut modules: Vec<String> = results
             .iter()
-            .filter(|r| !r.pass)
+            .filter(|r| r.failed())
             .map(|r| r.module.clone())
             .collect();
         modules.dedup();
