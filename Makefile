@@ -8,15 +8,22 @@ DIST ?= dist
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 1795615200)
 RUNTIME_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' runtime/Cargo.toml | head -n1)
 RUNTIME_DEB := target/debian/vpsc-runtime_$(RUNTIME_VERSION)-1_amd64.deb
-DEBIAN_PACKAGES := mmdebstrap lintian dpkg-dev libsqlite3-dev pkg-config xz-utils ca-certificates hyperfine
+DEBIAN_PACKAGES := mmdebstrap lintian dpkg-dev libsqlite3-dev pkg-config xz-utils ca-certificates hyperfine gnupg sqv
+# Unsigned packages as built; $(DIST) is the signed repository published from them.
+BUILD_DIR := target/debs
+# A local signing key made on first use; CI passes the real one (release.yml).
+DEMO_KEY_DIR := target/demo-key
+SIGNING_KEY ?= $(DEMO_KEY_DIR)/archive.sec.asc
+ARCHIVE_KEY ?= $(DEMO_KEY_DIR)/archive.pub.asc
+ARCHIVE_URL ?= file:$(abspath $(DIST))
 VPSC_GEN := target/release/vpsc-gen
 
 .PHONY: demo test lint bench deps debs repo runtime-deb lintian clean e2e-full piuparts
 
-## make demo: build the shipped profiles into .debs and a local apt repo in dist/
+## make demo: build the shipped profiles into .debs and a signed local apt repo in dist/
 demo: repo
-	@echo "apt repository in $(DIST)/ — add to a Debian 13 host with:"
-	@echo "  echo 'deb [trusted=yes] file:$(abspath $(DIST)) trixie main' > /etc/apt/sources.list.d/vpsc.list"
+	@echo "signed apt repository in $(DIST)/ (public key $(ARCHIVE_KEY)); on this Debian 13 host:"
+	@echo "  dpkg -i $(DIST)/pool/main/v/vpsc-archive-keyring/*.deb && apt update && apt install vpsc-profile-server"
 
 ## make test: unit, golden, CLI and end-to-end tests (Debian 13 chroot), then lintian
 test: lint runtime-deb
@@ -34,7 +41,7 @@ lint: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --workspace --no-deps
 
-## make bench: generator time per package, no-op runtime call
+## make bench: generator time per package, no-op runtime call, publishing 1,000 packages
 bench: deps repo
 	bench/run
 
@@ -51,8 +58,19 @@ runtime-deb: deps
 	$(CARGO) deb -p vpsc --no-build
 	debian/add-md5sums $(RUNTIME_DEB)
 
-debs repo: runtime-deb
-	$(VPSC_GEN) build --out $(DIST) --include-deb $(RUNTIME_DEB)
+$(SIGNING_KEY):
+	mkdir -p $(dir $(SIGNING_KEY)) $(dir $(ARCHIVE_KEY))
+	$(VPSC_GEN) repo keygen --user-id "vpsc local archive key <root@localhost>" --secret $(SIGNING_KEY) --public $(ARCHIVE_KEY)
+
+debs: runtime-deb $(SIGNING_KEY)
+	$(VPSC_GEN) build --out $(BUILD_DIR) --include-deb $(RUNTIME_DEB) --archive-key $(ARCHIVE_KEY) --archive-url $(ARCHIVE_URL)
+
+# A fresh tree each time: a real repository is published onto its previous
+# state instead, which keeps older versions (release.yml does).
+repo: debs
+	rm -rf $(DIST)
+	$(VPSC_GEN) repo publish --pool $(BUILD_DIR)/pool --out $(DIST) --sign-key $(SIGNING_KEY)
+	$(VPSC_GEN) repo verify --dir $(DIST) --keyring $(ARCHIVE_KEY)
 
 ## make piuparts: piuparts install/purge and upgrade tests of every package in $(DIST) (tests/piuparts/run --help)
 piuparts: repo

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::deb::{self, DataFile, DebSpec};
 use crate::error::{Error, Result};
 use crate::profile::{Catalogue, Module, Profile, Source, load_catalogue};
+use crate::repo::pool::pool_path;
 use crate::repo::{self, PoolEntry};
 use crate::{control, doc, scripts};
 use vpsc::plan::{PLAN_DIR, PLAN_FORMAT, PROFILE_DIR, ProfileDoc};
@@ -246,13 +247,19 @@ pub fn render_source(
             mode: f.mode,
         })
         .collect();
+    let why = if s.package == crate::archive::PACKAGE {
+        "# Adding vpsc's apt source is this package's whole purpose: the\n\
+         # administrator installs it explicitly to set a server up (README:\n\
+         # Using the repository), and purging it removes it.\n"
+    } else {
+        "# Adding the vendor's apt source is this package's whole purpose: the\n\
+         # administrator installs it explicitly, as the first of two steps\n\
+         # (README: Vendor software), and purging it removes the entry again.\n"
+    };
     files.push(DataFile {
         path: format!("/usr/share/lintian/overrides/{}", s.package()),
         content: format!(
-            "# Adding the vendor's apt source is this package's whole purpose: the\n\
-             # administrator installs it explicitly, as the first of two steps\n\
-             # (README: Vendor software), and purging it removes the entry again.\n\
-             {}: package-installs-apt-sources [{}]\n",
+            "{why}{}: package-installs-apt-sources [{}]\n",
             s.package(),
             s.sources_file.path.trim_start_matches('/')
         )
@@ -288,29 +295,33 @@ pub fn render_all(cat: &Catalogue, inputs: &Inputs) -> Result<Vec<Rendered>> {
     Ok(out)
 }
 
-/// `pool/<component>/<initial>/<package>/<package>_<version>_<arch>.deb`
-/// (the epoch is not part of file names).
-fn pool_path(component: &str, package: &str, version: &str, arch: &str) -> String {
-    let version = version.split_once(':').map_or(version, |(_, v)| v);
-    let initial = if package.starts_with("lib") {
-        &package[..4]
-    } else {
-        &package[..1]
-    };
-    format!("pool/{component}/{initial}/{package}/{package}_{version}_{arch}.deb")
-}
-
-/// Builds every package plus `extra_debs` (e.g. vpsc-runtime) into an apt
-/// repository at `out`, replacing what was there.
-pub fn build(inputs: &Inputs, out: &Path, extra_debs: &[PathBuf]) -> Result<Vec<Written>> {
+/// Builds every package plus `extra_debs` (e.g. vpsc-runtime) and, if
+/// given, the archive keyring into an unsigned apt repository at `out`,
+/// replacing what was there (`repo publish` signs and keeps history).
+pub fn build(
+    inputs: &Inputs,
+    out: &Path,
+    extra_debs: &[PathBuf],
+    archive: Option<&Source>,
+) -> Result<Vec<Written>> {
     let cat = catalogue(inputs)?;
-    let rendered = render_all(&cat, inputs)?;
+    let mut rendered = render_all(&cat, inputs)?;
+    if let Some(keyring) = archive {
+        let env = scripts::environment(&inputs.hooks)?;
+        rendered.push(render_source(&cat, &env, inputs, keyring)?);
+    }
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut entries = Vec::new();
     let mut written = Vec::new();
     for r in rendered {
         let bytes = deb::build(&r.spec);
-        let filename = pool_path(&cat.config.component, &r.package, &r.version, "all");
+        let filename = pool_path(
+            &cat.config.component,
+            &r.package,
+            &r.package,
+            &r.version,
+            "all",
+        );
         entries.push(PoolEntry::new(
             r.spec.control.clone(),
             filename.clone(),
@@ -326,55 +337,27 @@ pub fn build(inputs: &Inputs, out: &Path, extra_debs: &[PathBuf]) -> Result<Vec<
     }
     for path in extra_debs {
         let bytes = std::fs::read(path).map_err(Error::io("read", path))?;
-        let control = deb_control(path)?;
-        let field = |name: &str| {
-            control
-                .lines()
-                .find_map(|l| l.strip_prefix(&format!("{name}: ")))
-                .map(str::to_owned)
-                .ok_or_else(|| Error::Tool {
-                    command: format!("dpkg-deb --field {}", path.display()),
-                    message: format!("no {name} field"),
-                })
-        };
-        let (package, version, arch) =
-            (field("Package")?, field("Version")?, field("Architecture")?);
-        let filename = pool_path(&cat.config.component, &package, &version, &arch);
-        entries.push(PoolEntry::new(control.clone(), filename.clone(), &bytes));
+        let deb = repo::pool::read(path, &cat.config.component)?;
+        let filename = deb.entry.filename.clone();
+        entries.push(deb.entry);
         written.push(Written {
-            package,
-            version,
+            package: deb.package,
+            version: deb.version,
             filename: filename.clone(),
             size: bytes.len() as u64,
         });
         files.push((filename, bytes));
     }
     entries.sort_by(|a, b| a.filename.cmp(&b.filename));
-    for (path, data) in repo::indices(&entries, &cat.config, inputs.epoch) {
-        files.push((format!("dists/{}/{path}", cat.config.suite), data));
+    let (indices, release) = repo::indices(&entries, &cat.config, inputs.epoch)?;
+    let dists = format!("dists/{}", cat.config.suite);
+    for f in indices {
+        files.push((format!("{dists}/{}", f.by_hash_path()), f.data.clone()));
+        files.push((format!("{dists}/{}", f.path), f.data));
     }
+    files.push((format!("{dists}/Release"), release.into_bytes()));
     write_tree(out, &files)?;
     Ok(written)
-}
-
-/// The control paragraph of a `.deb` built elsewhere (cargo-deb), read
-/// with dpkg-deb, which knows every compression dpkg accepts.
-fn deb_control(path: &Path) -> Result<String> {
-    let out = std::process::Command::new("dpkg-deb")
-        .arg("--field")
-        .arg(path)
-        .output()
-        .map_err(|e| Error::Tool {
-            command: "dpkg-deb --field".into(),
-            message: format!("{e} (install dpkg-dev)"),
-        })?;
-    if !out.status.success() {
-        return Err(Error::Tool {
-            command: format!("dpkg-deb --field {}", path.display()),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Writes `files` under a fresh sibling directory, then swaps it in.

@@ -41,6 +41,14 @@ pub enum Command {
         /// Other .deb files to publish alongside, e.g. vpsc-runtime.
         #[arg(long = "include-deb", value_name = "FILE")]
         include_debs: Vec<PathBuf>,
+        /// Also build vpsc-archive-keyring with this armoured public key
+        /// (repeat to announce the next key: current first).
+        #[arg(long = "archive-key", value_name = "FILE")]
+        archive_keys: Vec<PathBuf>,
+        /// URI the keyring's apt source names (default: `archive.url` of
+        /// repo.yaml).
+        #[arg(long, value_name = "URI", requires = "archive_keys")]
+        archive_url: Option<String>,
         /// Timestamp of every file (default: $SOURCE_DATE_EPOCH, else now).
         #[arg(long, value_name = "SECONDS")]
         source_date_epoch: Option<u64>,
@@ -63,5 +71,75 @@ pub enum Command {
         /// Inputs.
         #[command(flatten)]
         inputs: InputArgs,
+    },
+    /// Publish, sign and verify the apt repository.
+    Repo {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: RepoAction,
+    },
+}
+
+/// `vpsc-gen repo …`.
+#[derive(Debug, Subcommand)]
+pub enum RepoAction {
+    /// Rebuild the indices of a repository from its pool and new packages,
+    /// keep older versions, and sign `Release`.
+    Publish {
+        /// Directory searched recursively for .deb files (repeatable); the
+        /// output's own pool/ is always included.
+        #[arg(long = "pool", value_name = "DIR", required = true)]
+        pools: Vec<PathBuf>,
+        /// Repository root to write.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Repository identity and retention.
+        #[arg(long, default_value = "repo.yaml", value_name = "FILE")]
+        config: PathBuf,
+        /// Secret key that signs (repeatable: each signs). Without one the
+        /// repository is unsigned. A protected key's passphrase is read
+        /// from $VPSC_SIGNING_PASSPHRASE.
+        #[arg(long = "sign-key", value_name = "FILE")]
+        sign_keys: Vec<PathBuf>,
+        /// `Date:` of the Release in seconds since the epoch (default: now).
+        #[arg(long, value_name = "SECONDS")]
+        date: Option<u64>,
+        /// Print what was published as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make an ed25519 signing key apt on Debian 13 accepts.
+    Keygen {
+        /// OpenPGP user ID of the key.
+        #[arg(long, default_value = "vpsc archive signing key <vpsc@example.org>")]
+        user_id: String,
+        /// Validity (GnuPG syntax: 3y, 18m, never).
+        #[arg(long, default_value = "3y")]
+        expire: String,
+        /// Where the armoured secret key goes (mode 0600; store it as a CI secret).
+        #[arg(long, value_name = "FILE")]
+        secret: PathBuf,
+        /// Where the armoured public key goes (give it to `build --archive-key`).
+        #[arg(long, value_name = "FILE")]
+        public: PathBuf,
+        /// Print the fingerprint as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a published repository as apt would: signatures with sqv,
+    /// then every index and package against what the signature covers.
+    Verify {
+        /// Repository root.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Public key or keyring clients trust (repeatable).
+        #[arg(long = "keyring", value_name = "FILE", required = true)]
+        keyrings: Vec<PathBuf>,
+        /// Repository identity.
+        #[arg(long, default_value = "repo.yaml", value_name = "FILE")]
+        config: PathBuf,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }

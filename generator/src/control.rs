@@ -137,8 +137,13 @@ pub fn source_control(s: &Source, config: &RawConfig, installed_size: u64) -> St
         set(&mut b, "Conflicts", &s.conflicts.join(", "));
     }
     set(&mut b, "Section", "admin");
+    let whose = if s.package == crate::archive::PACKAGE {
+        "vpsc's signing keys"
+    } else {
+        "the vendor's signing key"
+    };
     let long = format!(
-        "{}\n\nInstalls the vendor's signing key as\n{}\nand the apt source\n{}.\nThen run `apt update`.",
+        "{}\n\nInstalls {whose} as\n{}\nand the apt source\n{}.\nThen run `apt update`.",
         s.long_description.trim(),
         s.keyring.path,
         s.sources_file.path

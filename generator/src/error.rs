@@ -86,6 +86,14 @@ pub enum Error {
         /// What it said.
         message: String,
     },
+    /// A repository that cannot be published or verified as it is.
+    #[error("{what}")]
+    Repo {
+        /// What is wrong.
+        what: String,
+        /// How to fix it.
+        hint: String,
+    },
     /// A bad command-line argument.
     #[error("{what}")]
     Usage {
@@ -113,7 +121,7 @@ impl Error {
             Error::Template { .. } => Some(
                 "define the variable under `parameters:` of the module, or fix its spelling".into(),
             ),
-            Error::Usage { hint, .. } => Some(hint.clone()),
+            Error::Usage { hint, .. } | Error::Repo { hint, .. } => Some(hint.clone()),
             Error::Io { .. } | Error::Tool { .. } => None,
         }
     }

@@ -61,6 +61,43 @@ fn shipped_profiles_render_as_recorded() {
     }
 }
 
+/// `vpsc-archive-keyring` for a fixed public key (its secret half was
+/// thrown away: this key signs nothing).
+#[test]
+fn archive_keyring_renders_as_recorded() {
+    let inputs = inputs(workspace().join("profiles"));
+    let cat = catalogue(&inputs).expect("valid catalogue");
+    let key = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keys/archive.pub.asc");
+    let source =
+        vpsc_gen::archive::source(&cat.config, &[key], Some("https://apt.example.org/vpsc"))
+            .expect("keyring source");
+    let env = vpsc_gen::scripts::environment(&inputs.hooks).expect("hooks");
+    let r = vpsc_gen::build::render_source(&cat, &env, &inputs, &source).expect("renders");
+    let mut text = format!("=== control\n{}", r.spec.control);
+    assert!(
+        r.spec.scripts.is_empty(),
+        "dpkg alone installs and removes it"
+    );
+    for f in &r.spec.files {
+        if f.path.ends_with(".pgp") {
+            text.push_str(&format!(
+                "=== {} (mode {:04o}, {} bytes)\n",
+                f.path,
+                f.mode,
+                f.content.len()
+            ));
+        } else if !f.path.starts_with("/usr/share/doc/") {
+            text.push_str(&format!(
+                "=== {} (mode {:04o})\n{}",
+                f.path,
+                f.mode,
+                String::from_utf8_lossy(&f.content)
+            ));
+        }
+    }
+    insta::assert_snapshot!("archive_keyring", text);
+}
+
 #[test]
 fn valid_fixtures_render_as_recorded() {
     insta::glob!("fixtures/valid/*", |dir| {

@@ -19,7 +19,7 @@ fn build_into(out: &Path) {
         config: workspace().join("repo.yaml"),
         epoch: 1_795_615_200,
     };
-    build(&inputs, out, &[]).expect("build succeeds");
+    build(&inputs, out, &[], None).expect("build succeeds");
 }
 
 fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {

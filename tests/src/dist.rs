@@ -37,7 +37,7 @@ pub fn runtime_deb() -> PathBuf {
 /// Builds an apt repository from `profiles` (a directory with `modules/`
 /// and profile YAML) into `out`, with the runtime package included.
 pub fn build_dist(profiles: &Path, out: &Path) {
-    build(&inputs(profiles), out, &[runtime_deb()])
+    build(&inputs(profiles), out, &[runtime_deb()], None)
         .unwrap_or_else(|e| panic!("building {}: {e}", profiles.display()));
 }
 

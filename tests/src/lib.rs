@@ -11,6 +11,7 @@ mod base;
 mod change;
 mod chroot;
 mod dist;
+mod http;
 mod mounts;
 mod repo;
 mod snapshot;
@@ -20,6 +21,7 @@ pub use allow::AllowRule;
 pub use change::{Change, LineDiff};
 pub use chroot::Chroot;
 pub use dist::{build_dist, catalogue, debian_dependencies, profile_modules, runtime_deb};
+pub use http::HttpServer;
 pub use repo::LocalRepo;
 pub use snapshot::{Content, Entry, Kind, Snapshot};
 

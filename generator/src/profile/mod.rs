@@ -7,4 +7,4 @@ pub mod raw;
 pub mod validate;
 
 pub use model::{Catalogue, Module, Profile, ProfileModule, ShippedFile, Source};
-pub use validate::load_catalogue;
+pub use validate::{load_catalogue, load_config};

@@ -65,6 +65,8 @@ pub struct Module {
 pub struct Source {
     /// Vendor name.
     pub name: String,
+    /// Debian package name (`vpsc-source-<name>`, or the archive keyring).
+    pub package: String,
     /// Debian version.
     pub version: String,
     /// Synopsis.
@@ -84,7 +86,7 @@ pub struct Source {
 impl Source {
     /// The Debian package name.
     pub fn package(&self) -> String {
-        format!("vpsc-source-{}", self.name)
+        self.package.clone()
     }
 }
 

@@ -250,4 +250,33 @@ pub struct RawConfig {
     pub architectures: Vec<String>,
     /// Release `Description:`.
     pub description: String,
+    /// Versions of each package a publish keeps (newest first), so users
+    /// can pin or downgrade.
+    #[serde(default = "default_keep_versions")]
+    pub keep_versions: usize,
+    /// Days a `by-hash/` index stays after the last Release naming it, for
+    /// clients that fetched an older `InRelease`.
+    #[serde(default = "default_keep_by_hash_days")]
+    pub keep_by_hash_days: u64,
+    /// Where the repository is served, for `vpsc-archive-keyring`.
+    #[serde(default)]
+    pub archive: Option<ArchiveConfig>,
+}
+
+fn default_keep_versions() -> usize {
+    3
+}
+
+fn default_keep_by_hash_days() -> u64 {
+    14
+}
+
+/// `archive:` of repo.yaml: how servers reach the repository.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveConfig {
+    /// URI of the repository root, as written into `vpsc.sources`.
+    pub url: String,
+    /// Version of `vpsc-archive-keyring`; bump it whenever its keys change.
+    pub keyring_version: String,
 }

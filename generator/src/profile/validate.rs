@@ -178,6 +178,7 @@ fn validate_source(path: &Path, text: &str, raw: RawSource) -> Result<Source> {
     }
     deb822.push_str(&format!("Signed-By: {}\n", raw.keyring));
     Ok(Source {
+        package: format!("vpsc-source-{}", raw.name),
         name: raw.name,
         version: raw.version,
         description: raw.description,

@@ -1,0 +1,11 @@
+//! The apt repository (PACKAGING.md §5): its indices, the pool they are
+//! built from, signing, the stateless publisher and a verifier that checks
+//! a published tree as apt would.
+
+pub mod index;
+pub mod pool;
+pub mod publish;
+pub mod sign;
+pub mod verify;
+
+pub use index::{IndexFile, PoolEntry, indices};
