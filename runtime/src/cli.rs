@@ -50,6 +50,12 @@ pub enum Command {
     },
     /// Show configured modules, their steps and drift.
     Status,
+    /// Query, verify and export the tamper-evident audit log.
+    Audit {
+        /// query, verify or export.
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Apply or release a profile's parameter overrides.
     Profile {
         /// apply or release.
@@ -71,4 +77,28 @@ pub enum ProfileAction {
         /// Profile name.
         name: String,
     },
+}
+
+/// Audit log actions.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// List events, oldest first.
+    Query {
+        /// Only events at or after this time (Unix seconds or YYYY-MM-DD).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Only events before this time (Unix seconds or YYYY-MM-DD).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// Only this actor, e.g. `user:alice` or `package:vpsc-mod-ssh`.
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only this action, or a prefix ending in `.` (`effect.`).
+        #[arg(long)]
+        action: Option<String>,
+    },
+    /// Check the whole hash chain; exit 1 naming the first bad event.
+    Verify,
+    /// Every event as JSON Lines on stdout.
+    Export,
 }

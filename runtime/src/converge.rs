@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::audit::{self, NewEvent};
 use crate::checks::{self, CheckResult};
 use crate::effects::{self, Ctx, Prior};
 use crate::error::{Error, Result};
@@ -252,7 +253,7 @@ pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
                 state.repend_step(module, key, &json)?;
                 let prior = parse_prior(module, step)?;
                 effects::apply(&ctx, effect, &prior, step.backup.as_deref())?;
-                state.set_step_state(module, key, StepState::Applied)?;
+                applied(&ctx, state, key, effect)?;
                 report.applied.push(key.clone());
             }
             None => {
@@ -262,7 +263,7 @@ pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
                 state.insert_step(module, key, &json, &prior_json, backup.as_deref())?;
                 tracing::info!(module, step = %key, "applying");
                 effects::apply(&ctx, effect, &prior, backup.as_deref())?;
-                state.set_step_state(module, key, StepState::Applied)?;
+                applied(&ctx, state, key, effect)?;
                 report.applied.push(key.clone());
             }
         }
@@ -363,7 +364,37 @@ fn undo_step(ctx: &Ctx<'_>, state: &State, step: &StepRow) -> Result<()> {
     state.set_step_state(ctx.module, &step.key, StepState::Undoing)?;
     tracing::info!(module = ctx.module, step = %step.key, "undoing");
     effects::undo(ctx, &effect, &prior, step.backup.as_deref())?;
-    state.delete_step(ctx.module, &step.key)
+    let event = NewEvent {
+        actor: audit::actor(ctx.root),
+        action: "effect.undo".into(),
+        target: format!("{}:{}", ctx.module, step.key),
+        result: "ok".into(),
+        details: serde_json::json!({ "module": ctx.module, "restored": prior }),
+    };
+    let recorded = state.atomically(|| {
+        state.delete_step(ctx.module, &step.key)?;
+        audit::append(state, event)
+    })?;
+    audit::forward(ctx.root, &recorded);
+    Ok(())
+}
+
+/// Marks a step applied and records the change in the audit log, in one
+/// transaction: a crash leaves both or neither.
+fn applied(ctx: &Ctx<'_>, state: &State, key: &str, effect: &Effect) -> Result<()> {
+    let event = NewEvent {
+        actor: audit::actor(ctx.root),
+        action: "effect.apply".into(),
+        target: format!("{}:{key}", ctx.module),
+        result: "ok".into(),
+        details: serde_json::json!({ "module": ctx.module, "effect": effect }),
+    };
+    let recorded = state.atomically(|| {
+        state.set_step_state(ctx.module, key, StepState::Applied)?;
+        audit::append(state, event)
+    })?;
+    audit::forward(ctx.root, &recorded);
+    Ok(())
 }
 
 fn parse_prior(module: &str, step: &StepRow) -> Result<Prior> {

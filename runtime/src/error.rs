@@ -47,6 +47,14 @@ pub enum Error {
         /// Parse error.
         reason: String,
     },
+    /// The audit chain does not hold at an event.
+    #[error("the audit log is broken at event {seq}: {why}")]
+    AuditBroken {
+        /// Sequence number of the first bad event.
+        seq: i64,
+        /// What does not fit.
+        why: String,
+    },
     /// A file operation failed.
     #[error("cannot {action} {}", path.display())]
     Io {
@@ -171,6 +179,9 @@ impl Error {
             Error::VerifyFailed { .. } => Some(
                 "run `vpsc verify --json` for the failing checks and their evidence".into(),
             ),
+            Error::AuditBroken { seq, .. } => Some(format!(
+                "the audit table of /var/lib/vpsc/state.db was changed outside vpsc; compare with the `vpsc[…]: audit seq=` lines in the system log (journalctl -t vpsc) up to event {seq}, and keep the file as evidence"
+            )),
             Error::Io { .. } => None,
         }
     }
@@ -178,7 +189,7 @@ impl Error {
     /// Process exit status for this error.
     pub fn exit_status(&self) -> i32 {
         match self {
-            Error::VerifyFailed { .. } => 1,
+            Error::VerifyFailed { .. } | Error::AuditBroken { .. } => 1,
             _ => 2,
         }
     }

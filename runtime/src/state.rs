@@ -139,12 +139,37 @@ impl State {
             });
         }
         conn.execute_batch(SCHEMA).map_err(db_err)?;
+        conn.execute_batch(crate::audit::SCHEMA).map_err(db_err)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(db_err)?;
         Ok(State { conn, path })
     }
 
-    fn err(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    /// The SQLite connection, for the audit log's own queries.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs `f` in one write transaction: everything it records commits
+    /// together or not at all (a journal step and its audit event).
+    pub fn atomically<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(self.err())?;
+        match f() {
+            Ok(v) => {
+                self.conn.execute_batch("COMMIT").map_err(self.err())?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Maps a SQLite error to [`Error::State`] naming this database.
+    pub(crate) fn err(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
         |source| Error::State {
             path: self.path.clone(),
             source,

@@ -1,5 +1,6 @@
 //! One file per subcommand, mirroring the CLI.
 
+mod audit;
 mod configure;
 mod profile;
 mod status;
@@ -24,15 +25,18 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Configure { module, from } => {
             let (state, _lock) = open_locked(&root)?;
-            configure::configure(&root, &state, &module, from.as_deref(), cli.json)
+            let result = configure::configure(&root, &state, &module, from.as_deref(), cli.json);
+            audited(&root, &state, "module.configure", &module, result)
         }
         Command::Unconfigure { module } => {
             let (state, _lock) = open_locked(&root)?;
-            configure::unconfigure(&root, &state, &module, cli.json)
+            let result = configure::unconfigure(&root, &state, &module, cli.json);
+            audited(&root, &state, "module.unconfigure", &module, result)
         }
         Command::Forget { module } => {
             let (state, _lock) = open_locked(&root)?;
-            configure::forget(&state, &module, cli.json)
+            let result = configure::forget(&state, &module, cli.json);
+            audited(&root, &state, "module.forget", &module, result)
         }
         Command::Verify { modules } => {
             let state = State::open(&root)?;
@@ -45,11 +49,51 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Profile { action } => {
             let (state, _lock) = open_locked(&root)?;
             match action {
-                ProfileAction::Apply { name } => profile::apply(&root, &state, &name, cli.json),
-                ProfileAction::Release { name } => profile::release(&root, &state, &name, cli.json),
+                ProfileAction::Apply { name } => {
+                    let result = profile::apply(&root, &state, &name, cli.json);
+                    audited(&root, &state, "profile.apply", &name, result)
+                }
+                ProfileAction::Release { name } => {
+                    let result = profile::release(&root, &state, &name, cli.json);
+                    audited(&root, &state, "profile.release", &name, result)
+                }
             }
         }
+        Command::Audit { action } => {
+            let state = State::open(&root)?;
+            audit::run(&state, action, cli.json)
+        }
     }
+}
+
+/// Records the outcome of a changing command in the audit log (each
+/// effect it applied or undid has its own event already), then passes
+/// the outcome on. A failure to record fails the command: an unaudited
+/// change is not acceptable.
+fn audited(
+    root: &Root,
+    state: &State,
+    action: &str,
+    target: &str,
+    result: Result<i32>,
+) -> Result<i32> {
+    let outcome = match &result {
+        Ok(0) => "ok".to_owned(),
+        Ok(code) => format!("exit {code}"),
+        Err(e) => format!("error: {e}"),
+    };
+    let event = crate::audit::append(
+        state,
+        crate::audit::NewEvent {
+            actor: crate::audit::actor(root),
+            action: action.into(),
+            target: target.into(),
+            result: outcome,
+            details: serde_json::json!({}),
+        },
+    )?;
+    crate::audit::forward(root, &event);
+    result
 }
 
 /// Opens the state and takes the runtime's exclusive lock, so two changing
