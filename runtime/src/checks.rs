@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::breaker::{Breakers, Failure};
 use crate::effects;
 use crate::plan::{Check, Protocol};
 use crate::root::Root;
@@ -57,8 +58,21 @@ impl CheckResult {
 /// bind: `systemctl reload ssh` returns before sshd listens again.
 const PORT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Runs one (rendered) check against `root`.
-pub fn run(root: &Root, module: &str, check: &Check) -> CheckResult {
+/// Runs one (rendered) check against `root`; network checks go through
+/// `breakers`.
+pub fn run(root: &Root, module: &str, check: &Check, breakers: &Breakers<'_>) -> CheckResult {
+    if let Check::Reachable { host, port } = check {
+        let (pass, detail) = match reachable(breakers, host, port) {
+            Ok(addr) => (true, format!("{host}:{port} accepts connections ({addr})")),
+            Err(e) => (false, e.to_string()),
+        };
+        return CheckResult {
+            module: module.to_owned(),
+            check: check.label(),
+            status: if pass { Status::Pass } else { Status::Fail },
+            detail,
+        };
+    }
     if let Check::PortListening {
         port,
         protocol,
@@ -170,7 +184,9 @@ pub fn run(root: &Root, module: &str, check: &Check) -> CheckResult {
             mode,
         } => file_mode(root, path, owner, group, mode),
         Check::AuthorizedKey { user } => authorized_key(root, user),
-        Check::PortListening { .. } => unreachable!("answered above"),
+        Check::PortListening { .. } | Check::Reachable { .. } => {
+            unreachable!("answered above")
+        }
     };
     CheckResult {
         module: module.to_owned(),
@@ -178,6 +194,37 @@ pub fn run(root: &Root, module: &str, check: &Check) -> CheckResult {
         status: if pass { Status::Pass } else { Status::Fail },
         detail,
     }
+}
+
+/// How long one TCP connection attempt may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Connects to `host:port` under the breaker `net:host:port`. The network
+/// namespace is the host's even under `--root`, so this is asked anyway.
+fn reachable(
+    breakers: &Breakers<'_>,
+    host: &str,
+    port: &str,
+) -> crate::error::Result<std::net::SocketAddr> {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let port = crate::plan::parse_port(port).map_err(|p| crate::error::Error::Invalid {
+        what: p.what,
+        hint: "fix the port parameter".into(),
+    })?;
+    let key = format!("net:{host}:{port}");
+    breakers.call(&key, &format!("connecting to {host}:{port}"), || {
+        let addrs = (host, port)
+            .to_socket_addrs()
+            .map_err(|e| Failure::Transient(format!("cannot resolve {host}: {e}")))?;
+        let mut last = format!("{host} has no address");
+        for addr in addrs {
+            match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+                Ok(_) => return Ok(addr),
+                Err(e) => last = format!("{addr}: {e}"),
+            }
+        }
+        Err(Failure::Transient(last))
+    })
 }
 
 /// Asks the kernel who listens on the port, waiting up to [`PORT_WAIT`]

@@ -50,6 +50,12 @@ pub enum Command {
     },
     /// Show configured modules, their steps and drift.
     Status,
+    /// Show or reset the circuit breakers of network steps.
+    Breaker {
+        /// status or reset.
+        #[command(subcommand)]
+        action: BreakerAction,
+    },
     /// Query, verify and export the tamper-evident audit log.
     Audit {
         /// query, verify or export.
@@ -101,4 +107,16 @@ pub enum AuditAction {
     Verify,
     /// Every event as JSON Lines on stdout.
     Export,
+}
+
+/// Circuit breaker actions.
+#[derive(Debug, Subcommand)]
+pub enum BreakerAction {
+    /// Every breaker: state, recent failures, last error.
+    Status,
+    /// Close a breaker (or all), forgetting its failures.
+    Reset {
+        /// Breaker key, e.g. `net:deb.debian.org:443` (default: all).
+        key: Option<String>,
+    },
 }

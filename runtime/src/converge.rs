@@ -11,7 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::audit::{self, NewEvent};
+use crate::breaker::{Breakers, SystemClock};
 use crate::checks::{self, CheckResult};
+use crate::config::Config;
 use crate::effects::{self, Ctx, Prior};
 use crate::error::{Error, Result};
 use crate::plan::{Check, Effect, PLAN_DIR, Plan, When};
@@ -96,14 +98,20 @@ struct Scope<'r> {
     root: &'r Root,
     env: minijinja::Environment<'static>,
     installed: Vec<String>,
+    breakers: Breakers<'r>,
 }
 
+/// The clock of every real run (tests of the breaker inject their own).
+static CLOCK: SystemClock = SystemClock;
+
 impl<'r> Scope<'r> {
-    fn new(root: &'r Root) -> Result<Self> {
+    fn new(root: &'r Root, state: &'r State) -> Result<Self> {
+        let config = Config::load(root)?;
         Ok(Scope {
             root,
             env: render::environment(),
             installed: installed_modules(root)?,
+            breakers: Breakers::new(state, root, config.breaker, config.retry, &CLOCK),
         })
     }
 
@@ -144,7 +152,12 @@ impl<'r> Scope<'r> {
             ),
             hint: "fix the parameter values used by this check".into(),
         })?;
-        Ok(Some(checks::run(self.root, &plan.module, &check)))
+        Ok(Some(checks::run(
+            self.root,
+            &plan.module,
+            &check,
+            &self.breakers,
+        )))
     }
 
     fn checks(
@@ -202,7 +215,7 @@ fn desired_effects(
 pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
     let plan = load_plan(root, module)?;
     let params = resolve_params(root, state, &plan)?;
-    let scope = Scope::new(root)?;
+    let scope = Scope::new(root, state)?;
     require(&scope, &plan, &params)?;
     let desired = desired_effects(&scope, &plan, &params)?;
     let ctx = Ctx { root, module };
@@ -406,8 +419,13 @@ fn parse_prior(module: &str, step: &StepRow) -> Result<Prior> {
 
 /// Runs the plan's verify checks whose condition holds, with resolved
 /// parameters.
-pub fn verify_plan(root: &Root, plan: &Plan, params: &Params) -> Result<Vec<CheckResult>> {
-    Scope::new(root)?.checks(plan, &plan.verify, params)
+pub fn verify_plan(
+    root: &Root,
+    state: &State,
+    plan: &Plan,
+    params: &Params,
+) -> Result<Vec<CheckResult>> {
+    Scope::new(root, state)?.checks(plan, &plan.verify, params)
 }
 
 /// Refuses to start when a requirement of the plan does not hold, before

@@ -47,6 +47,34 @@ pub enum Error {
         /// Parse error.
         reason: String,
     },
+    /// A network step failed after its retries.
+    #[error("{what} failed after {attempts} attempt(s): {reason} (circuit breaker `{key}`)")]
+    Unreachable {
+        /// What was attempted.
+        what: String,
+        /// The breaker that counted it.
+        key: String,
+        /// Tries made.
+        attempts: u32,
+        /// The last failure.
+        reason: String,
+    },
+    /// A call refused without trying because its breaker is open.
+    #[error(
+        "{what} refused without trying: circuit breaker `{key}` is open after {failures} failure(s), last: {last_error}"
+    )]
+    BreakerOpen {
+        /// What was attempted.
+        what: String,
+        /// The breaker.
+        key: String,
+        /// Failures that opened it.
+        failures: usize,
+        /// Seconds until it lets a probe through.
+        retry_in: u64,
+        /// The last failure.
+        last_error: String,
+    },
     /// The audit chain does not hold at an event.
     #[error("the audit log is broken at event {seq}: {why}")]
     AuditBroken {
@@ -179,6 +207,12 @@ impl Error {
             Error::VerifyFailed { .. } => Some(
                 "run `vpsc verify --json` for the failing checks and their evidence".into(),
             ),
+            Error::Unreachable { key, .. } => Some(format!(
+                "check the network path (DNS, firewall, proxy in /etc/apt/apt.conf.d) to it, then `dpkg --configure -a`; repeated failures open breaker `{key}` so later steps fail at once"
+            )),
+            Error::BreakerOpen { key, retry_in, .. } => Some(format!(
+                "vpsc tries again in {retry_in} s by itself; once the cause is fixed, `vpsc breaker reset {key}` and `dpkg --configure -a` retry at once"
+            )),
             Error::AuditBroken { seq, .. } => Some(format!(
                 "the audit table of /var/lib/vpsc/state.db was changed outside vpsc; compare with the `vpsc[…]: audit seq=` lines in the system log (journalctl -t vpsc) up to event {seq}, and keep the file as evidence"
             )),

@@ -5,9 +5,11 @@
 //! which validates with the same code before it builds a package.
 
 pub mod audit;
+pub mod breaker;
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod converge;
 pub mod effects;
 pub mod error;

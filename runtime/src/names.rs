@@ -148,9 +148,42 @@ pub fn command(name: &str) -> Result<(), String> {
     }
 }
 
+/// A host name (RFC 1123 labels) or an IPv4/IPv6 address.
+pub fn host(name: &str) -> Result<(), String> {
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a host name or IP address (labels of letters, digits and `-`, separated by dots)"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_names_and_addresses() {
+        for good in ["deb.debian.org", "127.0.0.1", "::1", "localhost"] {
+            assert!(host(good).is_ok(), "{good}");
+        }
+        for bad in ["", "a..b", "-a.org", "a b", "a/b", "x;y"] {
+            assert!(host(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn package_names_follow_policy() {

@@ -284,6 +284,15 @@ pub enum Check {
         /// User name.
         user: String,
     },
+    /// A host accepts TCP connections on a port, through a circuit breaker
+    /// and with retries (templates allowed in `host` and `port`): a mirror,
+    /// a license server, an upstream the module needs.
+    Reachable {
+        /// Host name or address.
+        host: String,
+        /// Port number or template.
+        port: String,
+    },
     /// Something listens on a port (templates allowed in `port`). Only a
     /// running system can answer, so on a chroot or `--root` tree the
     /// check is reported as not evaluated.
@@ -508,6 +517,15 @@ impl Check {
                 }
                 Ok(())
             }
+            Check::Reachable { host, port } => {
+                if !host.contains("{{") {
+                    names::host(host).map_err(problem)?;
+                }
+                if !port.contains("{{") {
+                    parse_port(port)?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -530,6 +548,7 @@ impl Check {
                 mode,
             } => format!("file_mode {path} {owner}:{group} {mode}"),
             Check::AuthorizedKey { user } => format!("authorized_key {user}"),
+            Check::Reachable { host, port } => format!("reachable {host}:{port}"),
             Check::PortListening {
                 port,
                 protocol,
@@ -638,7 +657,7 @@ impl Plan {
             .iter()
             .map(|c| &c.item)
             .chain(self.require.iter().map(|r| &r.check))
-            .any(|c| matches!(c, Check::PortListening { .. }));
+            .any(|c| matches!(c, Check::PortListening { .. } | Check::Reachable { .. }));
         if uses_ports || !self.choices.is_empty() {
             "0.3.0"
         } else {

@@ -114,6 +114,10 @@ pub fn render_check(
         Check::AuthorizedKey { user } => Check::AuthorizedKey {
             user: render(env, &check.label(), user, params)?,
         },
+        Check::Reachable { host, port } => Check::Reachable {
+            host: render(env, &check.label(), host, params)?,
+            port: render(env, &check.label(), port, params)?,
+        },
         Check::PortListening {
             port,
             protocol,

@@ -1,6 +1,7 @@
 //! One file per subcommand, mirroring the CLI.
 
 mod audit;
+mod breaker;
 mod configure;
 mod profile;
 mod status;
@@ -58,6 +59,10 @@ pub fn run(cli: Cli) -> Result<i32> {
                     audited(&root, &state, "profile.release", &name, result)
                 }
             }
+        }
+        Command::Breaker { action } => {
+            let (state, _lock) = open_locked(&root)?;
+            breaker::run(&root, &state, action, cli.json)
         }
         Command::Audit { action } => {
             let state = State::open(&root)?;

@@ -18,7 +18,7 @@ pub fn verify(root: &Root, state: &State, modules: &[String], json: bool) -> Res
     for name in &names {
         let plan = converge::load_plan(root, name)?;
         let params = converge::resolve_params(root, state, &plan)?;
-        results.extend(converge::verify_plan(root, &plan, &params)?);
+        results.extend(converge::verify_plan(root, state, &plan, &params)?);
     }
     let count = |s: Status| results.iter().filter(|r| r.status == s).count();
     let (passed, failed, skipped) = (
