@@ -163,6 +163,7 @@ pub fn append(state: &State, event: NewEvent) -> Result<Event> {
             hash: String::new(),
         };
         e.hash = chain_hash(&prev, &e);
+        crate::fault::point("audit.append");
         conn.execute(
             "INSERT INTO audit (seq, time, actor, action, target, result, details, prev, hash)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

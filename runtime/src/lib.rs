@@ -13,6 +13,7 @@ pub mod config;
 pub mod converge;
 pub mod effects;
 pub mod error;
+pub mod fault;
 pub mod names;
 pub mod plan;
 pub mod render;

@@ -159,6 +159,7 @@ impl State {
             .map_err(self.err())?;
         match f() {
             Ok(v) => {
+                crate::fault::point("state.commit");
                 self.conn.execute_batch("COMMIT").map_err(self.err())?;
                 Ok(v)
             }
@@ -234,6 +235,7 @@ impl State {
 
     /// Records the module's lifecycle state (durably, before work starts).
     pub fn set_module(&self, name: &str, version: &str, state: ModuleState) -> Result<()> {
+        crate::fault::point("state.set_module");
         let state = match state {
             ModuleState::Configuring => "configuring",
             ModuleState::Configured => "configured",
@@ -251,6 +253,7 @@ impl State {
 
     /// Removes the module's row once nothing of it is left.
     pub fn delete_module(&self, name: &str) -> Result<()> {
+        crate::fault::point("state.delete_module");
         self.conn
             .execute("DELETE FROM modules WHERE name = ?1", [name])
             .map_err(self.err())?;
@@ -314,6 +317,7 @@ impl State {
         prior: &str,
         backup: Option<&[u8]>,
     ) -> Result<()> {
+        crate::fault::point("state.insert_step");
         self.conn
             .execute(
                 "INSERT INTO steps (module, key, seq, state, desired, prior, backup)
@@ -326,6 +330,7 @@ impl State {
 
     /// Marks a step pending with a new desired state (upgrade or resume).
     pub fn repend_step(&self, module: &str, key: &str, desired: &str) -> Result<()> {
+        crate::fault::point("state.repend_step");
         self.conn
             .execute(
                 "UPDATE steps SET state = 'pending', desired = ?3 WHERE module = ?1 AND key = ?2",
@@ -337,6 +342,7 @@ impl State {
 
     /// Sets a step's lifecycle state.
     pub fn set_step_state(&self, module: &str, key: &str, state: StepState) -> Result<()> {
+        crate::fault::point("state.set_step_state");
         let state = match state {
             StepState::Pending => "pending",
             StepState::Applied => "applied",
@@ -353,6 +359,7 @@ impl State {
 
     /// Forgets a step after its undo completed.
     pub fn delete_step(&self, module: &str, key: &str) -> Result<()> {
+        crate::fault::point("state.delete_step");
         self.conn
             .execute(
                 "DELETE FROM steps WHERE module = ?1 AND key = ?2",
@@ -364,6 +371,7 @@ impl State {
 
     /// Forgets everything about a module (purge). Returns steps dropped.
     pub fn forget_module(&self, module: &str) -> Result<usize> {
+        crate::fault::point("state.forget_module");
         let n = self
             .conn
             .execute("DELETE FROM steps WHERE module = ?1", [module])
@@ -374,6 +382,7 @@ impl State {
 
     /// Parameter overrides of an applied profile.
     pub fn set_profile(&self, name: &str, overrides: &str) -> Result<()> {
+        crate::fault::point("state.set_profile");
         self.conn
             .execute(
                 "INSERT INTO profiles (name, overrides) VALUES (?1, ?2)
@@ -386,6 +395,7 @@ impl State {
 
     /// Drops an applied profile's overrides.
     pub fn delete_profile(&self, name: &str) -> Result<()> {
+        crate::fault::point("state.delete_profile");
         self.conn
             .execute("DELETE FROM profiles WHERE name = ?1", [name])
             .map_err(self.err())?;

@@ -206,7 +206,9 @@ pub fn write_atomic(host: &Path, content: &[u8], mode: u32, uid: u32, gid: u32) 
         std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
         f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         f.sync_all()?;
+        crate::fault::point("file.before_rename");
         std::fs::rename(&tmp, host)?;
+        crate::fault::point("file.after_rename");
         std::fs::File::open(dir)?.sync_all()
     };
     write().map_err(|e| {

@@ -122,6 +122,7 @@ pub fn capture(ctx: &Ctx<'_>, effect: &Effect) -> Result<(Prior, Option<Vec<u8>>
 
 /// Brings the system to the effect's desired state.
 pub fn apply(ctx: &Ctx<'_>, effect: &Effect, prior: &Prior, backup: Option<&[u8]>) -> Result<()> {
+    crate::fault::point("effect.apply");
     match effect {
         Effect::VendorFile { path } => file::check_vendor(ctx, path),
         Effect::ManagedFile {
@@ -167,6 +168,7 @@ pub fn apply(ctx: &Ctx<'_>, effect: &Effect, prior: &Prior, backup: Option<&[u8]
 
 /// Returns the system to the prior state.
 pub fn undo(ctx: &Ctx<'_>, effect: &Effect, prior: &Prior, backup: Option<&[u8]>) -> Result<()> {
+    crate::fault::point("effect.undo");
     match (effect, prior) {
         (Effect::VendorFile { .. }, _) => Ok(()),
         (Effect::ManagedFile { path, .. }, prior) => file::restore(ctx, path, prior, backup),

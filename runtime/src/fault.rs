@@ -1,0 +1,31 @@
+//! Crash points for the fault-injection tests: with `VPSC_FAULT_AT=N` in
+//! the environment the process kills itself with SIGKILL at the N-th point
+//! it passes (journal writes, effect boundaries, the middle of an atomic
+//! file write). That is no more than `kill -9` can do at any moment; the
+//! points only make the moments reproducible, so a test can prove that the
+//! journal converges from each of them.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The environment variable naming the point to die at.
+pub const FAULT_ENV: &str = "VPSC_FAULT_AT";
+
+static PASSED: AtomicU64 = AtomicU64::new(0);
+static TARGET: OnceLock<Option<u64>> = OnceLock::new();
+
+/// Passes crash point `name`; dies here if it is the chosen one.
+pub fn point(name: &str) {
+    let target = *TARGET.get_or_init(|| {
+        std::env::var(FAULT_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+    });
+    let Some(target) = target else {
+        return;
+    };
+    if PASSED.fetch_add(1, Ordering::SeqCst) + 1 == target {
+        eprintln!("vpsc: fault injection: SIGKILL at point {target} ({name})");
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
+}
