@@ -50,6 +50,12 @@ pub enum Command {
     },
     /// Show configured modules, their steps and drift.
     Status,
+    /// Verify every configured module once and run the post-install hooks
+    /// (vpsc-runtime's postinst, when dpkg processes its trigger).
+    Triggered {
+        /// The triggers dpkg names (informational).
+        triggers: Vec<String>,
+    },
     /// Show or reset the circuit breakers of network steps.
     Breaker {
         /// status or reset.

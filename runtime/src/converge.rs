@@ -16,6 +16,7 @@ use crate::checks::{self, CheckResult};
 use crate::config::Config;
 use crate::effects::{self, Ctx, Prior};
 use crate::error::{Error, Result};
+use crate::hooks;
 use crate::plan::{Check, Effect, PLAN_DIR, Plan, When};
 use crate::render::{self, Params};
 use crate::root::Root;
@@ -218,6 +219,15 @@ pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
     let scope = Scope::new(root, state)?;
     require(&scope, &plan, &params)?;
     let desired = desired_effects(&scope, &plan, &params)?;
+    hooks::run(
+        root,
+        state,
+        hooks::Event::PreConfigure,
+        &[
+            ("MODULE", module.to_owned()),
+            ("VERSION", plan.version.clone()),
+        ],
+    )?;
     let ctx = Ctx { root, module };
     let mut report = Report::default();
 
@@ -298,6 +308,17 @@ pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
             modules: vec![module.to_owned()],
         });
     }
+    hooks::run(
+        root,
+        state,
+        hooks::Event::PostModule,
+        &[
+            ("MODULE", module.to_owned()),
+            ("VERSION", plan.version.clone()),
+            ("APPLIED", report.applied.len().to_string()),
+            ("UNDONE", report.undone.len().to_string()),
+        ],
+    )?;
     Ok(report)
 }
 

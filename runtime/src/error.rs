@@ -75,6 +75,16 @@ pub enum Error {
         /// The last failure.
         last_error: String,
     },
+    /// A `pre-configure` hook vetoed the configure.
+    #[error("hook {hook} ({event}) refused: {why}; nothing was changed")]
+    HookRefused {
+        /// The hook's path.
+        hook: String,
+        /// The event.
+        event: &'static str,
+        /// Its exit status.
+        why: String,
+    },
     /// The audit chain does not hold at an event.
     #[error("the audit log is broken at event {seq}: {why}")]
     AuditBroken {
@@ -212,6 +222,9 @@ impl Error {
             )),
             Error::BreakerOpen { key, retry_in, .. } => Some(format!(
                 "vpsc tries again in {retry_in} s by itself; once the cause is fixed, `vpsc breaker reset {key}` and `dpkg --configure -a` retry at once"
+            )),
+            Error::HookRefused { hook, .. } => Some(format!(
+                "see the hook's own message above; fix what it checks, or remove {hook}, then `dpkg --configure -a`"
             )),
             Error::AuditBroken { seq, .. } => Some(format!(
                 "the audit table of /var/lib/vpsc/state.db was changed outside vpsc; compare with the `vpsc[…]: audit seq=` lines in the system log (journalctl -t vpsc) up to event {seq}, and keep the file as evidence"

@@ -14,6 +14,7 @@ pub mod converge;
 pub mod effects;
 pub mod error;
 pub mod fault;
+pub mod hooks;
 pub mod names;
 pub mod plan;
 pub mod render;

@@ -162,6 +162,12 @@ fn signed_repository_over_http_installs_a_profile_and_refuses_tampering() {
         verify.contains(" passed, 0 failed") && verify.contains("PASS security"),
         "{verify}"
     );
+    // vpsc-runtime's file trigger verified the whole system once for the
+    // whole apt run, after every module was configured.
+    let system = chroot.run_ok(&["vpsc", "audit", "query", "--action", "system.verify"]);
+    let runs: Vec<&str> = system.lines().collect();
+    assert_eq!(runs.len(), 1, "{system}");
+    assert!(runs[0].ends_with("— ok"), "{system}");
 
     // An index changed after signing.
     let index_dir = repo.join("dists/trixie/main/binary-amd64");

@@ -5,6 +5,7 @@ mod breaker;
 mod configure;
 mod profile;
 mod status;
+mod triggered;
 mod verify;
 
 use std::fs::File;
@@ -60,6 +61,10 @@ pub fn run(cli: Cli) -> Result<i32> {
                 }
             }
         }
+        Command::Triggered { triggers } => {
+            let (state, _lock) = open_locked(&root)?;
+            triggered::triggered(&root, &state, &triggers, cli.json)
+        }
         Command::Breaker { action } => {
             let (state, _lock) = open_locked(&root)?;
             breaker::run(&root, &state, action, cli.json)
@@ -98,6 +103,19 @@ fn audited(
         },
     )?;
     crate::audit::forward(root, &event);
+    if let Err(e) = &result {
+        let context = [
+            ("ACTION", action.to_owned()),
+            ("TARGET", target.to_owned()),
+            ("ERROR", e.to_string()),
+        ];
+        // The command's own error is what the administrator must see.
+        if let Err(hook_error) =
+            crate::hooks::run(root, state, crate::hooks::Event::OnError, &context)
+        {
+            tracing::error!(error = %hook_error, "on-error hooks could not run");
+        }
+    }
     result
 }
 
