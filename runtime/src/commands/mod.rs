@@ -28,11 +28,13 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Configure { module, from } => {
             let (state, _lock) = open_locked(&root)?;
             let result = configure::configure(&root, &state, &module, from.as_deref(), cli.json);
+            activate_system_verify(&result);
             audited(&root, &state, "module.configure", &module, result)
         }
         Command::Unconfigure { module } => {
             let (state, _lock) = open_locked(&root)?;
             let result = configure::unconfigure(&root, &state, &module, cli.json);
+            activate_system_verify(&result);
             audited(&root, &state, "module.unconfigure", &module, result)
         }
         Command::Forget { module } => {
@@ -73,6 +75,26 @@ pub fn run(cli: Cli) -> Result<i32> {
             let state = State::open(&root)?;
             audit::run(&state, action, cli.json)
         }
+    }
+}
+
+/// Inside a maintainer script, after a module changed: activates
+/// vpsc-runtime's `vpsc-verify` trigger, so dpkg runs one system-wide
+/// verify at the end of its run (`vpsc triggered`). dpkg-trigger finds the
+/// right database through the DPKG_ADMINDIR dpkg exports to the script.
+/// The file trigger alone would miss the first installation: dpkg ignores
+/// activations for a package that is not configured yet.
+fn activate_system_verify(result: &Result<i32>) {
+    if result.is_err() || std::env::var_os("DPKG_MAINTSCRIPT_PACKAGE").is_none() {
+        return;
+    }
+    match std::process::Command::new("dpkg-trigger")
+        .args(["--no-await", "vpsc-verify"])
+        .status()
+    {
+        Ok(s) if s.success() => {}
+        Ok(s) => tracing::warn!(status = %s, "dpkg-trigger vpsc-verify failed"),
+        Err(e) => tracing::warn!(error = %e, "cannot run dpkg-trigger"),
     }
 }
 
