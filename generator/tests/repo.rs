@@ -204,31 +204,10 @@ fn republishing_keeps_old_versions_and_the_by_hash_files_of_older_releases() {
     let old_release = std::fs::read_to_string(dists.join("Release")).expect("Release");
 
     // A new version of one module, built from a copy of the profiles.
-    let profiles = tmp.path().join("profiles");
-    copy_dir(&workspace().join("profiles"), &profiles);
-    let git = profiles.join("modules/git.yaml");
-    let text = std::fs::read_to_string(&git).expect("git.yaml");
-    std::fs::write(
-        &git,
-        text.replacen("version: \"1.0.0\"", "version: \"1.0.1\"", 1),
-    )
-    .expect("bump");
-    let newer = tmp.path().join("newer");
-    vpsc_gen_ok(&[
-        "build",
-        "--profiles",
-        s(&profiles),
-        "--out",
-        s(&newer),
-        "--source-date-epoch",
-        "1795615300",
-    ]);
-    publish(
-        &newer.join("pool/main/v/vpsc-mod-git"),
-        &repo,
-        &secret,
-        "repo.yaml",
-    );
+    let newer = git_module_edited(tmp.path(), "newer", |t| {
+        t.replacen("version: \"1.0.0\"", "version: \"1.0.1\"", 1)
+    });
+    publish(&newer, &repo, &secret, "repo.yaml");
     assert!(verify(&repo, &public).status.success());
 
     let packages =
@@ -275,12 +254,7 @@ fn republishing_keeps_old_versions_and_the_by_hash_files_of_older_releases() {
             .expect("open");
         f.set_modified(two_days_ago).expect("age it");
     }
-    let published = publish(
-        &newer.join("pool/main/v/vpsc-mod-git"),
-        &repo,
-        &secret,
-        s(&config),
-    );
+    let published = publish(&newer, &repo, &secret, s(&config));
     assert_eq!(
         published["pruned"][0],
         "pool/main/v/vpsc-mod-git/vpsc-mod-git_1.0.0_all.deb"
@@ -302,22 +276,14 @@ fn a_changed_package_without_a_new_version_is_refused_and_nothing_changes() {
     publish(&built.join("pool"), &repo, &secret, "repo.yaml");
     let release = std::fs::read(repo.join("dists/trixie/InRelease")).expect("InRelease");
 
-    let profiles = tmp.path().join("profiles");
-    copy_dir(&workspace().join("profiles"), &profiles);
-    let git = profiles.join("modules/git.yaml");
-    let text = std::fs::read_to_string(&git).expect("git.yaml");
-    std::fs::write(
-        &git,
-        text.replacen("description: ", "description: changed ", 1),
-    )
-    .expect("edit");
-    let rebuilt = tmp.path().join("rebuilt");
-    vpsc_gen_ok(&["build", "--profiles", s(&profiles), "--out", s(&rebuilt)]);
+    let rebuilt = git_module_edited(tmp.path(), "rebuilt", |t| {
+        t.replacen("description: ", "description: changed ", 1)
+    });
     let out = vpsc_gen(&[
         "repo",
         "publish",
         "--pool",
-        s(&rebuilt.join("pool/main/v/vpsc-mod-git")),
+        s(&rebuilt),
         "--out",
         s(&repo),
         "--sign-key",
@@ -441,6 +407,27 @@ fn keygen_refuses_to_overwrite_a_key() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot create"));
     assert_eq!(std::fs::read(&secret).expect("read"), before);
+}
+
+/// vpsc-mod-git built into `dir/out` from a copy of the shipped profiles
+/// whose `git.yaml` went through `edit`; returns its pool directory.
+fn git_module_edited(dir: &Path, out: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+    let profiles = dir.join(format!("{out}-profiles"));
+    copy_dir(&workspace().join("profiles"), &profiles);
+    let git = profiles.join("modules/git.yaml");
+    let text = std::fs::read_to_string(&git).expect("git.yaml");
+    std::fs::write(&git, edit(&text)).expect("edit git.yaml");
+    let built = dir.join(out);
+    vpsc_gen_ok(&[
+        "build",
+        "--profiles",
+        s(&profiles),
+        "--out",
+        s(&built),
+        "--source-date-epoch",
+        "1795615300",
+    ]);
+    built.join("pool/main/v/vpsc-mod-git")
 }
 
 fn copy_dir(from: &Path, to: &Path) {

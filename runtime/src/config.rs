@@ -103,14 +103,11 @@ impl Config {
             return Ok(Config::default());
         }
         let config: Config = serde_norway::from_str(&text).map_err(|e| {
-            let at = e
-                .location()
-                .map(|l| format!(":{}:{}", l.line(), l.column()))
-                .unwrap_or_default();
-            Error::Invalid {
-                what: format!("{}{at}: {e}", path.display()),
-                hint: "see vpsc(1) for the settings and their defaults, or delete the file".into(),
-            }
+            Error::yaml(
+                &path,
+                &e,
+                "see vpsc(1) for the settings and their defaults, or delete the file",
+            )
         })?;
         if config.breaker.failure_threshold == 0
             || config.breaker.success_threshold == 0

@@ -241,6 +241,19 @@ impl Error {
         }
     }
 
+    /// A YAML file that does not parse: its path with line and column, the
+    /// parser's message, and `hint`.
+    pub fn yaml(path: &std::path::Path, e: &serde_norway::Error, hint: impl Into<String>) -> Error {
+        let at = e
+            .location()
+            .map(|l| format!(":{}:{}", l.line(), l.column()))
+            .unwrap_or_default();
+        Error::Invalid {
+            what: format!("{}{at}: {e}", path.display()),
+            hint: hint.into(),
+        }
+    }
+
     /// Builds an [`Error::Io`] for `path`.
     pub fn io(
         action: &'static str,

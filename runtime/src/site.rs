@@ -58,14 +58,11 @@ fn parse(path: &Path) -> Result<SiteFile> {
         return Ok(SiteFile::new());
     }
     serde_norway::from_str::<SiteFile>(&text).map_err(|e| {
-        let at = e
-            .location()
-            .map(|l| format!(":{}:{}", l.line(), l.column()))
-            .unwrap_or_default();
-        Error::Invalid {
-            what: format!("{}{at}: {e}", path.display()),
-            hint: "a site file maps module names to parameters, e.g. `ssh: {port: 2222}`".into(),
-        }
+        Error::yaml(
+            path,
+            &e,
+            "a site file maps module names to parameters, e.g. `ssh: {port: 2222}`",
+        )
     })
 }
 

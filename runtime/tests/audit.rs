@@ -2,18 +2,15 @@
 //! change is an event, purging keeps them, racing commands lose none, and
 //! each kind of edit to the table is caught at the first bad event.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::{plan_tree, vpsc_env};
+
 fn vpsc(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vpsc"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .env("VPSC_LOG", "warn")
-        .env("DPKG_MAINTSCRIPT_PACKAGE", "vpsc-mod-demo")
-        .output()
-        .expect("vpsc runs")
+    vpsc_env(root, args, &[("DPKG_MAINTSCRIPT_PACKAGE", "vpsc-mod-demo")])
 }
 
 fn ok(root: &Path, args: &[&str]) -> String {
@@ -33,12 +30,7 @@ const PLAN: &str = r#"{"format":1,"module":"demo","version":"1.0","parameters":{
  "verify":[]}"#;
 
 fn tree() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path();
-    std::fs::create_dir_all(root.join("usr/share/vpsc/modules")).expect("mkdir");
-    std::fs::create_dir_all(root.join("etc/demo")).expect("mkdir");
-    std::fs::write(root.join("usr/share/vpsc/modules/demo.json"), PLAN).expect("plan");
-    dir
+    plan_tree("demo", PLAN, &["etc/demo"])
 }
 
 fn events(root: &Path) -> Vec<serde_json::Value> {

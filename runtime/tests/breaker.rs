@@ -4,17 +4,15 @@
 //! breaker named, across processes, until it is reset. The half-open probe
 //! after the cooldown is shown with an injected clock in `breaker.rs`.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::vpsc_env;
 
 fn vpsc(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vpsc"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .env("VPSC_LOG", "error")
-        .output()
-        .expect("vpsc runs")
+    vpsc_env(root, args, &[("VPSC_LOG", "error")])
 }
 
 /// A loopback port nothing listens on: bound, then released.

@@ -3,21 +3,14 @@
 //! (damaged plan, corrupted state file, bad module name) that changes
 //! nothing and says what, why and how.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+
+use common::vpsc;
 
 use serde::Deserialize;
-
-fn vpsc(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vpsc"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .env("VPSC_LOG", "warn")
-        .output()
-        .expect("vpsc runs")
-}
 
 const PLAN: &str = r#"{"format":1,"module":"demo","version":"1.0",
  "parameters":{"port":2222,"flavour":"plain"},"choices":{"flavour":["plain","fancy"]},

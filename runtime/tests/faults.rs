@@ -9,19 +9,21 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+
+use common::vpsc_env;
 
 fn vpsc(root: &Path, args: &[&str], fault_at: Option<usize>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpsc"));
-    cmd.arg("--root")
-        .arg(root)
-        .args(args)
-        .env("VPSC_LOG", "error")
-        .env_remove("VPSC_FAULT_AT");
-    if let Some(n) = fault_at {
-        cmd.env("VPSC_FAULT_AT", n.to_string());
+    match fault_at {
+        Some(n) => vpsc_env(
+            root,
+            args,
+            &[("VPSC_LOG", "error"), ("VPSC_FAULT_AT", &n.to_string())],
+        ),
+        None => vpsc_env(root, args, &[("VPSC_LOG", "error")]),
     }
-    cmd.output().expect("vpsc runs")
 }
 
 fn plan(version: &str, effects: &str) -> String {

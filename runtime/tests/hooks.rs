@@ -3,33 +3,26 @@
 //! changes nothing, on-error after a failure, and post-install from
 //! `vpsc triggered` (what dpkg's trigger runs).
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{plan_tree, vpsc_env};
 
 fn vpsc(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vpsc"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .env("VPSC_LOG", "error")
-        .output()
-        .expect("vpsc runs")
+    vpsc_env(root, args, &[("VPSC_LOG", "error")])
 }
 
 fn tree() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path();
-    std::fs::create_dir_all(root.join("usr/share/vpsc/modules")).expect("mkdir");
-    std::fs::create_dir_all(root.join("etc/demo")).expect("mkdir");
-    std::fs::write(
-        root.join("usr/share/vpsc/modules/demo.json"),
+    plan_tree(
+        "demo",
         r#"{"format":1,"module":"demo","version":"1.0","parameters":{},
             "effects":[{"kind":"managed_file","path":"/etc/demo/a.conf","template":"a\n","mode":420}],
             "verify":[{"file_contains":{"path":"/etc/demo/a.conf","text":"a"}}]}"#,
+        &["etc/demo"],
     )
-    .expect("plan");
-    dir
 }
 
 /// A hook script appending its name and chosen variables to `log`.

@@ -55,7 +55,7 @@ pub fn profile_modules(profiles: &Path, profile: &str) -> (Vec<String>, Vec<Stri
 
 /// Generator inputs for `profiles` with the project's hooks and repo.yaml
 /// and a fixed SOURCE_DATE_EPOCH.
-fn inputs(profiles: &Path) -> Inputs {
+pub fn inputs(profiles: &Path) -> Inputs {
     let root = workspace_root();
     Inputs {
         profiles: profiles.to_path_buf(),

@@ -5,8 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use vpsc_e2e::{Chroot, HttpServer, require_root, runtime_deb, workspace_root};
-use vpsc_gen::build::Inputs;
+use vpsc_e2e::{Chroot, HttpServer, inputs, require_root, runtime_deb, workspace_root};
 use vpsc_gen::repo::publish::{self, Options};
 
 struct Keys {
@@ -26,16 +25,6 @@ fn keygen(dir: &Path, name: &str) -> Keys {
     std::fs::write(&keys.secret, key.secret).expect("write secret");
     std::fs::write(&keys.public, key.public).expect("write public");
     keys
-}
-
-fn inputs(profiles: &Path) -> Inputs {
-    let root = workspace_root();
-    Inputs {
-        profiles: profiles.to_path_buf(),
-        hooks: root.join("hooks"),
-        config: root.join("repo.yaml"),
-        epoch: 1_795_615_200,
-    }
 }
 
 fn config() -> vpsc_gen::profile::raw::RawConfig {
