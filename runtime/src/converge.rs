@@ -228,7 +228,11 @@ pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
             ("VERSION", plan.version.clone()),
         ],
     )?;
-    let ctx = Ctx { root, module };
+    let ctx = Ctx {
+        root,
+        module,
+        breakers: &scope.breakers,
+    };
     let mut report = Report::default();
 
     let existing: BTreeMap<String, StepRow> = state
@@ -340,6 +344,9 @@ fn still_holds(ctx: &Ctx<'_>, effect: &Effect) -> bool {
             ..
         } => effects::file_matches(&ctx.root.path(path), template.as_bytes(), *mode),
         Effect::VendorFile { path } => ctx.root.path(path).is_file(),
+        Effect::Fetch {
+            path, sha256, mode, ..
+        } => effects::fetched_matches(&ctx.root.path(path), sha256, *mode),
         _ => false,
     }
 }
@@ -350,7 +357,18 @@ pub fn unconfigure(root: &Root, state: &State, module: &str) -> Result<Report> {
         what,
         hint: "module names are those of the vpsc-mod-* packages without the prefix".into(),
     })?;
-    let ctx = Ctx { root, module };
+    // Undoing never reaches the network: a damaged settings file must not
+    // block a removal.
+    let config = Config::load(root).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "ignoring the settings file for this removal");
+        Config::default()
+    });
+    let breakers = Breakers::new(state, root, config.breaker, config.retry, &CLOCK);
+    let ctx = Ctx {
+        root,
+        module,
+        breakers: &breakers,
+    };
     let mut report = Report::default();
     let mut steps = state.steps(module)?;
     let row = state.module(module)?;

@@ -148,6 +148,20 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         validate: Option<Vec<String>>,
     },
+    /// A file under `/etc` downloaded from `url` (with apt's own
+    /// downloader, so its proxy and auth settings apply) and kept only if
+    /// its SHA-256 is the pinned `sha256`; restored like a managed file.
+    /// The download goes through the endpoint's circuit breaker.
+    Fetch {
+        /// Absolute path under `/etc`.
+        path: String,
+        /// `https://` or `http://` URL (the pinned hash makes plain http safe).
+        url: String,
+        /// Lower-case hex SHA-256 the content must have.
+        sha256: String,
+        /// Octal permission bits.
+        mode: u32,
+    },
     /// A symbolic link under `/etc` (e.g. `/etc/localtime`); whatever was
     /// at the path before (a link, a file, nothing) comes back on undo.
     Symlink {
@@ -354,7 +368,9 @@ impl Effect {
     pub fn key(&self) -> String {
         match self {
             Effect::VendorFile { path } => format!("vendor:{path}"),
-            Effect::ManagedFile { path, .. } => format!("file:{path}"),
+            Effect::ManagedFile { path, .. } | Effect::Fetch { path, .. } => {
+                format!("file:{path}")
+            }
             Effect::Divert { path, .. } => format!("divert:{path}"),
             Effect::Symlink { path, .. } => format!("symlink:{path}"),
             Effect::StatOverride { path, .. } => format!("statoverride:{path}"),
@@ -370,6 +386,7 @@ impl Effect {
         match self {
             Effect::VendorFile { path }
             | Effect::ManagedFile { path, .. }
+            | Effect::Fetch { path, .. }
             | Effect::Divert { path, .. }
             | Effect::Symlink { path, .. } => Some(path),
             _ => None,
@@ -409,6 +426,26 @@ impl Effect {
                     )));
                 }
                 check_mode(*mode)
+            }
+            Effect::Fetch {
+                path,
+                url,
+                sha256,
+                mode,
+            } => {
+                check_path(path, PathRule::Etc)?;
+                check_mode(*mode)?;
+                endpoint(url)?;
+                if sha256.len() != 64
+                    || !sha256
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+                {
+                    return Err(problem(format!(
+                        "`sha256: {sha256}` is not a SHA-256 in lower-case hex (64 digits); `sha256sum FILE` prints it"
+                    )));
+                }
+                Ok(())
             }
             Effect::Symlink { path, target } => {
                 check_path(path, PathRule::Etc)?;
@@ -658,7 +695,11 @@ impl Plan {
             .map(|c| &c.item)
             .chain(self.require.iter().map(|r| &r.check))
             .any(|c| matches!(c, Check::PortListening { .. } | Check::Reachable { .. }));
-        if uses_ports || !self.choices.is_empty() {
+        let fetches = self
+            .effects
+            .iter()
+            .any(|e| matches!(e.item, Effect::Fetch { .. }));
+        if uses_ports || fetches || !self.choices.is_empty() {
             "0.3.0"
         } else {
             "0.2.0"
@@ -676,6 +717,46 @@ fn json_type(value: &serde_json::Value) -> &'static str {
         serde_json::Value::Array(_) => "list",
         serde_json::Value::Object(_) => "map",
     }
+}
+
+/// Host and port of an `http(s)://` URL, the key of its circuit breaker.
+pub fn endpoint(url: &str) -> Result<(String, u16), PlanProblem> {
+    let bad = || {
+        problem(format!(
+            "`{url}` is not an http:// or https:// URL with a host"
+        ))
+    };
+    let (rest, default_port) = if let Some(r) = url.strip_prefix("https://") {
+        (r, 443)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        (r, 80)
+    } else {
+        return Err(bad());
+    };
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(problem(format!(
+            "`{url}` carries credentials; put them in /etc/apt/auth.conf.d instead"
+        )));
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (host, rest) = v6.split_once(']').ok_or_else(bad)?;
+        match rest.strip_prefix(':') {
+            Some(p) => (host, parse_port(p)?),
+            None if rest.is_empty() => (host, default_port),
+            None => return Err(bad()),
+        }
+    } else {
+        match authority.split_once(':') {
+            Some((h, p)) => (h, parse_port(p)?),
+            None => (authority, default_port),
+        }
+    };
+    names::host(host).map_err(|_| bad())?;
+    Ok((host.to_owned(), port))
 }
 
 /// Parses a port number (1–65535).
@@ -798,6 +879,27 @@ pub fn check_path(path: &str, rule: PathRule) -> Result<(), PlanProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_of_urls() {
+        let ok = |u: &str| endpoint(u).expect(u);
+        assert_eq!(
+            ok("https://packages.example.org/key.asc"),
+            ("packages.example.org".into(), 443)
+        );
+        assert_eq!(ok("http://127.0.0.1:8080/k"), ("127.0.0.1".into(), 8080));
+        assert_eq!(ok("http://[::1]:81/k"), ("::1".into(), 81));
+        assert_eq!(ok("https://[::1]/k"), ("::1".into(), 443));
+        for bad in [
+            "ftp://x/y",
+            "https://",
+            "https://user:pw@host/k",
+            "https://a b/c",
+            "https://host:0/",
+        ] {
+            assert!(endpoint(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn dotdot_paths_are_refused() {

@@ -74,6 +74,18 @@ pub enum RawEffect {
         #[serde(default)]
         mode: Option<String>,
     },
+    /// A file under `/etc` downloaded with a pinned SHA-256.
+    Fetch {
+        /// Target path.
+        path: String,
+        /// http(s) URL.
+        url: String,
+        /// Lower-case hex SHA-256 of the content.
+        sha256: String,
+        /// Octal mode as a string, default "0644".
+        #[serde(default)]
+        mode: Option<String>,
+    },
     /// A runtime-managed file under `/etc`.
     ManagedFile {
         /// Target path.

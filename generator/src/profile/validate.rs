@@ -424,6 +424,17 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
                 template,
                 validate,
             },
+            RawEffect::Fetch {
+                path: target,
+                url,
+                sha256,
+                mode,
+            } => Effect::Fetch {
+                mode: parse_mode(path, source, mode.as_deref())?,
+                path: target,
+                url,
+                sha256,
+            },
             RawEffect::Symlink { path, target } => Effect::Symlink { path, target },
             RawEffect::StatOverride {
                 path: target,

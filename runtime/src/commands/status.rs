@@ -49,6 +49,9 @@ pub fn status(root: &Root, state: &State, json: bool) -> Result<i32> {
                 ) if !effects::file_matches(&root.path(&path), template.as_bytes(), mode) => {
                     Some(path)
                 }
+                Ok(Effect::Fetch {
+                    path, sha256, mode, ..
+                }) if !effects::fetched_matches(&root.path(&path), &sha256, mode) => Some(path),
                 _ => None,
             })
             .collect();

@@ -178,6 +178,24 @@ pub(super) fn remove_if_present(host: &Path) -> Result<()> {
 }
 
 /// Whether `host` already has exactly this content and mode.
+/// Whether `host` is a regular file with this SHA-256 (hex) and mode.
+pub fn matches_sha256(host: &Path, sha256: &str, mode: u32) -> bool {
+    use sha2::{Digest, Sha256};
+    match (std::fs::symlink_metadata(host), std::fs::read(host)) {
+        (Ok(meta), Ok(current)) => {
+            meta.is_file()
+                && meta.permissions().mode() & 0o7777 == mode
+                && Sha256::digest(&current)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+                    == sha256
+        }
+        _ => false,
+    }
+}
+
+/// Whether `host` is a regular file with this content and mode.
 pub fn matches_content(host: &Path, content: &[u8], mode: u32) -> bool {
     match (std::fs::symlink_metadata(host), std::fs::read(host)) {
         (Ok(meta), Ok(current)) => {

@@ -6,6 +6,7 @@
 
 mod command;
 mod divert;
+mod fetch;
 mod file;
 mod group;
 mod stat_override;
@@ -17,10 +18,12 @@ use serde::{Deserialize, Serialize};
 
 pub use divert::DIVERT_SUFFIX;
 pub use file::matches_content as file_matches;
+pub use file::matches_sha256 as fetched_matches;
 pub use group::members as group_members;
 pub use sysctl::persisted as sysctl_persisted;
 pub use unit::is_enabled as unit_is_enabled;
 
+use crate::breaker::Breakers;
 use crate::error::Result;
 use crate::plan::Effect;
 use crate::root::Root;
@@ -96,6 +99,8 @@ pub struct Ctx<'a> {
     pub root: &'a Root,
     /// Module name (diversions are registered for `vpsc-mod-<module>`).
     pub module: &'a str,
+    /// Circuit breakers for effects that reach the network.
+    pub breakers: &'a Breakers<'a>,
 }
 
 impl Ctx<'_> {
@@ -109,7 +114,7 @@ impl Ctx<'_> {
 pub fn capture(ctx: &Ctx<'_>, effect: &Effect) -> Result<(Prior, Option<Vec<u8>>)> {
     match effect {
         Effect::VendorFile { .. } => Ok((Prior::Nothing, None)),
-        Effect::ManagedFile { path, .. } => file::capture(ctx, path),
+        Effect::ManagedFile { path, .. } | Effect::Fetch { path, .. } => file::capture(ctx, path),
         Effect::Divert { path, .. } => divert::capture(ctx, path),
         Effect::Symlink { path, .. } => symlink::capture(ctx, path),
         Effect::StatOverride { path, .. } => stat_override::capture(ctx, path),
@@ -152,6 +157,15 @@ pub fn apply(ctx: &Ctx<'_>, effect: &Effect, prior: &Prior, backup: Option<&[u8]
             validate.as_deref(),
             prior,
         ),
+        Effect::Fetch {
+            path,
+            url,
+            sha256,
+            mode,
+        } => {
+            let content = fetch::download(ctx, url, sha256)?;
+            file::apply(ctx, path, &content, *mode, None, prior, backup)
+        }
         Effect::Symlink { path, target } => symlink::apply(ctx, path, target),
         Effect::StatOverride {
             path,
@@ -171,7 +185,9 @@ pub fn undo(ctx: &Ctx<'_>, effect: &Effect, prior: &Prior, backup: Option<&[u8]>
     crate::fault::point("effect.undo");
     match (effect, prior) {
         (Effect::VendorFile { .. }, _) => Ok(()),
-        (Effect::ManagedFile { path, .. }, prior) => file::restore(ctx, path, prior, backup),
+        (Effect::ManagedFile { path, .. } | Effect::Fetch { path, .. }, prior) => {
+            file::restore(ctx, path, prior, backup)
+        }
         (Effect::Divert { path, .. }, Prior::Divert { existed }) => {
             divert::undo(ctx, path, *existed)
         }
