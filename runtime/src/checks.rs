@@ -370,7 +370,7 @@ fn find_command(root: &Root, name: &str) -> Option<String> {
 /// The `Status:` of `name` as dpkg-query reports it, if dpkg knows it.
 /// dpkg's database is read only through dpkg's tools (lintian:
 /// uses-dpkg-database-directly), so the on-disk format is dpkg's business.
-fn package_status(root: &Root, name: &str) -> Option<String> {
+pub(crate) fn package_status(root: &Root, name: &str) -> Option<String> {
     let mut argv = root.dpkg_tool("dpkg-query");
     argv.extend([
         "--show".into(),

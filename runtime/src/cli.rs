@@ -56,6 +56,12 @@ pub enum Command {
         /// The triggers dpkg names (informational).
         triggers: Vec<String>,
     },
+    /// CIS benchmark scanning.
+    Cis {
+        /// scan.
+        #[command(subcommand)]
+        action: CisAction,
+    },
     /// Show or reset the circuit breakers of network steps.
     Breaker {
         /// status or reset.
@@ -124,5 +130,32 @@ pub enum BreakerAction {
     Reset {
         /// Breaker key, e.g. `net:deb.debian.org:443` (default: all).
         key: Option<String>,
+    },
+}
+
+/// CIS actions.
+#[derive(Debug, Subcommand)]
+pub enum CisAction {
+    /// Judge the system against a CIS benchmark; exit 0 when nothing
+    /// fails, 1 when a rule fails, 2 on error.
+    Scan {
+        /// Benchmark: auto (from /etc/debian_version), debian12, debian13.
+        #[arg(long, default_value = "auto")]
+        benchmark: String,
+        /// Highest level: 1 or 2.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+        level: u8,
+        /// server or workstation.
+        #[arg(long, default_value = "server")]
+        profile: String,
+        /// Only these rule IDs (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Skip these rule IDs (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        skip: Vec<String>,
+        /// table, json (JSON Lines and a summary line) or junit.
+        #[arg(long, default_value = "table")]
+        format: String,
     },
 }

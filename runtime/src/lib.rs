@@ -7,10 +7,12 @@
 pub mod audit;
 pub mod breaker;
 pub mod checks;
+pub mod cis;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod converge;
+pub mod dates;
 pub mod effects;
 pub mod error;
 pub mod fault;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod breaker;
+mod cis;
 mod configure;
 mod profile;
 mod status;
@@ -67,6 +68,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             let (state, _lock) = open_locked(&root)?;
             triggered::triggered(&root, &state, &triggers, cli.json)
         }
+        Command::Cis { action } => cis::run(&root, action, cli.json),
         Command::Breaker { action } => {
             let (state, _lock) = open_locked(&root)?;
             breaker::run(&root, &state, action, cli.json)

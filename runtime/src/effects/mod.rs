@@ -21,6 +21,7 @@ pub use file::matches_content as file_matches;
 pub use file::matches_sha256 as fetched_matches;
 pub use group::members as group_members;
 pub use sysctl::persisted as sysctl_persisted;
+pub use sysctl::persisted_at as sysctl_persisted_at;
 pub use unit::is_enabled as unit_is_enabled;
 
 use crate::breaker::Breakers;

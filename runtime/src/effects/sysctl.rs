@@ -54,7 +54,14 @@ pub(super) fn undo(ctx: &Ctx<'_>, key: &str, running: Option<&str>) -> Result<()
 /// lexical order of their names) and finally `/etc/sysctl.conf`, per
 /// sysctl.d(5).
 pub fn persisted(root: &crate::root::Root, key: &str) -> Option<String> {
-    let mut files: std::collections::BTreeMap<String, PathBuf> = std::collections::BTreeMap::new();
+    persisted_at(root, key).map(|(value, _, _)| value)
+}
+
+/// As [`persisted`], with the file (as seen from the root) and line that
+/// set the winning value.
+pub fn persisted_at(root: &crate::root::Root, key: &str) -> Option<(String, String, usize)> {
+    let mut files: std::collections::BTreeMap<String, (String, PathBuf)> =
+        std::collections::BTreeMap::new();
     for dir in [
         "/usr/lib/sysctl.d",
         "/lib/sysctl.d",
@@ -66,19 +73,19 @@ pub fn persisted(root: &crate::root::Root, key: &str) -> Option<String> {
                 let name = e.file_name().to_string_lossy().into_owned();
                 if name.ends_with(".conf") {
                     // Later directories in this loop have higher priority.
-                    files.insert(name, e.path());
+                    files.insert(name.clone(), (format!("{dir}/{name}"), e.path()));
                 }
             }
         }
     }
-    let mut paths: Vec<PathBuf> = files.into_values().collect();
-    paths.push(root.path("/etc/sysctl.conf"));
-    let mut value = None;
-    for p in paths {
+    let mut paths: Vec<(String, PathBuf)> = files.into_values().collect();
+    paths.push(("/etc/sysctl.conf".into(), root.path("/etc/sysctl.conf")));
+    let mut found = None;
+    for (shown, p) in paths {
         let Ok(text) = std::fs::read_to_string(&p) else {
             continue;
         };
-        for line in text.lines() {
+        for (i, line) in text.lines().enumerate() {
             let line = line.trim().trim_start_matches('-');
             if line.starts_with('#') || line.starts_with(';') {
                 continue;
@@ -86,9 +93,9 @@ pub fn persisted(root: &crate::root::Root, key: &str) -> Option<String> {
             if let Some((k, v)) = line.split_once('=')
                 && k.trim().replace('/', ".") == key
             {
-                value = Some(v.trim().to_owned());
+                found = Some((v.trim().to_owned(), shown.clone(), i + 1));
             }
         }
     }
-    value
+    found
 }

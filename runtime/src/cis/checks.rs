@@ -1,0 +1,511 @@
+//! The typed check kinds a CIS rule is written in, and how each is judged
+//! with evidence (file, line, value).
+
+use std::cell::OnceCell;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+use serde::{Deserialize, Serialize};
+
+use super::modprobe::{self, Modprobe, ModuleIndex};
+use super::sshd::{self, SshdConfig};
+use crate::root::Root;
+
+/// One check. Externally tagged, as the module checks: `{sysctl: {…}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum CisCheck {
+    /// A person must judge it: always reported as manual.
+    Manual,
+    /// The module cannot be loaded: `install NAME /bin/false` and
+    /// `blacklist NAME` in modprobe.d, or no kernel ships it; and (on a
+    /// running system) it is not loaded.
+    KernelModuleUnavailable {
+        /// Module name.
+        name: String,
+    },
+    /// A kernel parameter has this value as persisted by the sysctl.d
+    /// files that win, and (on a running system) in the running kernel.
+    Sysctl {
+        /// Dotted key.
+        key: String,
+        /// Expected value.
+        value: String,
+    },
+    /// A Debian package is not installed.
+    PackageAbsent {
+        /// Package name.
+        name: String,
+    },
+    /// A Debian package is installed.
+    PackageInstalled {
+        /// Package name.
+        name: String,
+    },
+    /// A service is not in use: its packages are absent, or its units are
+    /// masked where a package is needed by something else.
+    NotInUse {
+        /// Packages that provide the service.
+        packages: Vec<String>,
+        /// Its systemd units.
+        #[serde(default)]
+        units: Vec<String>,
+    },
+    /// A file's mode grants no more than `max_mode`, with this owner and
+    /// group; not applicable when the file does not exist.
+    FileAccess {
+        /// Absolute path.
+        path: String,
+        /// Most permissive allowed mode, octal, e.g. "0644".
+        max_mode: String,
+        /// Owner name.
+        owner: String,
+        /// Group name.
+        group: String,
+    },
+    /// An sshd keyword's effective value (not applicable without sshd).
+    Sshd {
+        /// Keyword.
+        option: String,
+        /// Allowed values (any case); empty: no such constraint.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        one_of: Vec<String>,
+        /// Values that fail (any case).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        not: Vec<String>,
+        /// Largest allowed number (times in seconds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<u64>,
+        /// Smallest allowed number (times in seconds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<u64>,
+    },
+    /// Every check holds.
+    AllOf(Vec<CisCheck>),
+}
+
+/// Outcome of a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CisStatus {
+    /// Compliant.
+    Pass,
+    /// Not compliant.
+    Fail,
+    /// A person must judge it.
+    Manual,
+    /// Does not apply here (no sshd, no such file).
+    Notapplicable,
+    /// Only a running system can answer.
+    NotEvaluated,
+    /// The check itself could not run.
+    Error,
+    /// Failed, but covered by a waiver that has not expired.
+    Waived,
+}
+
+/// What was found, where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// File it was read from, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Line in that file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The finding.
+    pub value: String,
+}
+
+impl Evidence {
+    fn said(value: impl Into<String>) -> Evidence {
+        Evidence {
+            file: None,
+            line: None,
+            value: value.into(),
+        }
+    }
+
+    fn at(file: &str, line: usize, value: impl Into<String>) -> Evidence {
+        Evidence {
+            file: Some(file.to_owned()),
+            line: (line > 0).then_some(line),
+            value: value.into(),
+        }
+    }
+}
+
+/// A verdict with its evidence.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// Status.
+    pub status: CisStatus,
+    /// Evidence.
+    pub evidence: Vec<Evidence>,
+}
+
+fn verdict(status: CisStatus, evidence: Vec<Evidence>) -> Verdict {
+    Verdict { status, evidence }
+}
+
+/// What a scan reads once and every rule shares.
+pub struct Facts<'r> {
+    root: &'r Root,
+    live: bool,
+    sshd: OnceCell<Result<Option<SshdConfig>, String>>,
+    modprobe: OnceCell<Modprobe>,
+    modules: OnceCell<ModuleIndex>,
+}
+
+impl<'r> Facts<'r> {
+    /// Facts of `root`; the running kernel is asked only on a live system.
+    pub fn new(root: &'r Root) -> Facts<'r> {
+        Facts {
+            root,
+            live: root.is_live(),
+            sshd: OnceCell::new(),
+            modprobe: OnceCell::new(),
+            modules: OnceCell::new(),
+        }
+    }
+}
+
+impl CisCheck {
+    /// Checks names and values the rule file gives.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            CisCheck::Sysctl { key, value } => {
+                crate::names::sysctl_key(key)?;
+                crate::names::sysctl_value(value)
+            }
+            CisCheck::PackageAbsent { name } | CisCheck::PackageInstalled { name } => {
+                crate::names::package(name)
+            }
+            CisCheck::NotInUse { packages, units } => {
+                packages.iter().try_for_each(|p| crate::names::package(p))?;
+                units.iter().try_for_each(|u| crate::names::unit(u))
+            }
+            CisCheck::FileAccess { max_mode, .. } => crate::plan::parse_mode(max_mode)
+                .map(drop)
+                .map_err(|p| p.what),
+            CisCheck::AllOf(list) if list.is_empty() => Err("all_of is empty".into()),
+            CisCheck::AllOf(list) => list.iter().try_for_each(CisCheck::validate),
+            _ => Ok(()),
+        }
+    }
+
+    /// Judges the check against the facts.
+    pub fn judge(&self, f: &Facts<'_>) -> Verdict {
+        match self {
+            CisCheck::Manual => verdict(
+                CisStatus::Manual,
+                vec![Evidence::said("to be judged by a person")],
+            ),
+            CisCheck::KernelModuleUnavailable { name } => module_unavailable(f, name),
+            CisCheck::Sysctl { key, value } => sysctl(f, key, value),
+            CisCheck::PackageAbsent { name } => match installed(f.root, name) {
+                Some(s) => verdict(
+                    CisStatus::Fail,
+                    vec![Evidence::said(format!("{name}: {s}"))],
+                ),
+                None => verdict(
+                    CisStatus::Pass,
+                    vec![Evidence::said(format!("{name} is not installed"))],
+                ),
+            },
+            CisCheck::PackageInstalled { name } => match installed(f.root, name) {
+                Some(s) => verdict(
+                    CisStatus::Pass,
+                    vec![Evidence::said(format!("{name}: {s}"))],
+                ),
+                None => verdict(
+                    CisStatus::Fail,
+                    vec![Evidence::said(format!("{name} is not installed"))],
+                ),
+            },
+            CisCheck::NotInUse { packages, units } => not_in_use(f, packages, units),
+            CisCheck::FileAccess {
+                path,
+                max_mode,
+                owner,
+                group,
+            } => file_access(f.root, path, max_mode, owner, group),
+            CisCheck::Sshd {
+                option,
+                one_of,
+                not,
+                max,
+                min,
+            } => sshd_option(f, option, one_of, not, *max, *min),
+            CisCheck::AllOf(list) => {
+                let verdicts: Vec<Verdict> = list.iter().map(|c| c.judge(f)).collect();
+                let worst = [
+                    CisStatus::Error,
+                    CisStatus::Fail,
+                    CisStatus::NotEvaluated,
+                    CisStatus::Manual,
+                    CisStatus::Pass,
+                ]
+                .into_iter()
+                .find(|s| verdicts.iter().any(|v| v.status == *s))
+                .unwrap_or(CisStatus::Notapplicable);
+                verdict(
+                    worst,
+                    verdicts.into_iter().flat_map(|v| v.evidence).collect(),
+                )
+            }
+        }
+    }
+}
+
+fn module_unavailable(f: &Facts<'_>, name: &str) -> Verdict {
+    let conf = f.modprobe.get_or_init(|| Modprobe::load(f.root));
+    let index = f.modules.get_or_init(|| ModuleIndex::load(f.root));
+    let mut evidence = Vec::new();
+    if f.live {
+        let loaded = std::fs::read_to_string("/proc/modules").unwrap_or_default();
+        if loaded
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(modprobe::canonical(name).as_str()))
+        {
+            evidence.push(Evidence::at(
+                "/proc/modules",
+                0,
+                format!("{name} is loaded"),
+            ));
+            return verdict(CisStatus::Fail, evidence);
+        }
+    }
+    let install = conf.install(name);
+    let blacklist = conf.blacklist(name);
+    for d in install.iter().chain(blacklist.iter()) {
+        evidence.push(Evidence::at(&d.file, d.line, d.what.clone()));
+    }
+    let disabled = install.is_some_and(modprobe::install_disables) && blacklist.is_some();
+    if disabled {
+        return verdict(CisStatus::Pass, evidence);
+    }
+    match index.file(name) {
+        None if !index.is_empty() => {
+            evidence.push(Evidence::said(format!("no kernel ships {name}")));
+            verdict(CisStatus::Pass, evidence)
+        }
+        Some(file) => {
+            evidence.push(Evidence::said(format!(
+                "{file} can be loaded: {}",
+                match (install, blacklist) {
+                    (None, None) => "no install or blacklist line".to_owned(),
+                    (Some(_), None) => "no blacklist line".to_owned(),
+                    _ => "no `install NAME /bin/false` line".to_owned(),
+                }
+            )));
+            verdict(CisStatus::Fail, evidence)
+        }
+        None => {
+            evidence.push(Evidence::said(
+                "no kernel tree under /lib/modules and modprobe.d does not disable it",
+            ));
+            verdict(CisStatus::Fail, evidence)
+        }
+    }
+}
+
+fn sysctl(f: &Facts<'_>, key: &str, want: &str) -> Verdict {
+    let mut evidence = Vec::new();
+    let mut ok = true;
+    match crate::effects::sysctl_persisted_at(f.root, key) {
+        Some((value, file, line)) => {
+            ok &= value == want;
+            evidence.push(Evidence::at(&file, line, format!("{key} = {value}")));
+        }
+        None => {
+            ok = false;
+            evidence.push(Evidence::said(format!(
+                "{key} is not set in any sysctl.d file"
+            )));
+        }
+    }
+    if f.live {
+        let running = std::fs::read_to_string(format!("/proc/sys/{}", key.replace('.', "/")))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default();
+        ok &= running == want;
+        evidence.push(Evidence::at(
+            &format!("/proc/sys/{}", key.replace('.', "/")),
+            0,
+            format!("running {key} = {running}"),
+        ));
+    }
+    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+}
+
+/// dpkg's status of an installed (or half-installed) package.
+fn installed(root: &Root, name: &str) -> Option<String> {
+    crate::checks::package_status(root, name)
+        .filter(|s| s.ends_with(" installed") || s.contains(" unpacked") || s.contains("half-"))
+}
+
+fn not_in_use(f: &Facts<'_>, packages: &[String], units: &[String]) -> Verdict {
+    let present: Vec<(String, String)> = packages
+        .iter()
+        .filter_map(|p| installed(f.root, p).map(|s| (p.clone(), s)))
+        .collect();
+    if present.is_empty() {
+        return verdict(
+            CisStatus::Pass,
+            vec![Evidence::said(format!(
+                "not installed: {}",
+                packages.join(", ")
+            ))],
+        );
+    }
+    let mut evidence: Vec<Evidence> = present
+        .iter()
+        .map(|(p, s)| Evidence::said(format!("{p}: {s}")))
+        .collect();
+    let mut ok = !units.is_empty();
+    for u in units {
+        let link = f.root.path(&format!("/etc/systemd/system/{u}"));
+        let masked =
+            std::fs::read_link(&link).is_ok_and(|t| t == std::path::Path::new("/dev/null"));
+        ok &= masked;
+        evidence.push(Evidence::at(
+            &format!("/etc/systemd/system/{u}"),
+            0,
+            if masked {
+                format!("{u} is masked")
+            } else {
+                format!("{u} is not masked")
+            },
+        ));
+    }
+    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+}
+
+fn file_access(root: &Root, path: &str, max_mode: &str, owner: &str, group: &str) -> Verdict {
+    let Ok(meta) = std::fs::metadata(root.path(path)) else {
+        return verdict(
+            CisStatus::Notapplicable,
+            vec![Evidence::at(path, 0, "does not exist")],
+        );
+    };
+    let max = crate::plan::parse_mode(max_mode).unwrap_or(0);
+    let mode = meta.permissions().mode() & 0o7777;
+    let name = |file: &str, id: u32| {
+        std::fs::read_to_string(root.path(file))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == id.to_string()).then(|| f[0].to_owned())
+            })
+            .unwrap_or_else(|| id.to_string())
+    };
+    let (u, g) = (
+        name("/etc/passwd", meta.uid()),
+        name("/etc/group", meta.gid()),
+    );
+    let ok = mode & !max == 0 && u == owner && g == group;
+    verdict(
+        if ok { CisStatus::Pass } else { CisStatus::Fail },
+        vec![Evidence::at(
+            path,
+            0,
+            format!("{u}:{g} {mode:04o} (wanted {owner}:{group}, at most {max_mode})"),
+        )],
+    )
+}
+
+fn sshd_option(
+    f: &Facts<'_>,
+    option: &str,
+    one_of: &[String],
+    not: &[String],
+    max: Option<u64>,
+    min: Option<u64>,
+) -> Verdict {
+    let config = match f.sshd.get_or_init(|| SshdConfig::load(f.root)) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return verdict(
+                CisStatus::Notapplicable,
+                vec![Evidence::said(
+                    "no /etc/ssh/sshd_config: sshd is not installed",
+                )],
+            );
+        }
+        Err(e) => return verdict(CisStatus::Error, vec![Evidence::said(e.clone())]),
+    };
+    let Some(setting) = config.get(option) else {
+        return verdict(
+            CisStatus::Fail,
+            vec![Evidence::said(format!("{option} is not set"))],
+        );
+    };
+    let value = setting.value.clone();
+    let evidence = vec![match &setting.file {
+        Some(file) => Evidence::at(file, setting.line, format!("{option} {value}")),
+        None => Evidence::said(format!("{option} {value} (OpenSSH default)")),
+    }];
+    let lower = value.to_ascii_lowercase();
+    let mut ok = one_of.is_empty() || one_of.iter().any(|v| v.eq_ignore_ascii_case(&lower));
+    ok &= !not.iter().any(|v| v.eq_ignore_ascii_case(&lower));
+    if max.is_some() || min.is_some() {
+        // MaxStartups is start:rate:full; its first field is what counts.
+        match sshd::seconds(lower.split(':').next().unwrap_or("")) {
+            Some(n) => {
+                ok &= max.is_none_or(|m| n <= m) && min.is_none_or(|m| n >= m);
+            }
+            None => ok = false,
+        }
+    }
+    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_rules_read_every_modprobe_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = Root::new(dir.path());
+        let write = |p: &str, t: &str| {
+            let path = dir.path().join(p);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, t).expect("write");
+        };
+        write("lib/modules/6.1.0/kernel/fs/cramfs/cramfs.ko.xz", "");
+        write(
+            "lib/modules/6.1.0/kernel/drivers/usb/storage/usb-storage.ko.xz",
+            "",
+        );
+        write("usr/lib/modprobe.d/cis.conf", "install cramfs /bin/false\n");
+        write("etc/modprobe.d/cis.conf", "blacklist cramfs\n");
+        write(
+            "etc/modprobe.d/usb.conf",
+            "install usb_storage /bin/false\nblacklist usb-storage\n",
+        );
+        let f = Facts::new(&root);
+        let check = |n: &str| CisCheck::KernelModuleUnavailable { name: n.into() }.judge(&f);
+        // /etc/modprobe.d/cis.conf hides /usr/lib/modprobe.d/cis.conf.
+        assert_eq!(
+            check("cramfs").status,
+            CisStatus::Fail,
+            "{:?}",
+            check("cramfs")
+        );
+        assert_eq!(check("usb-storage").status, CisStatus::Pass);
+        assert_eq!(
+            check("hfsplus").status,
+            CisStatus::Pass,
+            "no kernel ships it"
+        );
+        let modes = CisCheck::FileAccess {
+            path: "/etc/modprobe.d/cis.conf".into(),
+            max_mode: "0644".into(),
+            owner: "root".into(),
+            group: "root".into(),
+        };
+        assert!(modes.validate().is_ok());
+    }
+}

@@ -1,0 +1,137 @@
+//! CIS benchmark scanning: rules are data (`profiles/cis/*.yaml`, compiled
+//! into the runtime), each with the IDs it has in each benchmark, its
+//! levels, and one typed check that judges the effective configuration
+//! (sshd as `sshd -T` would see it, sysctl across every sysctl.d
+//! directory, kernel modules across every modprobe.d directory), not the
+//! text of one file.
+
+pub mod checks;
+pub mod modprobe;
+pub mod scan;
+pub mod sshd;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use checks::CisCheck;
+
+/// The rules shipped with this runtime.
+const RULES: &str = include_str!("../../../profiles/cis/rules.yaml");
+
+/// A benchmark the rules carry IDs for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Benchmark {
+    /// CIS Debian Linux 12 Benchmark v1.1.0.
+    Debian12,
+    /// CIS Debian Linux 13 Benchmark v1.0.0.
+    Debian13,
+}
+
+impl Benchmark {
+    /// The benchmark of the release in `/etc/debian_version` under `root`
+    /// (12.x → debian12; 13.x and trixie/sid → debian13).
+    pub fn detect(root: &crate::root::Root) -> Benchmark {
+        let version = std::fs::read_to_string(root.path("/etc/debian_version")).unwrap_or_default();
+        if version.trim_start().starts_with("12") {
+            Benchmark::Debian12
+        } else {
+            Benchmark::Debian13
+        }
+    }
+
+    /// Name and version, for reports.
+    pub fn title(self) -> &'static str {
+        match self {
+            Benchmark::Debian12 => "CIS Debian Linux 12 Benchmark v1.1.0",
+            Benchmark::Debian13 => "CIS Debian Linux 13 Benchmark v1.0.0",
+        }
+    }
+}
+
+/// The two profiles of a CIS benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Servers.
+    Server,
+    /// Workstations.
+    Workstation,
+}
+
+/// Level 1 or 2 of a rule per profile; absent means not part of it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Levels {
+    /// Level in the Server profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<u8>,
+    /// Level in the Workstation profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workstation: Option<u8>,
+}
+
+/// One recommendation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Its ID in each benchmark that has it.
+    pub id: BTreeMap<Benchmark, String>,
+    /// Title, as the benchmark words it.
+    pub title: String,
+    /// Levels per profile.
+    pub level: Levels,
+    /// How it is judged.
+    pub check: CisCheck,
+}
+
+impl Rule {
+    /// The rule's level in `profile`, if it belongs to it.
+    pub fn level_in(&self, profile: Profile) -> Option<u8> {
+        match profile {
+            Profile::Server => self.level.server,
+            Profile::Workstation => self.level.workstation,
+        }
+    }
+}
+
+/// The shipped rules, parsed and checked once.
+pub fn rules() -> Result<Vec<Rule>, String> {
+    // Checks are written as maps (`{sysctl: {…}}`), not YAML tags.
+    let rules: Vec<Rule> = serde_norway::with::singleton_map_recursive::deserialize(
+        serde_norway::Deserializer::from_str(RULES),
+    )
+    .map_err(|e| {
+        format!(
+            "the compiled-in CIS rules do not parse at {}: {e}",
+            e.location()
+                .map(|l| format!("{}:{}", l.line(), l.column()))
+                .unwrap_or_default()
+        )
+    })?;
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &rules {
+        if r.id.is_empty() {
+            return Err(format!("rule `{}` has no ID", r.title));
+        }
+        for (b, id) in &r.id {
+            if !seen.insert((*b, id.clone())) {
+                return Err(format!("{} rule {id} appears twice", b.title()));
+            }
+        }
+        r.check
+            .validate()
+            .map_err(|e| format!("rule `{}`: {e}", r.title))?;
+    }
+    Ok(rules)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shipped_rules_parse_with_unique_ids_and_valid_checks() {
+        let rules = super::rules().expect("rules");
+        assert!(rules.len() > 80, "{}", rules.len());
+    }
+}

@@ -1,0 +1,264 @@
+//! The sshd configuration as sshd itself resolves it: `sshd_config` read
+//! from the top, `Include` expanded in place (globs in name order, relative
+//! paths under `/etc/ssh`), the first value of a keyword winning, lines
+//! inside `Match` blocks not part of the global configuration, and
+//! OpenSSH's defaults for what nobody set. Debian's `sshd_config` includes
+//! `sshd_config.d/*.conf` on its first line, so a drop-in beats the main
+//! file, as `sshd -T` shows.
+
+use std::collections::BTreeMap;
+
+use crate::root::Root;
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The value as written.
+    pub value: String,
+    /// File it was set in; `None` for OpenSSH's default.
+    pub file: Option<String>,
+    /// Line in that file.
+    pub line: usize,
+}
+
+/// The global sshd settings, keywords in lower case.
+#[derive(Debug, Default)]
+pub struct SshdConfig {
+    values: BTreeMap<String, Setting>,
+}
+
+/// OpenSSH 9 defaults of the keywords the rules look at (sshd_config(5)).
+const DEFAULTS: &[(&str, &str)] = &[
+    ("banner", "none"),
+    ("clientalivecountmax", "3"),
+    ("clientaliveinterval", "0"),
+    ("disableforwarding", "no"),
+    ("gssapiauthentication", "no"),
+    ("hostbasedauthentication", "no"),
+    ("ignorerhosts", "yes"),
+    ("logingracetime", "120"),
+    ("loglevel", "INFO"),
+    ("maxauthtries", "6"),
+    ("maxsessions", "10"),
+    ("maxstartups", "10:30:100"),
+    ("permitemptypasswords", "no"),
+    ("permitrootlogin", "prohibit-password"),
+    ("permituserenvironment", "no"),
+    ("usepam", "no"),
+    ("x11forwarding", "no"),
+];
+
+/// Bound on nested `Include`s, as sshd's own (16).
+const MAX_DEPTH: usize = 16;
+
+impl SshdConfig {
+    /// Reads `/etc/ssh/sshd_config` under `root`; `None` when it is absent.
+    pub fn load(root: &Root) -> Result<Option<SshdConfig>, String> {
+        let main = "/etc/ssh/sshd_config";
+        if !root.path(main).exists() {
+            return Ok(None);
+        }
+        let mut config = SshdConfig::default();
+        config.read(root, main, 0)?;
+        Ok(Some(config))
+    }
+
+    /// The effective setting of `keyword` (any case).
+    pub fn get(&self, keyword: &str) -> Option<Setting> {
+        let key = keyword.to_ascii_lowercase();
+        self.values.get(&key).cloned().or_else(|| {
+            DEFAULTS
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| Setting {
+                    value: (*v).to_owned(),
+                    file: None,
+                    line: 0,
+                })
+        })
+    }
+
+    fn read(&mut self, root: &Root, path: &str, depth: usize) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            return Err(format!("{path}: Include nested deeper than {MAX_DEPTH}"));
+        }
+        let text = std::fs::read_to_string(root.path(path))
+            .map_err(|e| format!("cannot read {path}: {e}"))?;
+        let mut in_match = false;
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (keyword, rest) = split_keyword(line);
+            let keyword = keyword.to_ascii_lowercase();
+            if keyword == "match" {
+                // Conditional until the next Match or the end of this file.
+                in_match = !rest.eq_ignore_ascii_case("all");
+                continue;
+            }
+            if in_match {
+                continue;
+            }
+            if keyword == "include" {
+                for pattern in rest.split_whitespace() {
+                    let pattern = if pattern.starts_with('/') {
+                        pattern.to_owned()
+                    } else {
+                        format!("/etc/ssh/{pattern}")
+                    };
+                    for file in expand(root, &pattern) {
+                        self.read(root, &file, depth + 1)?;
+                    }
+                }
+                continue;
+            }
+            self.values.entry(keyword).or_insert_with(|| Setting {
+                value: unquote(rest).to_owned(),
+                file: Some(path.to_owned()),
+                line: i + 1,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `Keyword value`, `Keyword=value` or `Keyword = value`.
+fn split_keyword(line: &str) -> (&str, &str) {
+    let end = line
+        .find(|c: char| c.is_whitespace() || c == '=')
+        .unwrap_or(line.len());
+    let rest = line[end..].trim_start();
+    let rest = rest.strip_prefix('=').unwrap_or(rest).trim();
+    (&line[..end], rest)
+}
+
+fn unquote(value: &str) -> &str {
+    value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value)
+}
+
+/// The files a glob in the last path component names, in name order
+/// (glob(3) sorts); a plain path names itself if it exists.
+fn expand(root: &Root, pattern: &str) -> Vec<String> {
+    let (dir, name) = pattern.rsplit_once('/').unwrap_or(("", pattern));
+    if !name.contains(['*', '?', '[']) {
+        return if root.path(pattern).is_file() {
+            vec![pattern.to_owned()]
+        } else {
+            Vec::new()
+        };
+    }
+    let Ok(entries) = std::fs::read_dir(root.path(if dir.is_empty() { "/" } else { dir })) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && glob(name.as_bytes(), n.as_bytes()))
+        .map(|n| format!("{dir}/{n}"))
+        .filter(|p| root.path(p).is_file())
+        .collect();
+    found.sort();
+    found
+}
+
+/// `*` and `?` as glob(3) matches them in one path component.
+fn glob(pattern: &[u8], name: &[u8]) -> bool {
+    match (pattern.first(), name.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => {
+            glob(&pattern[1..], name) || (!name.is_empty() && glob(pattern, &name[1..]))
+        }
+        (Some(b'?'), Some(_)) => glob(&pattern[1..], &name[1..]),
+        (Some(p), Some(n)) if p == n => glob(&pattern[1..], &name[1..]),
+        _ => false,
+    }
+}
+
+/// Seconds of an sshd time value (`90`, `1m30s`, `2h`).
+pub fn seconds(value: &str) -> Option<u64> {
+    let mut total = 0;
+    let mut number = String::new();
+    for c in value.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: u64 = number.parse().ok()?;
+        number.clear();
+        total += n * match c.to_ascii_lowercase() {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return None,
+        };
+    }
+    if !number.is_empty() {
+        total += number.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (path, text) in files {
+            let p = dir.path().join(path.trim_start_matches('/'));
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        }
+        dir
+    }
+
+    #[test]
+    fn drop_ins_win_over_the_main_file_and_match_blocks_are_not_global() {
+        let dir = tree(&[
+            (
+                "/etc/ssh/sshd_config",
+                "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin yes\nMaxAuthTries 3\nMatch User backup\n  PasswordAuthentication yes\n",
+            ),
+            (
+                "/etc/ssh/sshd_config.d/50-vpsc.conf",
+                "permitrootlogin=no\n",
+            ),
+            (
+                "/etc/ssh/sshd_config.d/10-first.conf",
+                "LoginGraceTime 1m\n",
+            ),
+            ("/etc/ssh/sshd_config.d/README", "MaxAuthTries 99\n"),
+        ]);
+        let c = SshdConfig::load(&Root::new(dir.path()))
+            .expect("parse")
+            .expect("present");
+        let root_login = c.get("PermitRootLogin").expect("set");
+        assert_eq!(root_login.value, "no");
+        assert_eq!(
+            root_login.file.as_deref(),
+            Some("/etc/ssh/sshd_config.d/50-vpsc.conf")
+        );
+        assert_eq!(c.get("maxauthtries").expect("set").value, "3");
+        assert_eq!(
+            seconds(&c.get("LoginGraceTime").expect("set").value),
+            Some(60)
+        );
+        assert_eq!(c.get("PasswordAuthentication"), None, "only inside Match");
+        assert_eq!(c.get("IgnoreRhosts").expect("default").file, None);
+    }
+
+    #[test]
+    fn times_and_globs() {
+        assert_eq!(seconds("1m30s"), Some(90));
+        assert_eq!(seconds("120"), Some(120));
+        assert_eq!(seconds("2x"), None);
+        assert!(glob(b"*.conf", b"50-vpsc.conf"));
+        assert!(!glob(b"*.conf", b"README"));
+    }
+}

@@ -1,0 +1,108 @@
+//! `vpsc cis scan` inside a real Debian 13 chroot, with vpsc-runtime and
+//! openssh-server installed by apt: the scanner's view of sshd must be
+//! exactly what `sshd -T` reports for every option a rule looks at, with
+//! settings spread over sshd_config and a drop-in.
+
+use std::collections::BTreeMap;
+
+use vpsc_e2e::{Chroot, require_root, runtime_deb};
+
+#[test]
+fn the_scanner_sees_sshd_as_sshd_does() {
+    require_root();
+    let chroot = Chroot::new();
+    std::fs::copy(runtime_deb(), chroot.path("/tmp/vpsc-runtime.deb")).expect("copy");
+    chroot.apt_get_ok(&[
+        "install",
+        "--no-install-recommends",
+        "/tmp/vpsc-runtime.deb",
+        "openssh-server",
+    ]);
+    // Debian's sshd_config includes sshd_config.d/*.conf on its first line:
+    // the drop-in's MaxAuthTries wins over the main file's, whose LogLevel
+    // and Banner stand; a Match block is not global.
+    std::fs::write(
+        chroot.path("/etc/ssh/sshd_config.d/60-site.conf"),
+        "PermitRootLogin no\nMaxAuthTries 3\nLoginGraceTime 45\nClientAliveInterval 300\n",
+    )
+    .expect("drop-in");
+    let main = std::fs::read_to_string(chroot.path("/etc/ssh/sshd_config")).expect("sshd_config");
+    std::fs::write(
+        chroot.path("/etc/ssh/sshd_config"),
+        format!("{main}\nMaxAuthTries 5\nLogLevel VERBOSE\nBanner /etc/issue.net\nMatch User backup\n  PermitEmptyPasswords yes\n"),
+    )
+    .expect("sshd_config");
+    std::fs::create_dir_all(chroot.path("/run/sshd")).expect("privilege separation directory");
+
+    let truth: BTreeMap<String, String> = chroot
+        .run_ok(&["sshd", "-T"])
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let out = chroot.run(&[
+        "vpsc",
+        "cis",
+        "scan",
+        "--benchmark",
+        "debian12",
+        "--level",
+        "2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a fresh system fails some rules"
+    );
+    let findings: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON Lines"))
+        .collect();
+    let mut compared = 0;
+    for f in &findings {
+        if !f["title"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Ensure sshd ")
+        {
+            continue;
+        }
+        for e in f["evidence"].as_array().expect("evidence") {
+            let seen = e["value"].as_str().expect("value");
+            let seen = seen.strip_suffix(" (OpenSSH default)").unwrap_or(seen);
+            let (option, value) = seen.split_once(' ').expect("`Option value`");
+            let key = option.to_ascii_lowercase();
+            assert_eq!(
+                Some(&value.to_ascii_lowercase()),
+                truth.get(&key).map(|v| v.to_ascii_lowercase()).as_ref(),
+                "{} {}: vpsc sees {seen:?}, sshd -T says {:?}",
+                f["id"],
+                option,
+                truth.get(&key)
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 15, "only {compared} sshd options compared");
+    let by_id = |id: &str| findings.iter().find(|f| f["id"] == id).expect(id).clone();
+    assert_eq!(
+        by_id("5.1.16")["status"],
+        "pass",
+        "MaxAuthTries 3 from the drop-in"
+    );
+    assert_eq!(by_id("5.1.20")["status"], "pass");
+    assert_eq!(
+        by_id("5.1.19")["status"],
+        "pass",
+        "the Match block is not global"
+    );
+    assert_eq!(
+        by_id("5.2.1")["status"],
+        "fail",
+        "sudo is not installed here"
+    );
+    let summary = &findings.last().expect("summary")["summary"];
+    assert!(summary["rules"].as_u64().expect("rules") > 80, "{summary}");
+}
