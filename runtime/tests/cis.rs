@@ -241,3 +241,78 @@ fn bad_input_is_refused_with_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--benchmark debian12"));
 }
+
+#[test]
+fn sudoers_includes_login_defs_and_account_databases() {
+    let dir = tree();
+    let root = dir.path();
+    write(
+        root,
+        "/etc/sudoers",
+        "Defaults env_reset\n@includedir /etc/sudoers.d\n",
+    );
+    write(
+        root,
+        "/etc/sudoers.d/10-pty",
+        "Defaults use_pty, logfile=\"/var/log/sudo.log\"\n",
+    );
+    // sudo skips names with a dot: this file does not count.
+    write(
+        root,
+        "/etc/sudoers.d/20-lazy.disabled",
+        "Defaults !authenticate\n",
+    );
+    write(
+        root,
+        "/etc/login.defs",
+        "PASS_MAX_DAYS 99999\nPASS_MAX_DAYS 365\nENCRYPT_METHOD MD5\n",
+    );
+    write(
+        root,
+        "/etc/passwd",
+        "root:x:0:0:root:/root:/bin/bash\ntoor:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/bash\nbob:x:1000:4242::/home/bob:/bin/bash\n",
+    );
+    write(
+        root,
+        "/etc/group",
+        "root:x:0:\nalice:x:1000:\nshadow:x:42:alice\n",
+    );
+    let (_, lines) = scan(
+        root,
+        &[
+            "--only",
+            "5.2.2,5.2.3,5.2.5,5.4.1.1,5.4.1.4,5.4.2.1,7.2.3,7.2.4,7.2.5",
+        ],
+    );
+    let status = |id: &str| {
+        finding(&lines, id)["status"]
+            .as_str()
+            .expect("status")
+            .to_owned()
+    };
+    assert_eq!(status("5.2.2"), "pass");
+    assert_eq!(
+        finding(&lines, "5.2.2")["evidence"][0]["file"],
+        "/etc/sudoers.d/10-pty"
+    );
+    assert_eq!(status("5.2.3"), "pass");
+    assert_eq!(
+        status("5.2.5"),
+        "pass",
+        "the .disabled file is not read by sudo"
+    );
+    assert_eq!(status("5.4.1.1"), "pass", "the last PASS_MAX_DAYS wins");
+    assert_eq!(finding(&lines, "5.4.1.1")["evidence"][0]["line"], 2);
+    assert_eq!(status("5.4.1.4"), "fail");
+    assert_eq!(status("5.4.2.1"), "fail");
+    assert_eq!(
+        finding(&lines, "5.4.2.1")["evidence"][0]["value"],
+        "toor has UID 0"
+    );
+    assert_eq!(status("7.2.3"), "fail", "bob's group 4242 does not exist");
+    assert_eq!(status("7.2.4"), "fail", "alice is in shadow");
+    assert_eq!(
+        finding(&lines, "7.2.5")["evidence"][0]["value"],
+        "UID 0 also on line 1"
+    );
+}

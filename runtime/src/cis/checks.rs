@@ -79,8 +79,65 @@ pub enum CisCheck {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         min: Option<u64>,
     },
+    /// A setting of `/etc/login.defs` (the last occurrence wins, as in
+    /// shadow's getdef).
+    LoginDefs {
+        /// Key, e.g. `PASS_MAX_DAYS`.
+        key: String,
+        /// Allowed values (any case).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        one_of: Vec<String>,
+        /// Largest allowed number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<u64>,
+        /// Smallest allowed number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<u64>,
+    },
+    /// A `Defaults` option across `/etc/sudoers` and what it includes
+    /// (`@includedir /etc/sudoers.d`): `use_pty`, `logfile`, `!authenticate`.
+    Sudoers {
+        /// Option name as written (`logfile` matches `logfile=…`).
+        option: String,
+        /// Whether it must be present (true) or absent (false).
+        present: bool,
+    },
+    /// A property of the account databases (`/etc/passwd`, `/etc/group`,
+    /// `/etc/shadow`).
+    Accounts {
+        /// Which property.
+        property: AccountsProperty,
+    },
     /// Every check holds.
     AllOf(Vec<CisCheck>),
+}
+
+/// Properties of the account databases a rule can require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountsProperty {
+    /// Every account's password lives in /etc/shadow (`x` in passwd).
+    Shadowed,
+    /// No /etc/shadow password field is empty.
+    NoEmptyPasswords,
+    /// Every primary GID in /etc/passwd is a group of /etc/group.
+    GroupsExist,
+    /// The shadow group has no members.
+    ShadowGroupEmpty,
+    /// No UID is used twice.
+    UniqueUids,
+    /// No GID is used twice.
+    UniqueGids,
+    /// No user name is used twice.
+    UniqueUserNames,
+    /// No group name is used twice.
+    UniqueGroupNames,
+    /// root is the only account with UID 0.
+    RootOnlyUid0,
+    /// root is the only account with primary GID 0.
+    RootOnlyGid0,
+    /// root is the only group with GID 0.
+    RootOnlyGroupGid0,
 }
 
 /// Outcome of a rule.
@@ -236,6 +293,14 @@ impl CisCheck {
                 max,
                 min,
             } => sshd_option(f, option, one_of, not, *max, *min),
+            CisCheck::LoginDefs {
+                key,
+                one_of,
+                max,
+                min,
+            } => login_defs(f.root, key, one_of, *max, *min),
+            CisCheck::Sudoers { option, present } => sudoers(f.root, option, *present),
+            CisCheck::Accounts { property } => accounts(f.root, *property),
             CisCheck::AllOf(list) => {
                 let verdicts: Vec<Verdict> = list.iter().map(|c| c.judge(f)).collect();
                 let worst = [
@@ -404,7 +469,9 @@ fn file_access(root: &Root, path: &str, max_mode: &str, owner: &str, group: &str
         name("/etc/passwd", meta.uid()),
         name("/etc/group", meta.gid()),
     );
-    let ok = mode & !max == 0 && u == owner && g == group;
+    // `root|shadow`: any of these.
+    let ok =
+        mode & !max == 0 && owner.split('|').any(|o| o == u) && group.split('|').any(|x| x == g);
     verdict(
         if ok { CisStatus::Pass } else { CisStatus::Fail },
         vec![Evidence::at(
@@ -459,6 +526,269 @@ fn sshd_option(
         }
     }
     verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+}
+
+fn login_defs(
+    root: &Root,
+    key: &str,
+    one_of: &[String],
+    max: Option<u64>,
+    min: Option<u64>,
+) -> Verdict {
+    let text = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
+    let found = text.lines().enumerate().filter_map(|(i, l)| {
+        let mut w = l.split_whitespace();
+        (w.next() == Some(key)).then(|| (i + 1, w.next().unwrap_or("").to_owned()))
+    });
+    let Some((line, value)) = found.last() else {
+        return verdict(
+            CisStatus::Fail,
+            vec![Evidence::at(
+                "/etc/login.defs",
+                0,
+                format!("{key} is not set"),
+            )],
+        );
+    };
+    let mut ok = one_of.is_empty() || one_of.iter().any(|v| v.eq_ignore_ascii_case(&value));
+    if max.is_some() || min.is_some() {
+        match value.parse::<u64>() {
+            Ok(n) => ok &= max.is_none_or(|m| n <= m) && min.is_none_or(|m| n >= m),
+            Err(_) => ok = false,
+        }
+    }
+    verdict(
+        if ok { CisStatus::Pass } else { CisStatus::Fail },
+        vec![Evidence::at(
+            "/etc/login.defs",
+            line,
+            format!("{key} {value}"),
+        )],
+    )
+}
+
+/// `Defaults` options of sudoers and its includes, with where each is.
+fn sudoers_defaults(root: &Root) -> Vec<(String, String, usize)> {
+    fn read(root: &Root, path: &str, out: &mut Vec<(String, String, usize)>, depth: usize) {
+        if depth > 8 {
+            return;
+        }
+        let Ok(text) = std::fs::read_to_string(root.path(path)) else {
+            return;
+        };
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            let include = |rest: &str| rest.trim().trim_matches('"').to_owned();
+            if let Some(dir) = line
+                .strip_prefix("@includedir")
+                .or_else(|| line.strip_prefix("#includedir"))
+            {
+                let dir = include(dir);
+                let mut names: Vec<String> = std::fs::read_dir(root.path(&dir))
+                    .map(|e| {
+                        e.flatten()
+                            .map(|e| e.file_name().to_string_lossy().into_owned())
+                            // sudo skips names with a `.` or ending in `~`.
+                            .filter(|n| !n.contains('.') && !n.ends_with('~'))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                names.sort();
+                for n in names {
+                    read(root, &format!("{dir}/{n}"), out, depth + 1);
+                }
+            } else if let Some(file) = line
+                .strip_prefix("@include")
+                .or_else(|| line.strip_prefix("#include"))
+            {
+                read(root, &include(file), out, depth + 1);
+            } else if let Some(rest) = line.strip_prefix("Defaults") {
+                // `Defaults:user`, `Defaults@host` … are scoped; the rules
+                // look at every Defaults line, scoped ones included.
+                let options = rest.split_once(char::is_whitespace).map_or("", |(_, o)| o);
+                for o in options.split(',') {
+                    out.push((o.trim().to_owned(), path.to_owned(), i + 1));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    read(root, "/etc/sudoers", &mut out, 0);
+    out
+}
+
+fn sudoers(root: &Root, option: &str, present: bool) -> Verdict {
+    if !root.path("/etc/sudoers").exists() {
+        return verdict(
+            CisStatus::Notapplicable,
+            vec![Evidence::said("no /etc/sudoers: sudo is not installed")],
+        );
+    }
+    let defaults = sudoers_defaults(root);
+    let hits: Vec<&(String, String, usize)> = defaults
+        .iter()
+        .filter(|(o, _, _)| o == option || o.split('=').next().map(str::trim) == Some(option))
+        .collect();
+    let evidence: Vec<Evidence> = hits
+        .iter()
+        .map(|(o, file, line)| Evidence::at(file, *line, format!("Defaults {o}")))
+        .collect();
+    let ok = hits.is_empty() != present;
+    let evidence = if evidence.is_empty() {
+        vec![Evidence::at(
+            "/etc/sudoers",
+            0,
+            format!("no Defaults {option}"),
+        )]
+    } else {
+        evidence
+    };
+    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+}
+
+fn accounts(root: &Root, property: AccountsProperty) -> Verdict {
+    let table = |file: &str| -> Vec<(usize, Vec<String>)> {
+        std::fs::read_to_string(root.path(file))
+            .unwrap_or_default()
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|(i, l)| (i + 1, l.split(':').map(str::to_owned).collect()))
+            .collect()
+    };
+    let field = |row: &Vec<String>, n: usize| row.get(n).cloned().unwrap_or_default();
+    let (passwd, group, shadow) = (
+        table("/etc/passwd"),
+        table("/etc/group"),
+        table("/etc/shadow"),
+    );
+    let mut bad: Vec<Evidence> = Vec::new();
+    let duplicates = |rows: &[(usize, Vec<String>)],
+                      n: usize,
+                      file: &str,
+                      what: &str,
+                      bad: &mut Vec<Evidence>| {
+        let mut seen = std::collections::BTreeMap::new();
+        for (line, row) in rows {
+            if let Some(first) = seen.insert(field(row, n), *line) {
+                bad.push(Evidence::at(
+                    file,
+                    *line,
+                    format!("{what} {} also on line {first}", field(row, n)),
+                ));
+            }
+        }
+    };
+    match property {
+        AccountsProperty::Shadowed => {
+            for (line, row) in &passwd {
+                if field(row, 1) != "x" {
+                    bad.push(Evidence::at(
+                        "/etc/passwd",
+                        *line,
+                        format!("{} keeps its password in /etc/passwd", field(row, 0)),
+                    ));
+                }
+            }
+        }
+        AccountsProperty::NoEmptyPasswords => {
+            for (line, row) in &shadow {
+                if field(row, 1).is_empty() {
+                    bad.push(Evidence::at(
+                        "/etc/shadow",
+                        *line,
+                        format!("{} has an empty password", field(row, 0)),
+                    ));
+                }
+            }
+        }
+        AccountsProperty::GroupsExist => {
+            let gids: std::collections::BTreeSet<String> =
+                group.iter().map(|(_, r)| field(r, 2)).collect();
+            for (line, row) in &passwd {
+                if !gids.contains(&field(row, 3)) {
+                    bad.push(Evidence::at(
+                        "/etc/passwd",
+                        *line,
+                        format!(
+                            "{}'s group {} is not in /etc/group",
+                            field(row, 0),
+                            field(row, 3)
+                        ),
+                    ));
+                }
+            }
+        }
+        AccountsProperty::ShadowGroupEmpty => {
+            for (line, row) in group.iter().filter(|(_, r)| field(r, 0) == "shadow") {
+                if !field(row, 3).is_empty() {
+                    bad.push(Evidence::at(
+                        "/etc/group",
+                        *line,
+                        format!("shadow has members {}", field(row, 3)),
+                    ));
+                }
+                for (pline, p) in passwd.iter().filter(|(_, p)| field(p, 3) == field(row, 2)) {
+                    bad.push(Evidence::at(
+                        "/etc/passwd",
+                        *pline,
+                        format!("{}'s primary group is shadow", field(p, 0)),
+                    ));
+                }
+            }
+        }
+        AccountsProperty::UniqueUids => duplicates(&passwd, 2, "/etc/passwd", "UID", &mut bad),
+        AccountsProperty::UniqueGids => duplicates(&group, 2, "/etc/group", "GID", &mut bad),
+        AccountsProperty::UniqueUserNames => {
+            duplicates(&passwd, 0, "/etc/passwd", "user", &mut bad)
+        }
+        AccountsProperty::UniqueGroupNames => {
+            duplicates(&group, 0, "/etc/group", "group", &mut bad)
+        }
+        AccountsProperty::RootOnlyUid0 | AccountsProperty::RootOnlyGid0 => {
+            let n = if property == AccountsProperty::RootOnlyUid0 {
+                2
+            } else {
+                3
+            };
+            for (line, row) in &passwd {
+                if field(row, n) == "0" && field(row, 0) != "root" {
+                    bad.push(Evidence::at(
+                        "/etc/passwd",
+                        *line,
+                        format!(
+                            "{} has {} 0",
+                            field(row, 0),
+                            if n == 2 { "UID" } else { "GID" }
+                        ),
+                    ));
+                }
+            }
+        }
+        AccountsProperty::RootOnlyGroupGid0 => {
+            for (line, row) in &group {
+                if field(row, 2) == "0" && field(row, 0) != "root" {
+                    bad.push(Evidence::at(
+                        "/etc/group",
+                        *line,
+                        format!("group {} has GID 0", field(row, 0)),
+                    ));
+                }
+            }
+        }
+    }
+    if bad.is_empty() {
+        verdict(
+            CisStatus::Pass,
+            vec![Evidence::said(format!(
+                "{} accounts, {} groups checked",
+                passwd.len(),
+                group.len()
+            ))],
+        )
+    } else {
+        verdict(CisStatus::Fail, bad)
+    }
 }
 
 #[cfg(test)]
