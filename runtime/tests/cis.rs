@@ -316,3 +316,46 @@ fn sudoers_includes_login_defs_and_account_databases() {
         "UID 0 also on line 1"
     );
 }
+
+#[test]
+fn one_walk_finds_world_writable_and_unowned_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tree();
+    let root = dir.path();
+    let (_, lines) = scan(root, &["--only", "7.1.11,7.1.12"]);
+    assert_eq!(finding(&lines, "7.1.11")["status"], "pass", "{lines:?}");
+    write(root, "/srv/share/open.txt", "x");
+    std::fs::set_permissions(
+        root.join("srv/share/open.txt"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .expect("chmod");
+    std::fs::set_permissions(
+        root.join("srv/share"),
+        std::fs::Permissions::from_mode(0o777),
+    )
+    .expect("chmod");
+    write(root, "/srv/orphan", "x");
+    std::os::unix::fs::chown(root.join("srv/orphan"), Some(4242), Some(0))
+        .expect("chown (tests run as root)");
+    let (_, lines) = scan(root, &["--only", "7.1.11,7.1.12"]);
+    let ww = finding(&lines, "7.1.11");
+    assert_eq!(ww["status"], "fail");
+    let said: Vec<&str> = ww["evidence"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|e| e["value"].as_str())
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "/srv/share/open.txt: file writable by anyone",
+            "/srv/share: directory writable by anyone, no sticky bit"
+        ]
+    );
+    assert_eq!(
+        finding(&lines, "7.1.12")["evidence"][0]["value"],
+        "/srv/orphan: owner is no account"
+    );
+}

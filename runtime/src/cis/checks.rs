@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::modprobe::{self, Modprobe, ModuleIndex};
 use super::sshd::{self, SshdConfig};
+use super::walk::Walk;
 use crate::root::Root;
 
 /// One check. Externally tagged, as the module checks: `{sysctl: {…}}`.
@@ -108,6 +109,11 @@ pub enum CisCheck {
         /// Which property.
         property: AccountsProperty,
     },
+    /// No regular file anyone may write, and no directory anyone may write
+    /// without the sticky bit, on the local filesystems.
+    WorldWritable,
+    /// Every file on the local filesystems has a known owner and group.
+    Owned,
     /// Every check holds.
     AllOf(Vec<CisCheck>),
 }
@@ -211,6 +217,7 @@ pub struct Facts<'r> {
     sshd: OnceCell<Result<Option<SshdConfig>, String>>,
     modprobe: OnceCell<Modprobe>,
     modules: OnceCell<ModuleIndex>,
+    walk: OnceCell<Walk>,
 }
 
 impl<'r> Facts<'r> {
@@ -222,6 +229,7 @@ impl<'r> Facts<'r> {
             sshd: OnceCell::new(),
             modprobe: OnceCell::new(),
             modules: OnceCell::new(),
+            walk: OnceCell::new(),
         }
     }
 }
@@ -301,6 +309,32 @@ impl CisCheck {
             } => login_defs(f.root, key, one_of, *max, *min),
             CisCheck::Sudoers { option, present } => sudoers(f.root, option, *present),
             CisCheck::Accounts { property } => accounts(f.root, *property),
+            CisCheck::WorldWritable => {
+                let w = f.walk.get_or_init(|| Walk::run(f.root));
+                let listed = w
+                    .world_writable_files
+                    .iter()
+                    .map(|p| format!("{p}: file writable by anyone"))
+                    .chain(
+                        w.world_writable_dirs
+                            .iter()
+                            .map(|p| format!("{p}: directory writable by anyone, no sticky bit")),
+                    );
+                from_walk(w, listed.collect())
+            }
+            CisCheck::Owned => {
+                let w = f.walk.get_or_init(|| Walk::run(f.root));
+                let listed = w
+                    .unowned
+                    .iter()
+                    .map(|p| format!("{p}: owner is no account"))
+                    .chain(
+                        w.ungrouped
+                            .iter()
+                            .map(|p| format!("{p}: group is no group")),
+                    );
+                from_walk(w, listed.collect())
+            }
             CisCheck::AllOf(list) => {
                 let verdicts: Vec<Verdict> = list.iter().map(|c| c.judge(f)).collect();
                 let worst = [
@@ -526,6 +560,21 @@ fn sshd_option(
         }
     }
     verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+}
+
+/// A verdict from a walk: what was found is the evidence of a failure.
+fn from_walk(w: &Walk, found: Vec<String>) -> Verdict {
+    if found.is_empty() {
+        verdict(
+            CisStatus::Pass,
+            vec![Evidence::said(format!("{} files looked at", w.files))],
+        )
+    } else {
+        verdict(
+            CisStatus::Fail,
+            found.into_iter().map(Evidence::said).collect(),
+        )
+    }
 }
 
 fn login_defs(

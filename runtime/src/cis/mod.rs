@@ -9,6 +9,7 @@ pub mod checks;
 pub mod modprobe;
 pub mod scan;
 pub mod sshd;
+pub mod walk;
 
 use std::collections::BTreeMap;
 
