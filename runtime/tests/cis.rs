@@ -359,3 +359,47 @@ fn one_walk_finds_world_writable_and_unowned_files() {
         "/srv/orphan: owner is no account"
     );
 }
+
+#[test]
+fn mounts_are_judged_as_the_system_would_mount_them() {
+    let dir = tree();
+    let root = dir.path();
+    write(
+        root,
+        "/usr/lib/systemd/system/tmp.mount",
+        "[Mount]\nWhat=tmpfs\nWhere=/tmp\nType=tmpfs\nOptions=mode=1777,strictatime,nosuid,nodev,size=50%%\n",
+    );
+    write(
+        root,
+        "/etc/fstab",
+        "# <fs> <mp> <type> <opts>\nUUID=1 /home ext4 defaults,nodev 0 2\n",
+    );
+    let ids = "1.1.2.1.1,1.1.2.1.4,1.1.2.3.1,1.1.2.3.2,1.1.2.3.3,1.1.2.4.2";
+    let (_, lines) = scan(root, &["--level", "2", "--only", ids]);
+    let status = |id: &str| {
+        finding(&lines, id)["status"]
+            .as_str()
+            .expect("status")
+            .to_owned()
+    };
+    assert_eq!(
+        status("1.1.2.1.1"),
+        "pass",
+        "systemd's tmp.mount mounts /tmp"
+    );
+    assert_eq!(status("1.1.2.1.4"), "fail", "without noexec");
+    assert_eq!(status("1.1.2.3.1"), "pass");
+    assert_eq!(
+        finding(&lines, "1.1.2.3.1")["evidence"][0]["value"],
+        "/home is mounted: /etc/fstab:2"
+    );
+    assert_eq!(status("1.1.2.3.2"), "pass");
+    assert_eq!(status("1.1.2.3.3"), "fail");
+    assert_eq!(status("1.1.2.4.2"), "notapplicable", "/var is not separate");
+    // Masking tmp.mount leaves /tmp on the root filesystem.
+    std::fs::create_dir_all(root.join("etc/systemd/system")).expect("mkdir");
+    std::os::unix::fs::symlink("/dev/null", root.join("etc/systemd/system/tmp.mount"))
+        .expect("mask");
+    let (_, lines) = scan(root, &["--only", "1.1.2.1.1"]);
+    assert_eq!(finding(&lines, "1.1.2.1.1")["status"], "fail");
+}

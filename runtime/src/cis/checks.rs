@@ -7,6 +7,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use serde::{Deserialize, Serialize};
 
 use super::modprobe::{self, Modprobe, ModuleIndex};
+use super::mounts;
 use super::sshd::{self, SshdConfig};
 use super::walk::Walk;
 use crate::root::Root;
@@ -114,6 +115,19 @@ pub enum CisCheck {
     WorldWritable,
     /// Every file on the local filesystems has a known owner and group.
     Owned,
+    /// A directory is a separate mount.
+    SeparatePartition {
+        /// Mount point.
+        path: String,
+    },
+    /// A separate mount carries an option; not applicable when the
+    /// directory is not a separate mount (its own rule says so).
+    MountOption {
+        /// Mount point.
+        path: String,
+        /// Option, e.g. `nodev`.
+        option: String,
+    },
     /// Every check holds.
     AllOf(Vec<CisCheck>),
 }
@@ -309,6 +323,34 @@ impl CisCheck {
             } => login_defs(f.root, key, one_of, *max, *min),
             CisCheck::Sudoers { option, present } => sudoers(f.root, option, *present),
             CisCheck::Accounts { property } => accounts(f.root, *property),
+            CisCheck::SeparatePartition { path } => match mounts::find(f.root, path) {
+                Some(m) => verdict(
+                    CisStatus::Pass,
+                    vec![Evidence::said(format!("{path} is mounted: {}", m.source))],
+                ),
+                None => verdict(
+                    CisStatus::Fail,
+                    vec![Evidence::said(format!("{path} is not a separate mount"))],
+                ),
+            },
+            CisCheck::MountOption { path, option } => match mounts::find(f.root, path) {
+                Some(m) => verdict(
+                    if m.options.iter().any(|o| o == option) {
+                        CisStatus::Pass
+                    } else {
+                        CisStatus::Fail
+                    },
+                    vec![Evidence::said(format!(
+                        "{path} options {} ({})",
+                        m.options.join(","),
+                        m.source
+                    ))],
+                ),
+                None => verdict(
+                    CisStatus::Notapplicable,
+                    vec![Evidence::said(format!("{path} is not a separate mount"))],
+                ),
+            },
             CisCheck::WorldWritable => {
                 let w = f.walk.get_or_init(|| Walk::run(f.root));
                 let listed = w

@@ -7,6 +7,7 @@
 
 pub mod checks;
 pub mod modprobe;
+pub mod mounts;
 pub mod scan;
 pub mod sshd;
 pub mod walk;
