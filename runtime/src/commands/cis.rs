@@ -43,8 +43,12 @@ pub fn run(root: &Root, action: CisAction, json: bool) -> Result<i32> {
     })?;
     if !rules.iter().any(|r| r.id.contains_key(&benchmark)) {
         return Err(Error::Invalid {
-            what: format!("no rule of this runtime carries {} IDs yet", benchmark.title()),
-            hint: "scan against the Debian 12 benchmark with `--benchmark debian12` (its recommendations largely carry over)".into(),
+            what: format!(
+                "no rule of this runtime carries {} IDs yet",
+                benchmark.title()
+            ),
+            hint: "choose the benchmark with `--benchmark debian12` or `--benchmark debian13`"
+                .into(),
         });
     }
     let (findings, summary) = scan::scan(
