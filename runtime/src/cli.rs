@@ -157,5 +157,12 @@ pub enum CisAction {
         /// table, json (JSON Lines and a summary line) or junit.
         #[arg(long, default_value = "table")]
         format: String,
+        /// Record the outcome in the audit log (the daily timer does).
+        #[arg(long)]
+        record: bool,
+        /// Also write Prometheus metrics to FILE for node-exporter's
+        /// textfile collector (skipped when its directory does not exist).
+        #[arg(long, value_name = "FILE")]
+        textfile: Option<std::path::PathBuf>,
     },
 }

@@ -431,3 +431,58 @@ fn mounts_are_judged_as_the_system_would_mount_them() {
     let (_, lines) = scan(root, &["--only", "1.1.2.1.1"]);
     assert_eq!(finding(&lines, "1.1.2.1.1")["status"], "fail");
 }
+
+#[test]
+fn a_recorded_scan_goes_to_the_audit_log_and_to_prometheus() {
+    let dir = tree();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("var/lib/prometheus/node-exporter")).expect("mkdir");
+    let out = vpsc(
+        root,
+        &[
+            "cis",
+            "scan",
+            "--only",
+            "5.1.16,5.1.20",
+            "--record",
+            "--textfile",
+            "/var/lib/prometheus/node-exporter/vpsc_cis.prom",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let prom = std::fs::read_to_string(root.join("var/lib/prometheus/node-exporter/vpsc_cis.prom"))
+        .expect("metrics written");
+    assert!(
+        prom.contains("vpsc_cis_score{benchmark=\"debian12\",level=\"1\",profile=\"server\"} 50"),
+        "{prom}"
+    );
+    assert!(prom.contains("vpsc_cis_rules{benchmark=\"debian12\",level=\"1\",profile=\"server\",status=\"fail\"} 1"), "{prom}");
+    assert!(
+        prom.contains("id=\"5.1.16\",title=\"Ensure sshd MaxAuthTries is configured\"} 1"),
+        "{prom}"
+    );
+    let events: Vec<serde_json::Value> = serde_json::from_slice(
+        &vpsc(root, &["--json", "audit", "query", "--action", "cis.scan"]).stdout,
+    )
+    .expect("audit");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["result"], "error: 1 rule(s) fail");
+    assert_eq!(
+        events[0]["details"]["failing"],
+        serde_json::json!(["5.1.16"])
+    );
+    // Without node-exporter's directory the metrics are skipped, not an error.
+    let other = tree();
+    let out = vpsc(
+        other.path(),
+        &[
+            "cis",
+            "scan",
+            "--only",
+            "5.1.20",
+            "--textfile",
+            "/var/lib/prometheus/node-exporter/vpsc_cis.prom",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+}

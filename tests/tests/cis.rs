@@ -105,4 +105,39 @@ fn the_scanner_sees_sshd_as_sshd_does() {
     );
     let summary = &findings.last().expect("summary")["summary"];
     assert!(summary["rules"].as_u64().expect("rules") > 80, "{summary}");
+
+    // The daily scan: vpsc-runtime enabled its timer offline, and the
+    // service's command line records and exports.
+    assert!(
+        chroot
+            .path("/etc/systemd/system/timers.target.wants/vpsc-cis-scan.timer")
+            .symlink_metadata()
+            .is_ok(),
+        "vpsc-cis-scan.timer is not enabled"
+    );
+    let service =
+        std::fs::read_to_string(chroot.path("/usr/lib/systemd/system/vpsc-cis-scan.service"))
+            .expect("service");
+    let exec = service
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("ExecStart");
+    std::fs::create_dir_all(chroot.path("/var/lib/prometheus/node-exporter")).expect("mkdir");
+    let argv: Vec<&str> = exec.split_whitespace().collect();
+    let out = chroot.run(&argv);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let prom =
+        std::fs::read_to_string(chroot.path("/var/lib/prometheus/node-exporter/vpsc_cis.prom"))
+            .expect("metrics");
+    assert!(
+        prom.contains("vpsc_cis_score{benchmark=\"debian13\""),
+        "{prom}"
+    );
+    let audit = chroot.run_ok(&["vpsc", "audit", "query", "--action", "cis.scan"]);
+    assert!(audit.contains("cis.scan"), "{audit}");
 }

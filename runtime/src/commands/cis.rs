@@ -16,6 +16,8 @@ pub fn run(root: &Root, action: CisAction, json: bool) -> Result<i32> {
         only,
         skip,
         format,
+        record,
+        textfile,
     } = action;
     let benchmark = match which.as_str() {
         "auto" => Benchmark::detect(root),
@@ -63,6 +65,32 @@ pub fn run(root: &Root, action: CisAction, json: bool) -> Result<i32> {
             today: crate::dates::today(),
         },
     )?;
+    if let Some(path) = &textfile {
+        write_textfile(root, path, benchmark, &findings, &summary)?;
+    }
+    if record {
+        let failing: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.status == CisStatus::Fail)
+            .map(|f| f.id.as_str())
+            .collect();
+        let state = crate::state::State::open(root)?;
+        let event = crate::audit::append(
+            &state,
+            crate::audit::NewEvent {
+                actor: crate::audit::actor(root),
+                action: "cis.scan".into(),
+                target: summary.benchmark.clone(),
+                result: if failing.is_empty() {
+                    "ok".into()
+                } else {
+                    format!("error: {} rule(s) fail", failing.len())
+                },
+                details: serde_json::json!({ "summary": summary, "failing": failing }),
+            },
+        )?;
+        crate::audit::forward(root, &event);
+    }
     match format.as_str() {
         "json" => {
             for f in &findings {
@@ -126,6 +154,81 @@ pub fn run(root: &Root, action: CisAction, json: bool) -> Result<i32> {
     } else {
         0
     })
+}
+
+/// Prometheus text exposition for node-exporter's textfile collector,
+/// written atomically so it never reads half a file.
+fn write_textfile(
+    root: &Root,
+    path: &std::path::Path,
+    benchmark: Benchmark,
+    findings: &[scan::Finding],
+    summary: &scan::Summary,
+) -> Result<()> {
+    use std::fmt::Write;
+    let host = root.path(&path.to_string_lossy());
+    let Some(dir) = host.parent().filter(|d| d.is_dir()) else {
+        tracing::info!(path = %path.display(), "no textfile collector directory; metrics not written");
+        return Ok(());
+    };
+    let bench = match benchmark {
+        Benchmark::Debian12 => "debian12",
+        Benchmark::Debian13 => "debian13",
+    };
+    let labels = format!(
+        "benchmark=\"{bench}\",level=\"{}\",profile=\"{}\"",
+        summary.level,
+        match summary.profile {
+            Profile::Server => "server",
+            Profile::Workstation => "workstation",
+        }
+    );
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP vpsc_cis_score Passed rules among passed, failed and waived, in percent."
+    );
+    let _ = writeln!(out, "# TYPE vpsc_cis_score gauge");
+    let _ = writeln!(out, "vpsc_cis_score{{{labels}}} {}", summary.score);
+    let _ = writeln!(
+        out,
+        "# HELP vpsc_cis_rules Rules of the last scan by status."
+    );
+    let _ = writeln!(out, "# TYPE vpsc_cis_rules gauge");
+    for (status, n) in &summary.counts {
+        let s = serde_json::to_value(status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let _ = writeln!(out, "vpsc_cis_rules{{{labels},status=\"{s}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP vpsc_cis_rule_failed 1 for each rule that fails."
+    );
+    let _ = writeln!(out, "# TYPE vpsc_cis_rule_failed gauge");
+    for f in findings.iter().filter(|f| f.status == CisStatus::Fail) {
+        let _ = writeln!(
+            out,
+            "vpsc_cis_rule_failed{{{labels},id=\"{}\",title=\"{}\"}} 1",
+            esc(&f.id),
+            esc(&f.title)
+        );
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "# HELP vpsc_cis_last_scan_timestamp_seconds When the scan ran."
+    );
+    let _ = writeln!(out, "# TYPE vpsc_cis_last_scan_timestamp_seconds gauge");
+    let _ = writeln!(out, "vpsc_cis_last_scan_timestamp_seconds {now}");
+    let tmp = dir.join(format!(".vpsc_cis.prom.{}", std::process::id()));
+    std::fs::write(&tmp, out).map_err(Error::io("write", &tmp))?;
+    std::fs::rename(&tmp, &host).map_err(Error::io("replace", &host))
 }
 
 fn usage(what: String, allowed: &str) -> Error {
