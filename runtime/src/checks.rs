@@ -297,16 +297,7 @@ fn file_mode(root: &Root, path: &str, owner: &str, group: &str, mode: &str) -> (
     let Ok(meta) = std::fs::symlink_metadata(root.path(path)) else {
         return (false, format!("{path} does not exist"));
     };
-    let name_of = |file: &str, id: u32| {
-        std::fs::read_to_string(root.path(file))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f.len() > 2 && f[2] == id.to_string()).then(|| f[0].to_owned())
-            })
-            .unwrap_or_else(|| id.to_string())
-    };
+    let name_of = |file: &str, id: u32| root.account_name(file, id);
     let found = format!(
         "{}:{} {:04o}",
         name_of("/etc/passwd", meta.uid()),

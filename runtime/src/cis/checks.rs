@@ -531,16 +531,7 @@ fn file_access(root: &Root, path: &str, max_mode: &str, owner: &str, group: &str
     };
     let max = crate::plan::parse_mode(max_mode).unwrap_or(0);
     let mode = meta.permissions().mode() & 0o7777;
-    let name = |file: &str, id: u32| {
-        std::fs::read_to_string(root.path(file))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f.len() > 2 && f[2] == id.to_string()).then(|| f[0].to_owned())
-            })
-            .unwrap_or_else(|| id.to_string())
-    };
+    let name = |file: &str, id: u32| root.account_name(file, id);
     let (u, g) = (
         name("/etc/passwd", meta.uid()),
         name("/etc/group", meta.gid()),
