@@ -132,6 +132,12 @@ fn user_name(root: &Root, uid: u32) -> Option<String> {
 /// it (so a journal step and its event commit together); otherwise it
 /// takes the write lock first, so concurrent appenders never fork the chain.
 pub fn append(state: &State, event: NewEvent) -> Result<Event> {
+    // An event of its own only records what already happened; see
+    // `State::relaxed` for why it need not wait for the disk.
+    state.relaxed(|| append_in(state, event))
+}
+
+fn append_in(state: &State, event: NewEvent) -> Result<Event> {
     let conn = state.connection();
     let own = conn.is_autocommit();
     if own {

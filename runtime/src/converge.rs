@@ -295,7 +295,7 @@ pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
             }
         }
     }
-    state.set_module(module, &plan.version, ModuleState::Configured)?;
+    state.relaxed(|| state.set_module(module, &plan.version, ModuleState::Configured))?;
     if !report.applied.is_empty() || !report.undone.is_empty() {
         reload(root, &plan.reload)?;
     }
@@ -382,7 +382,7 @@ pub fn unconfigure(root: &Root, state: &State, module: &str) -> Result<Report> {
         undo_step(&ctx, state, step)?;
         report.undone.push(step.key.clone());
     }
-    state.delete_module(module)?;
+    state.relaxed(|| state.delete_module(module))?;
     // The plan is still installed during prerm; after it is gone (postrm,
     // disappear) there is nothing left to tell running services. Off a live
     // system there are no running services, so the plan is not even read.
@@ -423,9 +423,11 @@ fn undo_step(ctx: &Ctx<'_>, state: &State, step: &StepRow) -> Result<()> {
         result: "ok".into(),
         details: serde_json::json!({ "module": ctx.module, "restored": prior }),
     };
-    let recorded = state.atomically(|| {
-        state.delete_step(ctx.module, &step.key)?;
-        audit::append(state, event)
+    let recorded = state.relaxed(|| {
+        state.atomically(|| {
+            state.delete_step(ctx.module, &step.key)?;
+            audit::append(state, event)
+        })
     })?;
     audit::forward(ctx.root, &recorded);
     Ok(())
@@ -441,9 +443,11 @@ fn applied(ctx: &Ctx<'_>, state: &State, key: &str, effect: &Effect) -> Result<(
         result: "ok".into(),
         details: serde_json::json!({ "module": ctx.module, "effect": effect }),
     };
-    let recorded = state.atomically(|| {
-        state.set_step_state(ctx.module, key, StepState::Applied)?;
-        audit::append(state, event)
+    let recorded = state.relaxed(|| {
+        state.atomically(|| {
+            state.set_step_state(ctx.module, key, StepState::Applied)?;
+            audit::append(state, event)
+        })
     })?;
     audit::forward(ctx.root, &recorded);
     Ok(())

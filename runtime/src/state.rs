@@ -2,7 +2,14 @@
 //!
 //! SQLite in WAL mode with `synchronous=FULL`, so a row committed before a
 //! change is applied survives `kill -9` and power loss: the journal is
-//! write-ahead. The directory is 0700 and the file 0600, root only.
+//! write-ahead. Records that only say a change *finished* (a step applied
+//! or undone, with its audit event) and audit-only events commit with
+//! `synchronous=NORMAL` ([`State::relaxed`]): they survive `kill -9` at
+//! once and power loss from the next durable commit on, which fsyncs the
+//! whole WAL before the next change starts. A power cut can thus only
+//! return the journal to a state a `kill -9` just before the completion
+//! leaves, which recovery handles. The directory is 0700 and the file
+//! 0600, root only.
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::PathBuf;
@@ -168,6 +175,24 @@ impl State {
                 Err(e)
             }
         }
+    }
+
+    /// Runs `f` with commits durable against a process crash but not yet
+    /// against power loss (`synchronous=NORMAL`), for completion records and
+    /// audit-only events; the next durable commit makes them durable too.
+    /// Inside a caller's transaction it changes nothing.
+    pub fn relaxed<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        if !self.conn.is_autocommit() {
+            return f();
+        }
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(self.err())?;
+        let result = f();
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(self.err())?;
+        result
     }
 
     /// Maps a SQLite error to [`Error::State`] naming this database.
