@@ -141,6 +141,7 @@ mod tests {
             vendor_files: vec![],
             verify: vec![],
             reload: vec![],
+            cis_waivers: vec![],
             vendor: None,
             source: format!("/nonexistent/{name}.yaml").into(),
         }

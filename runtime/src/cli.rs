@@ -58,7 +58,7 @@ pub enum Command {
     },
     /// CIS benchmark scanning.
     Cis {
-        /// scan.
+        /// scan, remediate or revert.
         #[command(subcommand)]
         action: CisAction,
     },
@@ -165,4 +165,24 @@ pub enum CisAction {
         #[arg(long, value_name = "FILE")]
         textfile: Option<std::path::PathBuf>,
     },
+    /// Put right the rules of a level and profile that have a safe
+    /// remediation, through the journal; each run replaces the previous
+    /// one's selection. Rules waived by the administrator or by an
+    /// installed module are left alone.
+    Remediate {
+        /// Highest level: 1 or 2.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+        level: u8,
+        /// server or workstation.
+        #[arg(long, default_value = "server")]
+        profile: String,
+        /// Only these rule IDs (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Show what would change (a diff per file) and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Undo everything `vpsc cis remediate` changed, exactly.
+    Revert,
 }

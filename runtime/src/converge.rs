@@ -179,46 +179,89 @@ impl<'r> Scope<'r> {
 /// keyed and re-validated.
 fn desired_effects(
     scope: &Scope<'_>,
+    state: &State,
     plan: &Plan,
     params: &Params,
 ) -> Result<Vec<(String, Effect)>> {
     let env = &scope.env;
+    // Stat overrides this module registered itself, so a remediation
+    // keeps them rather than taking them for someone else's.
+    let ours: std::collections::BTreeSet<String> = state
+        .steps(&plan.module)?
+        .into_iter()
+        .filter_map(|s| s.key.strip_prefix("statoverride:").map(str::to_owned))
+        .collect();
     let mut wanted = Vec::new();
     for step in &plan.effects {
         if scope.holds(plan, step.when.as_deref(), params)? {
             wanted.push(&step.item);
         }
     }
-    wanted
-        .into_iter()
-        .map(|e| {
-            let rendered =
-                render::render_effect(env, e, params).map_err(|source| Error::Template {
-                    module: plan.module.clone(),
-                    what: e.key(),
-                    source,
-                })?;
-            rendered.validate().map_err(|p| Error::Invalid {
-                what: format!(
-                    "effect `{}` of module `{}` after rendering: {}",
-                    e.key(),
-                    plan.module,
-                    p.what
-                ),
-                hint: "fix the parameter values (profile overrides) used by this effect".into(),
-            })?;
-            Ok((e.key(), rendered))
-        })
-        .collect()
+    let mut out = Vec::new();
+    for e in wanted {
+        // Expanded here, on the system it applies to: which benchmark,
+        // which files exist and which modules waive what are facts of
+        // the host, not of the build.
+        if let Effect::CisRemediation {
+            level,
+            profile,
+            only,
+        } = e
+        {
+            let (effects, _) = crate::cis::remedy::expand(
+                scope.root,
+                *level,
+                *profile,
+                only.clone(),
+                &plan.module,
+                ours.clone(),
+            )?;
+            out.extend(effects);
+            continue;
+        }
+        out.push(render_one(env, plan, params, e)?);
+    }
+    Ok(out)
+}
+
+/// One effect with its templates rendered, keyed and re-validated.
+fn render_one(
+    env: &minijinja::Environment<'static>,
+    plan: &Plan,
+    params: &Params,
+    e: &Effect,
+) -> Result<(String, Effect)> {
+    let rendered = render::render_effect(env, e, params).map_err(|source| Error::Template {
+        module: plan.module.clone(),
+        what: e.key(),
+        source,
+    })?;
+    rendered.validate().map_err(|p| Error::Invalid {
+        what: format!(
+            "effect `{}` of module `{}` after rendering: {}",
+            e.key(),
+            plan.module,
+            p.what
+        ),
+        hint: "fix the parameter values (profile overrides) used by this effect".into(),
+    })?;
+    Ok((e.key(), rendered))
 }
 
 /// Converges `module` to its installed plan, then verifies it.
 pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
     let plan = load_plan(root, module)?;
-    let params = resolve_params(root, state, &plan)?;
+    configure_plan(root, state, &plan)
+}
+
+/// Converges the journal entry `plan.module` to `plan`, which need not be
+/// installed as a file (`vpsc cis remediate` makes its own), then verifies.
+pub fn configure_plan(root: &Root, state: &State, plan: &Plan) -> Result<Report> {
+    let module = plan.module.as_str();
+    let params = resolve_params(root, state, plan)?;
     let scope = Scope::new(root, state)?;
-    require(&scope, &plan, &params)?;
-    let desired = desired_effects(&scope, &plan, &params)?;
+    require(&scope, plan, &params)?;
+    let desired = desired_effects(&scope, state, plan, &params)?;
     hooks::run(
         root,
         state,
@@ -300,7 +343,7 @@ pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
         reload(root, &plan.reload)?;
     }
 
-    let results = scope.checks(&plan, &plan.verify, &params)?;
+    let results = scope.checks(plan, &plan.verify, &params)?;
     let failed: Vec<&CheckResult> = results.iter().filter(|r| r.failed()).collect();
     if !failed.is_empty() {
         for f in &failed {

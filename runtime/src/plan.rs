@@ -56,6 +56,9 @@ pub struct Plan {
     /// system (e.g. `deb-systemd-invoke reload ssh.service`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reload: Vec<Vec<String>>,
+    /// CIS rules the module needs to fail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cis_waivers: Vec<CisWaiver>,
 }
 
 /// A profile as shipped in `/usr/share/vpsc/profiles/<name>.json`: the
@@ -217,6 +220,30 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         creates: Option<String>,
     },
+    /// The CIS remediations of a level and profile (`cis::remedy`),
+    /// expanded at configure time, for the benchmark of the system, into
+    /// managed files, kernel parameters and stat overrides; rules waived
+    /// by the administrator or by an installed module are left alone.
+    CisRemediation {
+        /// Highest level, 1 or 2.
+        level: u8,
+        /// Server or workstation.
+        profile: crate::cis::Profile,
+        /// Only these rule IDs (empty: every rule with a remediation).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        only: Vec<String>,
+    },
+}
+
+/// A CIS rule a module needs to fail, and why (docker needs IP
+/// forwarding): scans show it waived, and remediations leave it alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CisWaiver {
+    /// The rule's ID in each benchmark that has it.
+    pub id: BTreeMap<crate::cis::Benchmark, String>,
+    /// Why the module needs it.
+    pub reason: String,
 }
 
 /// One verify check. Externally tagged (`{"unit_enabled": {"name": …}}`)
@@ -378,6 +405,9 @@ impl Effect {
             Effect::Sysctl { key, .. } => format!("sysctl:{key}"),
             Effect::Group { name, .. } => format!("group:{name}"),
             Effect::Command { id, .. } => format!("command:{id}"),
+            Effect::CisRemediation { level, profile, .. } => {
+                format!("cis:level{level}:{}", profile.name())
+            }
         }
     }
 
@@ -494,6 +524,13 @@ impl Effect {
                     check_path(p, PathRule::Anywhere)?;
                 }
                 Ok(())
+            }
+            Effect::CisRemediation { level, .. } => {
+                if (1..=2).contains(level) {
+                    Ok(())
+                } else {
+                    Err(problem(format!("CIS level {level} is not 1 or 2")))
+                }
             }
         }
     }
@@ -699,7 +736,14 @@ impl Plan {
             .effects
             .iter()
             .any(|e| matches!(e.item, Effect::Fetch { .. }));
-        if uses_ports || fetches || !self.choices.is_empty() {
+        let cis = !self.cis_waivers.is_empty()
+            || self
+                .effects
+                .iter()
+                .any(|e| matches!(e.item, Effect::CisRemediation { .. }));
+        if cis {
+            "0.4.0"
+        } else if uses_ports || fetches || !self.choices.is_empty() {
             "0.3.0"
         } else {
             "0.2.0"

@@ -1,11 +1,15 @@
 //! `vpsc cis scan` inside a real Debian 13 chroot, with vpsc-runtime and
 //! openssh-server installed by apt: the scanner's view of sshd must be
 //! exactly what `sshd -T` reports for every option a rule looks at, with
-//! settings spread over sshd_config and a drop-in.
+//! settings spread over sshd_config and a drop-in. And remediation: what
+//! vpsc-mod-cis-hardening and `vpsc cis remediate` put right, and that
+//! removing them gives back the first scan exactly.
 
 use std::collections::BTreeMap;
 
-use vpsc_e2e::{Chroot, require_root, runtime_deb};
+use vpsc_e2e::{
+    AllowRule, Chroot, LocalRepo, Snapshot, build_dist, require_root, runtime_deb, workspace_root,
+};
 
 #[test]
 fn the_scanner_sees_sshd_as_sshd_does() {
@@ -140,4 +144,108 @@ fn the_scanner_sees_sshd_as_sshd_does() {
     );
     let audit = chroot.run_ok(&["vpsc", "audit", "query", "--action", "cis.scan"]);
     assert!(audit.contains("cis.scan"), "{audit}");
+}
+
+/// The Level 1 Server scan as JSON Lines, summary last.
+fn scan(chroot: &Chroot) -> Vec<serde_json::Value> {
+    let out = chroot.run(&["vpsc", "cis", "scan", "--format", "json"]);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON Lines"))
+        .collect()
+}
+
+fn status_of(findings: &[serde_json::Value], id: &str) -> String {
+    findings
+        .iter()
+        .find(|f| f["id"] == id)
+        .map(|f| f["status"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_else(|| panic!("no finding {id}"))
+}
+
+/// What the journal itself may change while remediations come and go.
+const JOURNAL: &[AllowRule] = &[AllowRule::new(
+    "var/lib/vpsc",
+    "the journal and audit log record the remediation and its undo",
+)];
+
+#[test]
+fn hardening_fixes_what_it_can_and_removal_gives_back_the_first_scan() {
+    require_root();
+    let chroot = Chroot::new();
+    let dist = tempfile::tempdir().expect("tempdir");
+    build_dist(&workspace_root().join("profiles"), dist.path());
+    LocalRepo::install_into(&chroot, dist.path());
+    // What the hardening module stands on, so the first scan judges the
+    // same packages as the later ones.
+    chroot.apt_get_ok(&["install", "vpsc-mod-security", "sudo"]);
+    let first = scan(&chroot);
+    let before = Snapshot::take(chroot.root());
+
+    // vpsc cis remediate: a dry run changes nothing and shows diffs.
+    let dry = chroot.run_ok(&["vpsc", "cis", "remediate", "--dry-run"]);
+    assert!(dry.contains("+install cramfs /bin/false"), "{dry}");
+    assert!(dry.contains("+Defaults use_pty"), "{dry}");
+    assert!(
+        dry.contains("-> root:root 0600 (dpkg-statoverride)"),
+        "{dry}"
+    );
+    before.assert_same(&Snapshot::take(chroot.root()), &[]);
+    // Applied, then reverted: the tree is as before.
+    chroot.run_ok(&["vpsc", "cis", "remediate"]);
+    let remediated = scan(&chroot);
+    assert_eq!(status_of(&remediated, "1.1.1.1"), "pass", "cramfs");
+    chroot.run_ok(&["vpsc", "cis", "revert"]);
+    before.assert_same(&Snapshot::take(chroot.root()), JOURNAL);
+    assert_eq!(
+        scan(&chroot),
+        first,
+        "revert did not give back the first scan"
+    );
+
+    // The module: every Level 1 Server rule with a remediation that
+    // failed now passes, or is waived by a module that needs it.
+    chroot.apt_get_ok(&["install", "vpsc-mod-cis-hardening"]);
+    let hardened = scan(&chroot);
+    let rules = vpsc::cis::rules().expect("rules");
+    let mut fixed = 0;
+    for f in &first {
+        let Some(id) = f["id"].as_str() else { continue };
+        let rule = rules
+            .iter()
+            .find(|r| {
+                r.id.get(&vpsc::cis::Benchmark::Debian13)
+                    .map(String::as_str)
+                    == Some(id)
+            })
+            .expect("rule of the scan");
+        if f["status"] == "fail" && rule.remediation.is_some() {
+            let now = status_of(&hardened, id);
+            assert!(
+                now == "pass" || now == "waived",
+                "{id} {}: {now} after hardening",
+                rule.title
+            );
+            fixed += 1;
+        }
+    }
+    assert!(fixed >= 30, "only {fixed} failures had a remediation");
+    let failures = |s: &[serde_json::Value]| s.iter().filter(|f| f["status"] == "fail").count();
+    assert!(failures(&hardened) < failures(&first));
+    chroot.run_ok(&["sshd", "-t"]);
+    chroot.run_ok(&["visudo", "-c"]);
+
+    // Removal gives back the first scan, finding for finding.
+    chroot.apt_get_ok(&["purge", "vpsc-mod-cis-hardening"]);
+    assert_eq!(
+        scan(&chroot),
+        first,
+        "removal did not give back the first scan"
+    );
+    before.assert_same(&Snapshot::take(chroot.root()), JOURNAL);
 }

@@ -500,10 +500,18 @@ fn hardening_keeps_what_other_modules_need_and_ssh_never_locks_out() {
     let dist = tempfile::tempdir().expect("tempdir");
     build_dist(&workspace_root().join("profiles"), dist.path());
     LocalRepo::install_into(&chroot, dist.path());
+    // IPv6 forwarding (Debian 13's 3.3.2.1, Level 1): its finding.
     let forwarding = |chroot: &Chroot| {
-        let out = chroot.run_ok(&["vpsc", "verify", "--json", "cis-hardening"]);
-        assert!(out.contains("net.ipv4.ip_forward"), "{out}");
-        out
+        let out = chroot.run(&[
+            "vpsc", "cis", "scan", "--only", "3.3.2.1", "--format", "json",
+        ]);
+        let first = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(first.contains("3.3.2.1"), "{first}");
+        first
     };
 
     // SSH: turning password login off without an administrator key is
@@ -538,19 +546,22 @@ fn hardening_keeps_what_other_modules_need_and_ssh_never_locks_out() {
         "{effective}"
     );
 
-    // Hardening alone turns forwarding off and wants no X server.
+    // Hardening alone turns forwarding off.
     chroot.apt_get_ok(&["install", "vpsc-mod-cis-hardening"]);
     let report = forwarding(&chroot);
-    assert!(report.contains("net.ipv4.ip_forward = 0"), "{report}");
+    assert!(report.contains("\"status\":\"pass\""), "{report}");
+    assert!(report.contains("55-vpsc-cis-hardening.conf"), "{report}");
     let stat = chroot.run_ok(&["dpkg-statoverride", "--list", "/etc/ssh/sshd_config"]);
     assert!(stat.starts_with("root root 600"), "{stat}");
 
-    // wireguard needs forwarding: its sysctl file sorts later and wins,
-    // and hardening's verify accepts it.
+    // wireguard needs forwarding: it waives the rule, its sysctl file
+    // sorts later and wins, and hardening's verify still passes.
     chroot.apt_get_ok(&["install", "vpsc-mod-wireguard"]);
     chroot.run_ok(&["vpsc", "verify"]);
     let report = forwarding(&chroot);
-    assert!(report.contains("net.ipv4.ip_forward = 1"), "{report}");
+    assert!(report.contains("\"status\":\"waived\""), "{report}");
+    assert!(report.contains("needed by module wireguard"), "{report}");
+    assert!(report.contains("70-vpsc-wireguard.conf"), "{report}");
     chroot.run_ok(&["nft", "-c", "-f", "/etc/nftables.conf"]);
     let conf = read(&chroot, "/etc/wireguard/wg0.conf").expect("wg0.conf");
     assert!(conf.contains("ListenPort = 51820"), "{conf}");
@@ -559,13 +570,13 @@ fn hardening_keeps_what_other_modules_need_and_ssh_never_locks_out() {
     // sshd drop-in go with hardening.
     chroot.apt_get_ok(&["purge", "vpsc-mod-wireguard"]);
     let report = forwarding(&chroot);
-    assert!(report.contains("net.ipv4.ip_forward = 0"), "{report}");
+    assert!(report.contains("\"status\":\"pass\""), "{report}");
     chroot.apt_get_ok(&["purge", "vpsc-mod-cis-hardening"]);
     let stat = chroot.run(&["dpkg-statoverride", "--list", "/etc/ssh/sshd_config"]);
     assert!(!stat.status.success(), "statoverride left behind");
     assert!(
         !chroot
-            .path("/etc/ssh/sshd_config.d/40-vpsc-cis.conf")
+            .path("/etc/ssh/sshd_config.d/40-vpsc-cis-hardening.conf")
             .exists()
     );
 }

@@ -53,6 +53,8 @@ pub struct Module {
     pub verify: Vec<When<Check>>,
     /// Reload commands, run on live systems after a change.
     pub reload: Vec<Vec<String>>,
+    /// CIS rules the module needs to fail.
+    pub cis_waivers: Vec<vpsc::plan::CisWaiver>,
     /// Vendor source (`vpsc-source-<vendor>`) its packages come from, if
     /// not Debian.
     pub vendor: Option<String>,
@@ -146,6 +148,7 @@ impl Module {
             effects: self.effects.clone(),
             verify: self.verify.clone(),
             reload: self.reload.clone(),
+            cis_waivers: self.cis_waivers.clone(),
         }
     }
 

@@ -57,6 +57,10 @@ pub struct RawModule {
     /// Commands that make running services pick up changes (live systems only).
     #[serde(default)]
     pub reload: Vec<Vec<String>>,
+    /// CIS rules the module needs to fail, with why: scans show them
+    /// waived and remediations leave them alone while it is installed.
+    #[serde(default)]
+    pub cis_waivers: Vec<vpsc::plan::CisWaiver>,
 }
 
 /// One effect as written.
@@ -164,6 +168,14 @@ pub enum RawEffect {
         /// Skip (and never undo) when this path exists.
         #[serde(default)]
         creates: Option<String>,
+    },
+    /// The CIS remediations of a level and profile, expanded on the host
+    /// at configure time (see `vpsc::cis::remedy`).
+    CisRemediation {
+        /// Highest level, 1 or 2.
+        level: u8,
+        /// server or workstation.
+        profile: vpsc::cis::Profile,
     },
 }
 

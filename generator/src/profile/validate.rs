@@ -260,6 +260,15 @@ fn check_file_name(path: &Path, source: &str, name: &str) -> Result<()> {
         .unwrap_or_default();
     vpsc::names::module(name)
         .map_err(|what| Error::invalid(locate::find(path, source, name, 1), what, None))?;
+    if name == vpsc::cis::remedy::JOURNAL_NAME {
+        return Err(Error::invalid(
+            locate::find(path, source, name, 1),
+            format!(
+                "module name `{name}` is reserved: `vpsc cis remediate` journals its changes under it"
+            ),
+            Some("choose another name, e.g. `cis-<purpose>`".into()),
+        ));
+    }
     if stem != name {
         return Err(Error::invalid(
             locate::find(path, source, name, 1),
@@ -476,6 +485,11 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
                 undo,
                 creates,
             },
+            RawEffect::CisRemediation { level, profile } => Effect::CisRemediation {
+                level,
+                profile,
+                only: Vec::new(),
+            },
         };
         effect.validate().map_err(|p| {
             let needle = effect.written_path().map(str::to_owned).unwrap_or_else(|| {
@@ -562,6 +576,7 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
     for argv in &raw.reload {
         plan::check_argv(argv).map_err(|p| Error::invalid(at("reload"), p.what, None))?;
     }
+    check_cis_waivers(&raw.cis_waivers, &at)?;
     let module = Module {
         name: raw.name,
         version: raw.version,
@@ -578,6 +593,7 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
         vendor_files,
         verify,
         reload: raw.reload,
+        cis_waivers: raw.cis_waivers,
         vendor: raw.source,
         source: path.to_path_buf(),
     };
@@ -1062,4 +1078,38 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// A module's CIS waivers name rules the runtime has, under the benchmark
+/// that numbers them so, and say why.
+fn check_cis_waivers(
+    waivers: &[vpsc::plan::CisWaiver],
+    at: &dyn Fn(&str) -> Location,
+) -> Result<()> {
+    let rules = vpsc::cis::rules().map_err(|what| Error::invalid(at("cis_waivers"), what, None))?;
+    for w in waivers {
+        if w.id.is_empty() || w.reason.trim().is_empty() {
+            return Err(Error::invalid(
+                at("cis_waivers"),
+                "a CIS waiver needs `id: {debian12: …, debian13: …}` and a reason",
+                None,
+            ));
+        }
+        for (benchmark, id) in &w.id {
+            if !rules.iter().any(|r| r.id.get(benchmark) == Some(id)) {
+                return Err(Error::invalid(
+                    at(id),
+                    format!(
+                        "CIS waiver names rule {id}, which {} does not have",
+                        benchmark.title()
+                    ),
+                    Some(
+                        "`vpsc cis scan --benchmark debian12|debian13 --level 2` lists the rules"
+                            .into(),
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

@@ -8,6 +8,7 @@
 pub mod checks;
 pub mod modprobe;
 pub mod mounts;
+pub mod remedy;
 pub mod scan;
 pub mod sshd;
 pub mod walk;
@@ -62,6 +63,16 @@ pub enum Profile {
     Workstation,
 }
 
+impl Profile {
+    /// Its name in options and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Server => "server",
+            Profile::Workstation => "workstation",
+        }
+    }
+}
+
 /// Level 1 or 2 of a rule per profile; absent means not part of it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +97,10 @@ pub struct Rule {
     pub level: Levels,
     /// How it is judged.
     pub check: CisCheck,
+    /// How a failure is put right, where that is safe; absent: it is not
+    /// remediated automatically.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<remedy::Remedy>,
 }
 
 impl Rule {
@@ -125,6 +140,11 @@ pub fn rules() -> Result<Vec<Rule>, String> {
         r.check
             .validate()
             .map_err(|e| format!("rule `{}`: {e}", r.title))?;
+        if let Some(remedy) = &r.remediation {
+            remedy
+                .validate(&r.check)
+                .map_err(|e| format!("rule `{}`: {e}", r.title))?;
+        }
     }
     Ok(rules)
 }

@@ -115,9 +115,29 @@ pub fn waivers(root: &Root) -> Result<Vec<Waiver>> {
     Ok(list)
 }
 
+/// The waivers the installed modules declare (docker needs IP
+/// forwarding): they hold while the module is installed.
+pub fn module_waivers(root: &Root, benchmark: Benchmark) -> Result<Vec<Waiver>> {
+    let mut out = Vec::new();
+    for module in crate::converge::installed_modules(root)? {
+        let plan = crate::converge::load_plan(root, &module)?;
+        for w in plan.cis_waivers {
+            if let Some(id) = w.id.get(&benchmark) {
+                out.push(Waiver {
+                    rule: id.clone(),
+                    reason: format!("needed by module {module}: {}", w.reason),
+                    expires: "9999-12-31".into(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Judges the selected rules.
 pub fn scan(root: &Root, rules: &[Rule], options: &Options) -> Result<(Vec<Finding>, Summary)> {
-    let waivers = waivers(root)?;
+    let mut waivers = waivers(root)?;
+    waivers.extend(module_waivers(root, options.benchmark)?);
     let facts = Facts::new(root);
     let mut findings = Vec::new();
     for rule in rules {

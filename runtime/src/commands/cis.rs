@@ -7,10 +7,79 @@ use crate::cli::CisAction;
 use crate::error::{Error, Result};
 use crate::root::Root;
 
+use crate::cis::remedy::JOURNAL_NAME as REMEDIATION;
+
 /// Runs a CIS action; the exit status says whether something failed.
 pub fn run(root: &Root, action: CisAction, json: bool) -> Result<i32> {
-    let CisAction::Scan {
-        benchmark: which,
+    match action {
+        CisAction::Scan {
+            benchmark,
+            level,
+            profile,
+            only,
+            skip,
+            format,
+            record,
+            textfile,
+        } => scan_command(
+            root,
+            ScanArgs {
+                which: benchmark,
+                level,
+                profile,
+                only,
+                skip,
+                format,
+                record,
+                textfile,
+            },
+            json,
+        ),
+        CisAction::Remediate {
+            level,
+            profile,
+            only,
+            dry_run,
+        } => remediate(root, level, parse_profile(&profile)?, only, dry_run, json),
+        CisAction::Revert => {
+            let state = crate::state::State::open(root)?;
+            let report = crate::converge::unconfigure(root, &state, REMEDIATION)?;
+            if json {
+                super::print_json(&report);
+            } else {
+                println!(
+                    "{} change(s) of vpsc cis remediate undone",
+                    report.undone.len()
+                );
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn parse_profile(profile: &str) -> Result<Profile> {
+    match profile {
+        "server" => Ok(Profile::Server),
+        "workstation" => Ok(Profile::Workstation),
+        other => Err(usage(format!("--profile {other}"), "server or workstation")),
+    }
+}
+
+/// `vpsc cis scan`'s options.
+struct ScanArgs {
+    which: String,
+    level: u8,
+    profile: String,
+    only: Vec<String>,
+    skip: Vec<String>,
+    format: String,
+    record: bool,
+    textfile: Option<std::path::PathBuf>,
+}
+
+fn scan_command(root: &Root, args: ScanArgs, json: bool) -> Result<i32> {
+    let ScanArgs {
+        which,
         level,
         profile,
         only,
@@ -18,7 +87,7 @@ pub fn run(root: &Root, action: CisAction, json: bool) -> Result<i32> {
         format,
         record,
         textfile,
-    } = action;
+    } = args;
     let benchmark = match which.as_str() {
         "auto" => Benchmark::detect(root),
         "debian12" => Benchmark::Debian12,
@@ -30,11 +99,7 @@ pub fn run(root: &Root, action: CisAction, json: bool) -> Result<i32> {
             ));
         }
     };
-    let profile = match profile.as_str() {
-        "server" => Profile::Server,
-        "workstation" => Profile::Workstation,
-        other => return Err(usage(format!("--profile {other}"), "server or workstation")),
-    };
+    let profile = parse_profile(&profile)?;
     let format = if json { "json".to_owned() } else { format };
     if !["table", "json", "junit"].contains(&format.as_str()) {
         return Err(usage(format!("--format {format}"), "table, json or junit"));
@@ -236,4 +301,160 @@ fn usage(what: String, allowed: &str) -> Error {
         what: format!("{what} is not known"),
         hint: format!("use {allowed}"),
     }
+}
+
+/// `vpsc cis remediate`: the same expansion vpsc-mod-cis-hardening uses,
+/// journalled under its own name so `vpsc cis revert` undoes exactly it.
+fn remediate(
+    root: &Root,
+    level: u8,
+    profile: Profile,
+    only: Vec<String>,
+    dry_run: bool,
+    json: bool,
+) -> Result<i32> {
+    let plan = crate::plan::Plan {
+        format: crate::plan::PLAN_FORMAT,
+        module: REMEDIATION.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        parameters: Default::default(),
+        choices: Default::default(),
+        require: Vec::new(),
+        effects: vec![crate::plan::When::always(
+            crate::plan::Effect::CisRemediation {
+                level,
+                profile,
+                only: only.clone(),
+            },
+        )],
+        verify: Vec::new(),
+        reload: vec![vec![
+            "systemctl".into(),
+            "try-reload-or-restart".into(),
+            "ssh.service".into(),
+        ]],
+        cis_waivers: Vec::new(),
+    };
+    let state = crate::state::State::open(root)?;
+    if !dry_run {
+        let report = crate::converge::configure_plan(root, &state, &plan)?;
+        if json {
+            super::print_json(&report);
+        } else {
+            println!(
+                "{} applied, {} undone, {} unchanged; `vpsc cis revert` undoes them",
+                report.applied.len(),
+                report.undone.len(),
+                report.unchanged.len()
+            );
+        }
+        return Ok(0);
+    }
+    let ours = state
+        .steps(REMEDIATION)?
+        .into_iter()
+        .filter_map(|s| s.key.strip_prefix("statoverride:").map(str::to_owned))
+        .collect();
+    let (effects, covered) =
+        crate::cis::remedy::expand(root, level, profile, only, REMEDIATION, ours)?;
+    let changes: Vec<serde_json::Value> = effects
+        .iter()
+        .map(|(key, e)| serde_json::json!({ "key": key, "change": preview(root, e) }))
+        .collect();
+    if json {
+        super::print_json(&serde_json::json!({ "rules": covered, "changes": changes }));
+    } else {
+        println!("dry run: nothing is changed. Rules remediated:");
+        for c in &covered {
+            println!("  {:<10} {}", c.id, c.title);
+        }
+        for c in &changes {
+            println!("--- {}", c["key"].as_str().unwrap_or_default());
+            print!("{}", c["change"].as_str().unwrap_or_default());
+        }
+    }
+    Ok(0)
+}
+
+/// What applying `effect` would change, as text (a unified diff for files).
+fn preview(root: &Root, effect: &crate::plan::Effect) -> String {
+    use crate::plan::Effect;
+    use std::os::unix::fs::MetadataExt;
+    match effect {
+        Effect::ManagedFile {
+            path,
+            template,
+            mode,
+            ..
+        } => {
+            let host = root.path(path);
+            let old = std::fs::metadata(&host).ok();
+            let mut text = match &old {
+                Some(m) if m.mode() & 0o7777 != *mode => {
+                    format!("mode {:04o} -> {mode:04o}\n", m.mode() & 0o7777)
+                }
+                None => format!("new file, mode {mode:04o}\n"),
+                _ => String::new(),
+            };
+            text.push_str(&unified_diff(&host, path, template));
+            if text.is_empty() {
+                "unchanged\n".into()
+            } else {
+                text
+            }
+        }
+        Effect::StatOverride {
+            path,
+            owner,
+            group,
+            mode,
+        } => match std::fs::metadata(root.path(path)) {
+            Ok(m) => format!(
+                "{}:{} {:04o} -> {owner}:{group} {mode:04o} (dpkg-statoverride)\n",
+                root.account_name("/etc/passwd", m.uid()),
+                root.account_name("/etc/group", m.gid()),
+                m.mode() & 0o7777
+            ),
+            Err(_) => format!("{path} does not exist\n"),
+        },
+        Effect::Sysctl { key, value } if root.is_live() => {
+            let now = std::fs::read_to_string(format!("/proc/sys/{}", key.replace('.', "/")))
+                .unwrap_or_default();
+            format!("running {key}: {} -> {value}\n", now.trim())
+        }
+        Effect::Sysctl { key, value } => {
+            format!("running {key} -> {value} on the live system only\n")
+        }
+        other => format!("{}\n", other.key()),
+    }
+}
+
+/// `diff -u` of the file (or nothing) against the new content; diff is in
+/// diffutils, which Debian marks essential.
+fn unified_diff(host: &std::path::Path, path: &str, new: &str) -> String {
+    use std::io::Write;
+    let old = if host.exists() {
+        host.to_path_buf()
+    } else {
+        std::path::PathBuf::from("/dev/null")
+    };
+    let child = std::process::Command::new("diff")
+        .arg("-u")
+        .arg(format!("--label=a{path}"))
+        .arg(format!("--label=b{path}"))
+        .arg(&old)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        return "(diff is not installed; install diffutils)\n".into();
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(new.as_bytes());
+    }
+    child
+        .wait_with_output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
 }

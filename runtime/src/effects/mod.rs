@@ -123,6 +123,18 @@ pub fn capture(ctx: &Ctx<'_>, effect: &Effect) -> Result<(Prior, Option<Vec<u8>>
         Effect::Sysctl { key, .. } => sysctl::capture(ctx, key),
         Effect::Group { name, .. } => group::capture(ctx, name),
         Effect::Command { creates, .. } => command::capture(ctx, creates.as_deref()),
+        Effect::CisRemediation { .. } => Err(unexpanded(effect)),
+    }
+}
+
+/// A `cis_remediation` reaches the effects only expanded; this is a bug.
+fn unexpanded(effect: &Effect) -> crate::error::Error {
+    crate::error::Error::Invalid {
+        what: format!(
+            "effect `{}` was not expanded before it was applied",
+            effect.key()
+        ),
+        hint: "this is a bug in vpsc; please report it".into(),
     }
 }
 
@@ -178,6 +190,7 @@ pub fn apply(ctx: &Ctx<'_>, effect: &Effect, prior: &Prior, backup: Option<&[u8]
         Effect::Sysctl { key, value } => sysctl::apply(ctx, key, value),
         Effect::Group { name, members } => group::apply(ctx, name, members),
         Effect::Command { run, .. } => command::apply(ctx, run, prior),
+        Effect::CisRemediation { .. } => Err(unexpanded(effect)),
     }
 }
 
