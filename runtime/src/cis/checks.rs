@@ -480,9 +480,16 @@ fn sysctl(f: &Facts<'_>, key: &str, want: &str) -> Verdict {
 }
 
 /// dpkg's status of an installed (or half-installed) package.
+/// dpkg's status of a package whose files are on the system: every state
+/// but `not-installed` and `config-files` (triggers-pending and
+/// triggers-awaiting are installed packages waiting for a trigger).
 fn installed(root: &Root, name: &str) -> Option<String> {
-    crate::checks::package_status(root, name)
-        .filter(|s| s.ends_with(" installed") || s.contains(" unpacked") || s.contains("half-"))
+    crate::checks::package_status(root, name).filter(|s| {
+        !matches!(
+            s.rsplit(' ').next(),
+            Some("not-installed" | "config-files") | None
+        )
+    })
 }
 
 fn not_in_use(f: &Facts<'_>, packages: &[String], units: &[String]) -> Verdict {

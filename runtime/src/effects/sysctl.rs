@@ -49,7 +49,8 @@ pub(super) fn undo(ctx: &Ctx<'_>, key: &str, running: Option<&str>) -> Result<()
 }
 
 /// The value of `key` as the next boot would set it: the last assignment
-/// in the files of `/etc/sysctl.d`, `/run/sysctl.d`, `/usr/lib/sysctl.d`
+/// in the files of `/etc/sysctl.d`, `/run/sysctl.d`, `/usr/local/lib/sysctl.d`,
+/// `/usr/lib/sysctl.d`
 /// (same-named files in earlier directories win, all files are read in
 /// lexical order of their names) and finally `/etc/sysctl.conf`, per
 /// sysctl.d(5).
@@ -65,6 +66,7 @@ pub fn persisted_at(root: &crate::root::Root, key: &str) -> Option<(String, Stri
     for dir in [
         "/usr/lib/sysctl.d",
         "/lib/sysctl.d",
+        "/usr/local/lib/sysctl.d",
         "/run/sysctl.d",
         "/etc/sysctl.d",
     ] {
