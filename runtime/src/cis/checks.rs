@@ -80,6 +80,10 @@ pub enum CisCheck {
         /// Smallest allowed number (times in seconds).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         min: Option<u64>,
+        /// For MaxStartups: the `start:rate:full` the value must be at
+        /// least as strict as in every field (see [`sshd::Startups`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_startups: Option<String>,
     },
     /// A setting of `/etc/login.defs` (the last occurrence wins, as in
     /// shadow's getdef).
@@ -266,6 +270,18 @@ impl CisCheck {
             CisCheck::FileAccess { max_mode, .. } => crate::plan::parse_mode(max_mode)
                 .map(drop)
                 .map_err(|p| p.what),
+            CisCheck::Sshd {
+                option,
+                max_startups: Some(limit),
+                ..
+            } => {
+                if !option.eq_ignore_ascii_case("MaxStartups") {
+                    return Err(format!("max_startups is for MaxStartups, not {option}"));
+                }
+                sshd::Startups::parse(limit)
+                    .map(drop)
+                    .ok_or_else(|| format!("max_startups {limit:?} is not start:rate:full"))
+            }
             CisCheck::AllOf(list) if list.is_empty() => Err("all_of is empty".into()),
             CisCheck::AllOf(list) => list.iter().try_for_each(CisCheck::validate),
             _ => Ok(()),
@@ -314,7 +330,15 @@ impl CisCheck {
                 not,
                 max,
                 min,
-            } => sshd_option(f, option, one_of, not, *max, *min),
+                max_startups,
+            } => sshd_option(
+                f,
+                option,
+                one_of,
+                not,
+                (*max, *min),
+                max_startups.as_deref(),
+            ),
             CisCheck::LoginDefs {
                 key,
                 one_of,
@@ -561,8 +585,8 @@ fn sshd_option(
     option: &str,
     one_of: &[String],
     not: &[String],
-    max: Option<u64>,
-    min: Option<u64>,
+    (max, min): (Option<u64>, Option<u64>),
+    max_startups: Option<&str>,
 ) -> Verdict {
     let config = match f.sshd.get_or_init(|| SshdConfig::load(f.root)) {
         Ok(Some(c)) => c,
@@ -583,7 +607,7 @@ fn sshd_option(
         );
     };
     let value = setting.value.clone();
-    let evidence = vec![match &setting.file {
+    let mut evidence = vec![match &setting.file {
         Some(file) => Evidence::at(file, setting.line, format!("{option} {value}")),
         None => Evidence::said(format!("{option} {value} (OpenSSH default)")),
     }];
@@ -591,12 +615,31 @@ fn sshd_option(
     let mut ok = one_of.is_empty() || one_of.iter().any(|v| v.eq_ignore_ascii_case(&lower));
     ok &= !not.iter().any(|v| v.eq_ignore_ascii_case(&lower));
     if max.is_some() || min.is_some() {
-        // MaxStartups is start:rate:full; its first field is what counts.
-        match sshd::seconds(lower.split(':').next().unwrap_or("")) {
+        match sshd::seconds(&lower) {
             Some(n) => {
                 ok &= max.is_none_or(|m| n <= m) && min.is_none_or(|m| n >= m);
             }
             None => ok = false,
+        }
+    }
+    if let Some(limit) = max_startups.and_then(sshd::Startups::parse) {
+        // Every field counts: 10:30:100, OpenSSH's default, starts
+        // dropping at 10 but lets 100 unauthenticated connections in.
+        match sshd::Startups::parse(&value) {
+            Some(s) if s.at_least_as_strict_as(&limit) => {}
+            Some(s) => {
+                ok = false;
+                evidence.push(Evidence::said(format!(
+                    "start {} (at most {}), rate {}% (at least {}% unless start is full), full {} (at most {})",
+                    s.start, limit.start, s.rate, limit.rate, s.full, limit.full
+                )));
+            }
+            None => {
+                ok = false;
+                evidence.push(Evidence::said(format!(
+                    "{value:?} is not a MaxStartups value sshd accepts"
+                )));
+            }
         }
     }
     verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)

@@ -178,6 +178,64 @@ fn glob(pattern: &[u8], name: &[u8]) -> bool {
     }
 }
 
+/// MaxStartups as sshd reads it: `start:rate:full` (random early drop from
+/// `start` unauthenticated connections at `rate` percent, everything from
+/// `full`), or a single number N that servconf.c stores as start N and
+/// full N with the rate left at its default 30 (`sshd -T` prints
+/// `N:30:N`; the rate never applies, every connection from N on is
+/// refused). `None` for what sshd refuses to start with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Startups {
+    /// Unauthenticated connections from which sshd starts dropping.
+    pub start: u64,
+    /// Percent dropped at `start`, rising linearly to 100 at `full`.
+    pub rate: u64,
+    /// Unauthenticated connections from which every new one is dropped.
+    pub full: u64,
+}
+
+impl Startups {
+    /// Parses a MaxStartups value; servconf.c's checks (start ≤ full,
+    /// rate 1–100, nothing 0) decide what is valid.
+    pub fn parse(value: &str) -> Option<Startups> {
+        let number = |s: &str| -> Option<u64> {
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse().ok())
+                .flatten()
+        };
+        let fields: Vec<&str> = value.split(':').collect();
+        let s = match fields.as_slice() {
+            [n] => {
+                let n = number(n)?;
+                Startups {
+                    start: n,
+                    rate: 30,
+                    full: n,
+                }
+            }
+            [start, rate, full] => Startups {
+                start: number(start)?,
+                rate: number(rate)?,
+                full: number(full)?,
+            },
+            _ => return None,
+        };
+        let valid = s.start > 0 && s.full > 0 && s.start <= s.full && (1..=100).contains(&s.rate);
+        valid.then_some(s)
+    }
+
+    /// Whether these drop connections at least as early as `limit`: start
+    /// and full no higher, rate no lower (a higher rate drops more). When
+    /// start is full every connection from start on is dropped, whatever
+    /// the rate. ComplianceAsCode's sshd_set_maxstartups judges the same
+    /// way (5:60:30 passes against 10:30:60, 10:29:60 fails).
+    pub fn at_least_as_strict_as(&self, limit: &Startups) -> bool {
+        self.start <= limit.start
+            && self.full <= limit.full
+            && (self.rate >= limit.rate || self.start == self.full)
+    }
+}
+
 /// Seconds of an sshd time value (`90`, `1m30s`, `2h`).
 pub fn seconds(value: &str) -> Option<u64> {
     let mut total = 0;
@@ -251,6 +309,34 @@ mod tests {
         );
         assert_eq!(c.get("PasswordAuthentication"), None, "only inside Match");
         assert_eq!(c.get("IgnoreRhosts").expect("default").file, None);
+    }
+
+    #[test]
+    fn max_startups_is_read_as_sshd_reads_it() {
+        let cis = Startups::parse("10:30:60").expect("valid");
+        let strict = |v: &str| {
+            Startups::parse(v)
+                .expect("valid")
+                .at_least_as_strict_as(&cis)
+        };
+        assert!(strict("10:30:60"));
+        assert!(strict("5:60:30"), "stricter in every field");
+        assert!(!strict("10:30:100"), "OpenSSH's default lets 100 in");
+        assert!(!strict("10:20:60"), "drops fewer at start");
+        assert!(!strict("20:30:60"));
+        assert_eq!(
+            Startups::parse("5"),
+            Some(Startups {
+                start: 5,
+                rate: 30,
+                full: 5
+            })
+        );
+        assert!(strict("5"), "a single number drops everything from 5 on");
+        assert!(!strict("11"));
+        for invalid in ["", "10:30", "60:30:10", "10:0:60", "10:101:60", "0", "ten"] {
+            assert_eq!(Startups::parse(invalid), None, "{invalid}");
+        }
     }
 
     #[test]
