@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::modprobe::{self, Modprobe, ModuleIndex};
 use super::mounts;
 use super::sshd::{self, SshdConfig};
+use super::sudoers;
 use super::walk::Walk;
 use crate::root::Root;
 
@@ -101,11 +102,14 @@ pub enum CisCheck {
         min: Option<u64>,
     },
     /// A `Defaults` option across `/etc/sudoers` and what it includes
-    /// (`@includedir /etc/sudoers.d`): `use_pty`, `logfile`, `!authenticate`.
+    /// (`@includedir /etc/sudoers.d`), as sudo applies it to everyone: the
+    /// last global setting wins, scoped ones (`Defaults:alice`) do not
+    /// count (see [`sudoers`](super::sudoers)).
     Sudoers {
-        /// Option name as written (`logfile` matches `logfile=…`).
+        /// Option name (`use_pty`; `logfile` is set by `logfile=…`), or
+        /// `!name` for the option turned off (`!authenticate`).
         option: String,
-        /// Whether it must be present (true) or absent (false).
+        /// Whether it must hold (true) or must not (false).
         present: bool,
     },
     /// A property of the account databases (`/etc/passwd`, `/etc/group`,
@@ -281,6 +285,16 @@ impl CisCheck {
                 sshd::Startups::parse(limit)
                     .map(drop)
                     .ok_or_else(|| format!("max_startups {limit:?} is not start:rate:full"))
+            }
+            CisCheck::Sudoers { option, .. } => {
+                let name = option.strip_prefix('!').unwrap_or(option);
+                if !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "sudoers option {option:?} is not a Defaults name or !name"
+                    ))
+                }
             }
             CisCheck::AllOf(list) if list.is_empty() => Err("all_of is empty".into()),
             CisCheck::AllOf(list) => list.iter().try_for_each(CisCheck::validate),
@@ -699,56 +713,8 @@ fn login_defs(
     )
 }
 
-/// `Defaults` options of sudoers and its includes, with where each is.
-fn sudoers_defaults(root: &Root) -> Vec<(String, String, usize)> {
-    fn read(root: &Root, path: &str, out: &mut Vec<(String, String, usize)>, depth: usize) {
-        if depth > 8 {
-            return;
-        }
-        let Ok(text) = std::fs::read_to_string(root.path(path)) else {
-            return;
-        };
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            let include = |rest: &str| rest.trim().trim_matches('"').to_owned();
-            if let Some(dir) = line
-                .strip_prefix("@includedir")
-                .or_else(|| line.strip_prefix("#includedir"))
-            {
-                let dir = include(dir);
-                let mut names: Vec<String> = std::fs::read_dir(root.path(&dir))
-                    .map(|e| {
-                        e.flatten()
-                            .map(|e| e.file_name().to_string_lossy().into_owned())
-                            // sudo skips names with a `.` or ending in `~`.
-                            .filter(|n| !n.contains('.') && !n.ends_with('~'))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                names.sort();
-                for n in names {
-                    read(root, &format!("{dir}/{n}"), out, depth + 1);
-                }
-            } else if let Some(file) = line
-                .strip_prefix("@include")
-                .or_else(|| line.strip_prefix("#include"))
-            {
-                read(root, &include(file), out, depth + 1);
-            } else if let Some(rest) = line.strip_prefix("Defaults") {
-                // `Defaults:user`, `Defaults@host` … are scoped; the rules
-                // look at every Defaults line, scoped ones included.
-                let options = rest.split_once(char::is_whitespace).map_or("", |(_, o)| o);
-                for o in options.split(',') {
-                    out.push((o.trim().to_owned(), path.to_owned(), i + 1));
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    read(root, "/etc/sudoers", &mut out, 0);
-    out
-}
-
+/// Whether `Defaults OPTION` holds for everyone (`!name`: is off), with
+/// the entry that decides it; scoped entries are shown but do not count.
 fn sudoers(root: &Root, option: &str, present: bool) -> Verdict {
     if !root.path("/etc/sudoers").exists() {
         return verdict(
@@ -756,26 +722,41 @@ fn sudoers(root: &Root, option: &str, present: bool) -> Verdict {
             vec![Evidence::said("no /etc/sudoers: sudo is not installed")],
         );
     }
-    let defaults = sudoers_defaults(root);
-    let hits: Vec<&(String, String, usize)> = defaults
-        .iter()
-        .filter(|(o, _, _)| o == option || o.split('=').next().map(str::trim) == Some(option))
-        .collect();
-    let evidence: Vec<Evidence> = hits
-        .iter()
-        .map(|(o, file, line)| Evidence::at(file, *line, format!("Defaults {o}")))
-        .collect();
-    let ok = hits.is_empty() != present;
-    let evidence = if evidence.is_empty() {
-        vec![Evidence::at(
+    let entries = sudoers::defaults(root);
+    let (negated, name) = match option.strip_prefix('!') {
+        Some(name) => (true, name),
+        None => (false, option),
+    };
+    let decided = sudoers::effective(&entries, name);
+    let holds = match decided.map(|e| &e.op) {
+        Some(sudoers::Op::Off) => negated,
+        Some(sudoers::Op::On) => !negated,
+        Some(sudoers::Op::Set(v)) => !negated && !v.is_empty(),
+        None => false,
+    };
+    let mut evidence: Vec<Evidence> = match decided {
+        Some(e) => vec![Evidence::at(&e.file, e.line, e.shown())],
+        None => vec![Evidence::at(
             "/etc/sudoers",
             0,
-            format!("no Defaults {option}"),
-        )]
-    } else {
-        evidence
+            format!("no global Defaults {name}"),
+        )],
     };
-    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+    for e in entries.iter().filter(|e| e.name == name && !e.is_global()) {
+        evidence.push(Evidence::at(
+            &e.file,
+            e.line,
+            format!("{} (only where {} matches: not global)", e.shown(), e.list),
+        ));
+    }
+    verdict(
+        if holds == present {
+            CisStatus::Pass
+        } else {
+            CisStatus::Fail
+        },
+        evidence,
+    )
 }
 
 fn accounts(root: &Root, property: AccountsProperty) -> Verdict {
