@@ -86,12 +86,13 @@ pub enum CisCheck {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_startups: Option<String>,
     },
-    /// A setting of `/etc/login.defs` (the last occurrence wins, as in
-    /// shadow's getdef).
+    /// A setting of `/etc/login.defs` as shadow's getdef reads it (the
+    /// last occurrence wins, quotes stripped; see [`login_defs_value`]).
     LoginDefs {
         /// Key, e.g. `PASS_MAX_DAYS`.
         key: String,
-        /// Allowed values (any case).
+        /// Allowed values, compared exactly: shadow compares with strcmp,
+        /// so `sha512` is no ENCRYPT_METHOD (it falls back to DES).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         one_of: Vec<String>,
         /// Largest allowed number.
@@ -682,11 +683,7 @@ fn login_defs(
     min: Option<u64>,
 ) -> Verdict {
     let text = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
-    let found = text.lines().enumerate().filter_map(|(i, l)| {
-        let mut w = l.split_whitespace();
-        (w.next() == Some(key)).then(|| (i + 1, w.next().unwrap_or("").to_owned()))
-    });
-    let Some((line, value)) = found.last() else {
+    let Some((line, value)) = login_defs_value(&text, key) else {
         return verdict(
             CisStatus::Fail,
             vec![Evidence::at(
@@ -696,8 +693,11 @@ fn login_defs(
             )],
         );
     };
-    let mut ok = one_of.is_empty() || one_of.iter().any(|v| v.eq_ignore_ascii_case(&value));
+    let mut ok = one_of.is_empty() || one_of.contains(&value);
     if max.is_some() || min.is_some() {
+        // The whole value must be a number (shadow's getlong); anything
+        // else makes getdef fall back to its default, which for the
+        // PASS_* keys is no limit at all.
         match value.parse::<u64>() {
             Ok(n) => ok &= max.is_none_or(|m| n <= m) && min.is_none_or(|m| n >= m),
             Err(_) => ok = false,
@@ -711,6 +711,28 @@ fn login_defs(
             format!("{key} {value}"),
         )],
     )
+}
+
+/// The line and value of `key` in login.defs `text` as shadow's def_load
+/// (lib/getdef.c) reads it: trailing blanks trimmed, `#` lines skipped, the
+/// name up to the first blank (compared exactly), the value from the next
+/// character that is no blank or `"` up to the next `"` or the end of the
+/// line, so `"SHA512"` is SHA512 and `365 # a year` is one value that is
+/// no number. The last occurrence wins.
+fn login_defs_value(text: &str, key: &str) -> Option<(usize, String)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let l = l.trim_end().trim_start_matches([' ', '\t']);
+            if l.is_empty() || l.starts_with('#') {
+                return None;
+            }
+            let (name, rest) = l.split_once([' ', '\t'])?;
+            let value = rest.trim_start_matches([' ', '\t', '"']);
+            let value = value.split('"').next().unwrap_or_default();
+            (name == key).then(|| (i + 1, value.to_owned()))
+        })
+        .last()
 }
 
 /// Whether `Defaults OPTION` holds for everyone (`!name`: is off), with
@@ -907,6 +929,30 @@ fn accounts(root: &Root, property: AccountsProperty) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn login_defs_values_are_read_as_shadow_reads_them() {
+        let text = "PASS_MAX_DAYS 99999\n  PASS_MAX_DAYS\t\"90\"  \n# PASS_MAX_DAYS 1\n\
+                    ENCRYPT_METHOD \"SHA512\" trailing\nPASS_WARN_AGE 7 # a week\nUMASK\n";
+        assert_eq!(
+            login_defs_value(text, "PASS_MAX_DAYS"),
+            Some((2, "90".into()))
+        );
+        assert_eq!(
+            login_defs_value(text, "ENCRYPT_METHOD"),
+            Some((4, "SHA512".into()))
+        );
+        assert_eq!(
+            login_defs_value(text, "PASS_WARN_AGE"),
+            Some((5, "7 # a week".into()))
+        );
+        assert_eq!(
+            login_defs_value(text, "UMASK"),
+            None,
+            "a name alone sets nothing"
+        );
+        assert_eq!(login_defs_value(text, "pass_max_days"), None);
+    }
 
     #[test]
     fn module_rules_read_every_modprobe_directory() {
