@@ -531,6 +531,38 @@ fn installed(root: &Root, name: &str) -> Option<String> {
     })
 }
 
+/// Directories systemd loads system units from (systemd.unit(5)), the
+/// administrator's first; Debian 12 packages still install into
+/// /lib/systemd/system.
+const UNIT_DIRS: [&str; 5] = [
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+];
+
+/// Where unit `u` is defined: a unit file (or a mask) in one of
+/// [`UNIT_DIRS`], or for `NAME.service` a SysV script `/etc/init.d/NAME`
+/// that systemd-sysv-generator turns into that unit. `None`: no such unit
+/// on this system, as when the package that ships it is not installed.
+fn unit_source(root: &Root, u: &str) -> Option<String> {
+    UNIT_DIRS
+        .iter()
+        .map(|d| format!("{d}/{u}"))
+        .chain(
+            u.strip_suffix(".service")
+                .map(|name| format!("/etc/init.d/{name}")),
+        )
+        .find(|p| std::fs::symlink_metadata(root.path(p)).is_ok())
+}
+
+/// Not in use: no package of the service installed, or every unit of it
+/// that exists masked. A unit with no unit file is not counted: the rule
+/// lists the units of every package that provides the service (apache2's
+/// and nginx's), and one whose package is absent cannot be started, nor
+/// masked without inventing it. An installed package none of whose units
+/// exists is not shown to be unused, and fails.
 fn not_in_use(f: &Facts<'_>, packages: &[String], units: &[String]) -> Verdict {
     let present: Vec<(String, String)> = packages
         .iter()
@@ -549,21 +581,32 @@ fn not_in_use(f: &Facts<'_>, packages: &[String], units: &[String]) -> Verdict {
         .iter()
         .map(|(p, s)| Evidence::said(format!("{p}: {s}")))
         .collect();
-    let mut ok = !units.is_empty();
+    let mut ok = true;
+    let mut existing = 0;
     for u in units {
-        let link = f.root.path(&format!("/etc/systemd/system/{u}"));
-        let masked =
-            std::fs::read_link(&link).is_ok_and(|t| t == std::path::Path::new("/dev/null"));
+        let Some(source) = unit_source(f.root, u) else {
+            evidence.push(Evidence::said(format!(
+                "{u}: no unit file (its package is not installed)"
+            )));
+            continue;
+        };
+        existing += 1;
+        let mask = format!("/etc/systemd/system/{u}");
+        let masked = std::fs::read_link(f.root.path(&mask))
+            .is_ok_and(|t| t == std::path::Path::new("/dev/null"));
         ok &= masked;
-        evidence.push(Evidence::at(
-            &format!("/etc/systemd/system/{u}"),
-            0,
-            if masked {
-                format!("{u} is masked")
-            } else {
-                format!("{u} is not masked")
-            },
-        ));
+        evidence.push(if masked {
+            Evidence::at(&mask, 0, format!("{u} is masked"))
+        } else {
+            Evidence::at(&source, 0, format!("{u} is not masked"))
+        });
+    }
+    if existing == 0 {
+        ok = false;
+        evidence.push(Evidence::said(format!(
+            "none of {} has a unit file: nothing shows the installed service is not in use",
+            units.join(", ")
+        )));
     }
     verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
 }
