@@ -1032,6 +1032,19 @@ mod tests {
             CisStatus::Pass,
             "no kernel ships it"
         );
+        // The module file is named as seen from the root, not the host.
+        let usb = CisCheck::KernelModuleUnavailable {
+            name: "usb_storage".into(),
+        };
+        std::fs::remove_file(dir.path().join("etc/modprobe.d/usb.conf")).expect("rm");
+        let f = Facts::new(&root);
+        let evidence = usb.judge(&f).evidence;
+        assert_eq!(
+            evidence.last().map(|e| e.value.as_str()),
+            Some(
+                "/lib/modules/6.1.0/kernel/drivers/usb/storage/usb-storage.ko.xz can be loaded: no install or blacklist line"
+            )
+        );
         let modes = CisCheck::FileAccess {
             path: "/etc/modprobe.d/cis.conf".into(),
             max_mode: "0644".into(),
