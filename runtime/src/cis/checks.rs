@@ -87,7 +87,7 @@ pub enum CisCheck {
         max_startups: Option<String>,
     },
     /// A setting of `/etc/login.defs` as shadow's getdef reads it (the
-    /// last occurrence wins, quotes stripped; see [`login_defs_value`]).
+    /// last occurrence wins, quotes stripped; see `login_defs_value`).
     LoginDefs {
         /// Key, e.g. `PASS_MAX_DAYS`.
         key: String,
@@ -105,7 +105,7 @@ pub enum CisCheck {
     /// A `Defaults` option across `/etc/sudoers` and what it includes
     /// (`@includedir /etc/sudoers.d`), as sudo applies it to everyone: the
     /// last global setting wins, scoped ones (`Defaults:alice`) do not
-    /// count (see [`sudoers`](super::sudoers)).
+    /// count (see [`sudoers`]).
     Sudoers {
         /// Option name (`use_pty`; `logfile` is set by `logfile=…`), or
         /// `!name` for the option turned off (`!authenticate`).
