@@ -14,7 +14,8 @@
 //! `vpsc --root`. Trees are built as root (owners are part of what the
 //! file-access rules judge), as the rest of the CLI tests are. Every wrong
 //! verdict is reported at once, with its evidence and the tree kept on
-//! disk to look at.
+//! disk to look at; so is evidence that names the tree's host path instead
+//! of the path as seen from the root.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
@@ -525,7 +526,19 @@ fn every_tree_gets_its_verdict() {
                     continue;
                 }
             };
+            // Evidence names paths as seen from the root, as `vpsc
+            // --root` users read them, never the host path of the tree.
+            let host_path = dir.path().display().to_string();
             match judge(dir.path(), &rules, fixture) {
+                Ok((got, evidence)) if evidence.iter().any(|e| e.contains(&host_path)) => {
+                    let kept = dir.keep();
+                    wrong.push(format!(
+                        "{what}: got {}, but the evidence names the host path {}\n      evidence: {}",
+                        name(got),
+                        kept.display(),
+                        evidence.join("\n                ")
+                    ));
+                }
                 Ok((got, _)) if got == want => {}
                 Ok((got, evidence)) => {
                     let kept = dir.keep();

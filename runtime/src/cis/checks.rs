@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::modprobe::{self, Modprobe, ModuleIndex};
 use super::mounts;
 use super::sshd::{self, SshdConfig};
+use super::sudoers;
 use super::walk::Walk;
 use crate::root::Root;
 
@@ -80,13 +81,18 @@ pub enum CisCheck {
         /// Smallest allowed number (times in seconds).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         min: Option<u64>,
+        /// For MaxStartups: the `start:rate:full` the value must be at
+        /// least as strict as in every field (see [`sshd::Startups`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_startups: Option<String>,
     },
-    /// A setting of `/etc/login.defs` (the last occurrence wins, as in
-    /// shadow's getdef).
+    /// A setting of `/etc/login.defs` as shadow's getdef reads it (the
+    /// last occurrence wins, quotes stripped; see `login_defs_value`).
     LoginDefs {
         /// Key, e.g. `PASS_MAX_DAYS`.
         key: String,
-        /// Allowed values (any case).
+        /// Allowed values, compared exactly: shadow compares with strcmp,
+        /// so `sha512` is no ENCRYPT_METHOD (it falls back to DES).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         one_of: Vec<String>,
         /// Largest allowed number.
@@ -97,11 +103,14 @@ pub enum CisCheck {
         min: Option<u64>,
     },
     /// A `Defaults` option across `/etc/sudoers` and what it includes
-    /// (`@includedir /etc/sudoers.d`): `use_pty`, `logfile`, `!authenticate`.
+    /// (`@includedir /etc/sudoers.d`), as sudo applies it to everyone: the
+    /// last global setting wins, scoped ones (`Defaults:alice`) do not
+    /// count (see [`sudoers`]).
     Sudoers {
-        /// Option name as written (`logfile` matches `logfile=…`).
+        /// Option name (`use_pty`; `logfile` is set by `logfile=…`), or
+        /// `!name` for the option turned off (`!authenticate`).
         option: String,
-        /// Whether it must be present (true) or absent (false).
+        /// Whether it must hold (true) or must not (false).
         present: bool,
     },
     /// A property of the account databases (`/etc/passwd`, `/etc/group`,
@@ -266,6 +275,28 @@ impl CisCheck {
             CisCheck::FileAccess { max_mode, .. } => crate::plan::parse_mode(max_mode)
                 .map(drop)
                 .map_err(|p| p.what),
+            CisCheck::Sshd {
+                option,
+                max_startups: Some(limit),
+                ..
+            } => {
+                if !option.eq_ignore_ascii_case("MaxStartups") {
+                    return Err(format!("max_startups is for MaxStartups, not {option}"));
+                }
+                sshd::Startups::parse(limit)
+                    .map(drop)
+                    .ok_or_else(|| format!("max_startups {limit:?} is not start:rate:full"))
+            }
+            CisCheck::Sudoers { option, .. } => {
+                let name = option.strip_prefix('!').unwrap_or(option);
+                if !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "sudoers option {option:?} is not a Defaults name or !name"
+                    ))
+                }
+            }
             CisCheck::AllOf(list) if list.is_empty() => Err("all_of is empty".into()),
             CisCheck::AllOf(list) => list.iter().try_for_each(CisCheck::validate),
             _ => Ok(()),
@@ -314,7 +345,15 @@ impl CisCheck {
                 not,
                 max,
                 min,
-            } => sshd_option(f, option, one_of, not, *max, *min),
+                max_startups,
+            } => sshd_option(
+                f,
+                option,
+                one_of,
+                not,
+                (*max, *min),
+                max_startups.as_deref(),
+            ),
             CisCheck::LoginDefs {
                 key,
                 one_of,
@@ -492,6 +531,38 @@ fn installed(root: &Root, name: &str) -> Option<String> {
     })
 }
 
+/// Directories systemd loads system units from (systemd.unit(5)), the
+/// administrator's first; Debian 12 packages still install into
+/// /lib/systemd/system.
+const UNIT_DIRS: [&str; 5] = [
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+];
+
+/// Where unit `u` is defined: a unit file (or a mask) in one of
+/// [`UNIT_DIRS`], or for `NAME.service` a SysV script `/etc/init.d/NAME`
+/// that systemd-sysv-generator turns into that unit. `None`: no such unit
+/// on this system, as when the package that ships it is not installed.
+fn unit_source(root: &Root, u: &str) -> Option<String> {
+    UNIT_DIRS
+        .iter()
+        .map(|d| format!("{d}/{u}"))
+        .chain(
+            u.strip_suffix(".service")
+                .map(|name| format!("/etc/init.d/{name}")),
+        )
+        .find(|p| std::fs::symlink_metadata(root.path(p)).is_ok())
+}
+
+/// Not in use: no package of the service installed, or every unit of it
+/// that exists masked. A unit with no unit file is not counted: the rule
+/// lists the units of every package that provides the service (apache2's
+/// and nginx's), and one whose package is absent cannot be started, nor
+/// masked without inventing it. An installed package none of whose units
+/// exists is not shown to be unused, and fails.
 fn not_in_use(f: &Facts<'_>, packages: &[String], units: &[String]) -> Verdict {
     let present: Vec<(String, String)> = packages
         .iter()
@@ -510,21 +581,32 @@ fn not_in_use(f: &Facts<'_>, packages: &[String], units: &[String]) -> Verdict {
         .iter()
         .map(|(p, s)| Evidence::said(format!("{p}: {s}")))
         .collect();
-    let mut ok = !units.is_empty();
+    let mut ok = true;
+    let mut existing = 0;
     for u in units {
-        let link = f.root.path(&format!("/etc/systemd/system/{u}"));
-        let masked =
-            std::fs::read_link(&link).is_ok_and(|t| t == std::path::Path::new("/dev/null"));
+        let Some(source) = unit_source(f.root, u) else {
+            evidence.push(Evidence::said(format!(
+                "{u}: no unit file (its package is not installed)"
+            )));
+            continue;
+        };
+        existing += 1;
+        let mask = format!("/etc/systemd/system/{u}");
+        let masked = std::fs::read_link(f.root.path(&mask))
+            .is_ok_and(|t| t == std::path::Path::new("/dev/null"));
         ok &= masked;
-        evidence.push(Evidence::at(
-            &format!("/etc/systemd/system/{u}"),
-            0,
-            if masked {
-                format!("{u} is masked")
-            } else {
-                format!("{u} is not masked")
-            },
-        ));
+        evidence.push(if masked {
+            Evidence::at(&mask, 0, format!("{u} is masked"))
+        } else {
+            Evidence::at(&source, 0, format!("{u} is not masked"))
+        });
+    }
+    if existing == 0 {
+        ok = false;
+        evidence.push(Evidence::said(format!(
+            "none of {} has a unit file: nothing shows the installed service is not in use",
+            units.join(", ")
+        )));
     }
     verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
 }
@@ -561,8 +643,8 @@ fn sshd_option(
     option: &str,
     one_of: &[String],
     not: &[String],
-    max: Option<u64>,
-    min: Option<u64>,
+    (max, min): (Option<u64>, Option<u64>),
+    max_startups: Option<&str>,
 ) -> Verdict {
     let config = match f.sshd.get_or_init(|| SshdConfig::load(f.root)) {
         Ok(Some(c)) => c,
@@ -583,7 +665,7 @@ fn sshd_option(
         );
     };
     let value = setting.value.clone();
-    let evidence = vec![match &setting.file {
+    let mut evidence = vec![match &setting.file {
         Some(file) => Evidence::at(file, setting.line, format!("{option} {value}")),
         None => Evidence::said(format!("{option} {value} (OpenSSH default)")),
     }];
@@ -591,12 +673,31 @@ fn sshd_option(
     let mut ok = one_of.is_empty() || one_of.iter().any(|v| v.eq_ignore_ascii_case(&lower));
     ok &= !not.iter().any(|v| v.eq_ignore_ascii_case(&lower));
     if max.is_some() || min.is_some() {
-        // MaxStartups is start:rate:full; its first field is what counts.
-        match sshd::seconds(lower.split(':').next().unwrap_or("")) {
+        match sshd::seconds(&lower) {
             Some(n) => {
                 ok &= max.is_none_or(|m| n <= m) && min.is_none_or(|m| n >= m);
             }
             None => ok = false,
+        }
+    }
+    if let Some(limit) = max_startups.and_then(sshd::Startups::parse) {
+        // Every field counts: 10:30:100, OpenSSH's default, starts
+        // dropping at 10 but lets 100 unauthenticated connections in.
+        match sshd::Startups::parse(&value) {
+            Some(s) if s.at_least_as_strict_as(&limit) => {}
+            Some(s) => {
+                ok = false;
+                evidence.push(Evidence::said(format!(
+                    "start {} (at most {}), rate {}% (at least {}% unless start is full), full {} (at most {})",
+                    s.start, limit.start, s.rate, limit.rate, s.full, limit.full
+                )));
+            }
+            None => {
+                ok = false;
+                evidence.push(Evidence::said(format!(
+                    "{value:?} is not a MaxStartups value sshd accepts"
+                )));
+            }
         }
     }
     verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
@@ -625,11 +726,7 @@ fn login_defs(
     min: Option<u64>,
 ) -> Verdict {
     let text = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
-    let found = text.lines().enumerate().filter_map(|(i, l)| {
-        let mut w = l.split_whitespace();
-        (w.next() == Some(key)).then(|| (i + 1, w.next().unwrap_or("").to_owned()))
-    });
-    let Some((line, value)) = found.last() else {
+    let Some((line, value)) = login_defs_value(&text, key) else {
         return verdict(
             CisStatus::Fail,
             vec![Evidence::at(
@@ -639,8 +736,11 @@ fn login_defs(
             )],
         );
     };
-    let mut ok = one_of.is_empty() || one_of.iter().any(|v| v.eq_ignore_ascii_case(&value));
+    let mut ok = one_of.is_empty() || one_of.contains(&value);
     if max.is_some() || min.is_some() {
+        // The whole value must be a number (shadow's getlong); anything
+        // else makes getdef fall back to its default, which for the
+        // PASS_* keys is no limit at all.
         match value.parse::<u64>() {
             Ok(n) => ok &= max.is_none_or(|m| n <= m) && min.is_none_or(|m| n >= m),
             Err(_) => ok = false,
@@ -656,56 +756,30 @@ fn login_defs(
     )
 }
 
-/// `Defaults` options of sudoers and its includes, with where each is.
-fn sudoers_defaults(root: &Root) -> Vec<(String, String, usize)> {
-    fn read(root: &Root, path: &str, out: &mut Vec<(String, String, usize)>, depth: usize) {
-        if depth > 8 {
-            return;
-        }
-        let Ok(text) = std::fs::read_to_string(root.path(path)) else {
-            return;
-        };
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            let include = |rest: &str| rest.trim().trim_matches('"').to_owned();
-            if let Some(dir) = line
-                .strip_prefix("@includedir")
-                .or_else(|| line.strip_prefix("#includedir"))
-            {
-                let dir = include(dir);
-                let mut names: Vec<String> = std::fs::read_dir(root.path(&dir))
-                    .map(|e| {
-                        e.flatten()
-                            .map(|e| e.file_name().to_string_lossy().into_owned())
-                            // sudo skips names with a `.` or ending in `~`.
-                            .filter(|n| !n.contains('.') && !n.ends_with('~'))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                names.sort();
-                for n in names {
-                    read(root, &format!("{dir}/{n}"), out, depth + 1);
-                }
-            } else if let Some(file) = line
-                .strip_prefix("@include")
-                .or_else(|| line.strip_prefix("#include"))
-            {
-                read(root, &include(file), out, depth + 1);
-            } else if let Some(rest) = line.strip_prefix("Defaults") {
-                // `Defaults:user`, `Defaults@host` … are scoped; the rules
-                // look at every Defaults line, scoped ones included.
-                let options = rest.split_once(char::is_whitespace).map_or("", |(_, o)| o);
-                for o in options.split(',') {
-                    out.push((o.trim().to_owned(), path.to_owned(), i + 1));
-                }
+/// The line and value of `key` in login.defs `text` as shadow's def_load
+/// (lib/getdef.c) reads it: trailing blanks trimmed, `#` lines skipped, the
+/// name up to the first blank (compared exactly), the value from the next
+/// character that is no blank or `"` up to the next `"` or the end of the
+/// line, so `"SHA512"` is SHA512 and `365 # a year` is one value that is
+/// no number. The last occurrence wins.
+fn login_defs_value(text: &str, key: &str) -> Option<(usize, String)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let l = l.trim_end().trim_start_matches([' ', '\t']);
+            if l.is_empty() || l.starts_with('#') {
+                return None;
             }
-        }
-    }
-    let mut out = Vec::new();
-    read(root, "/etc/sudoers", &mut out, 0);
-    out
+            let (name, rest) = l.split_once([' ', '\t'])?;
+            let value = rest.trim_start_matches([' ', '\t', '"']);
+            let value = value.split('"').next().unwrap_or_default();
+            (name == key).then(|| (i + 1, value.to_owned()))
+        })
+        .last()
 }
 
+/// Whether `Defaults OPTION` holds for everyone (`!name`: is off), with
+/// the entry that decides it; scoped entries are shown but do not count.
 fn sudoers(root: &Root, option: &str, present: bool) -> Verdict {
     if !root.path("/etc/sudoers").exists() {
         return verdict(
@@ -713,26 +787,41 @@ fn sudoers(root: &Root, option: &str, present: bool) -> Verdict {
             vec![Evidence::said("no /etc/sudoers: sudo is not installed")],
         );
     }
-    let defaults = sudoers_defaults(root);
-    let hits: Vec<&(String, String, usize)> = defaults
-        .iter()
-        .filter(|(o, _, _)| o == option || o.split('=').next().map(str::trim) == Some(option))
-        .collect();
-    let evidence: Vec<Evidence> = hits
-        .iter()
-        .map(|(o, file, line)| Evidence::at(file, *line, format!("Defaults {o}")))
-        .collect();
-    let ok = hits.is_empty() != present;
-    let evidence = if evidence.is_empty() {
-        vec![Evidence::at(
+    let entries = sudoers::defaults(root);
+    let (negated, name) = match option.strip_prefix('!') {
+        Some(name) => (true, name),
+        None => (false, option),
+    };
+    let decided = sudoers::effective(&entries, name);
+    let holds = match decided.map(|e| &e.op) {
+        Some(sudoers::Op::Off) => negated,
+        Some(sudoers::Op::On) => !negated,
+        Some(sudoers::Op::Set(v)) => !negated && !v.is_empty(),
+        None => false,
+    };
+    let mut evidence: Vec<Evidence> = match decided {
+        Some(e) => vec![Evidence::at(&e.file, e.line, e.shown())],
+        None => vec![Evidence::at(
             "/etc/sudoers",
             0,
-            format!("no Defaults {option}"),
-        )]
-    } else {
-        evidence
+            format!("no global Defaults {name}"),
+        )],
     };
-    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+    for e in entries.iter().filter(|e| e.name == name && !e.is_global()) {
+        evidence.push(Evidence::at(
+            &e.file,
+            e.line,
+            format!("{} (only where {} matches: not global)", e.shown(), e.list),
+        ));
+    }
+    verdict(
+        if holds == present {
+            CisStatus::Pass
+        } else {
+            CisStatus::Fail
+        },
+        evidence,
+    )
 }
 
 fn accounts(root: &Root, property: AccountsProperty) -> Verdict {
@@ -885,6 +974,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn login_defs_values_are_read_as_shadow_reads_them() {
+        let text = "PASS_MAX_DAYS 99999\n  PASS_MAX_DAYS\t\"90\"  \n# PASS_MAX_DAYS 1\n\
+                    ENCRYPT_METHOD \"SHA512\" trailing\nPASS_WARN_AGE 7 # a week\nUMASK\n";
+        assert_eq!(
+            login_defs_value(text, "PASS_MAX_DAYS"),
+            Some((2, "90".into()))
+        );
+        assert_eq!(
+            login_defs_value(text, "ENCRYPT_METHOD"),
+            Some((4, "SHA512".into()))
+        );
+        assert_eq!(
+            login_defs_value(text, "PASS_WARN_AGE"),
+            Some((5, "7 # a week".into()))
+        );
+        assert_eq!(
+            login_defs_value(text, "UMASK"),
+            None,
+            "a name alone sets nothing"
+        );
+        assert_eq!(login_defs_value(text, "pass_max_days"), None);
+    }
+
+    #[test]
     fn module_rules_read_every_modprobe_directory() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = Root::new(dir.path());
@@ -918,6 +1031,19 @@ mod tests {
             check("hfsplus").status,
             CisStatus::Pass,
             "no kernel ships it"
+        );
+        // The module file is named as seen from the root, not the host.
+        let usb = CisCheck::KernelModuleUnavailable {
+            name: "usb_storage".into(),
+        };
+        std::fs::remove_file(dir.path().join("etc/modprobe.d/usb.conf")).expect("rm");
+        let f = Facts::new(&root);
+        let evidence = usb.judge(&f).evidence;
+        assert_eq!(
+            evidence.last().map(|e| e.value.as_str()),
+            Some(
+                "/lib/modules/6.1.0/kernel/drivers/usb/storage/usb-storage.ko.xz can be loaded: no install or blacklist line"
+            )
         );
         let modes = CisCheck::FileAccess {
             path: "/etc/modprobe.d/cis.conf".into(),

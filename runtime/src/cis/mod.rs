@@ -11,6 +11,7 @@ pub mod mounts;
 pub mod remedy;
 pub mod scan;
 pub mod sshd;
+pub mod sudoers;
 pub mod walk;
 
 use std::collections::BTreeMap;

@@ -110,7 +110,8 @@ pub fn install_disables(directive: &Directive) -> bool {
 
 /// Every kernel module file under `/usr/lib/modules` (or `/lib/modules`),
 /// by canonical name: a module with no file is not available. One walk
-/// serves every rule of a scan.
+/// serves every rule of a scan. Files are named as seen from the root
+/// (`/usr/lib/modules/6.1.0-28-amd64/...`), as the evidence shows them.
 #[derive(Debug, Default)]
 pub struct ModuleIndex {
     files: BTreeMap<String, String>,
@@ -123,7 +124,8 @@ impl ModuleIndex {
         for base in ["/usr/lib/modules", "/lib/modules"] {
             if let Ok(kernels) = std::fs::read_dir(root.path(base)) {
                 for k in kernels.flatten() {
-                    index.walk(&k.path());
+                    let shown = format!("{base}/{}", k.file_name().to_string_lossy());
+                    index.walk(&k.path(), &shown);
                 }
             }
             if !index.files.is_empty() {
@@ -144,21 +146,21 @@ impl ModuleIndex {
         self.files.is_empty()
     }
 
-    fn walk(&mut self, dir: &std::path::Path) {
+    /// Indexes the modules under host directory `dir`, which the root
+    /// sees as `shown`.
+    fn walk(&mut self, dir: &std::path::Path, shown: &str) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
         for e in entries.flatten() {
-            let path = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let inside = format!("{shown}/{name}");
             if e.file_type().is_ok_and(|t| t.is_dir()) {
-                self.walk(&path);
+                self.walk(&e.path(), &inside);
                 continue;
             }
-            let name = e.file_name().to_string_lossy().into_owned();
             if let Some((stem, _)) = name.split_once(".ko") {
-                self.files
-                    .entry(canonical(stem))
-                    .or_insert_with(|| path.display().to_string());
+                self.files.entry(canonical(stem)).or_insert(inside);
             }
         }
     }

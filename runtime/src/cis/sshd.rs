@@ -1,10 +1,20 @@
-//! The sshd configuration as sshd itself resolves it: `sshd_config` read
-//! from the top, `Include` expanded in place (globs in name order, relative
-//! paths under `/etc/ssh`), the first value of a keyword winning, lines
-//! inside `Match` blocks not part of the global configuration, and
-//! OpenSSH's defaults for what nobody set. Debian's `sshd_config` includes
-//! `sshd_config.d/*.conf` on its first line, so a drop-in beats the main
-//! file, as `sshd -T` shows.
+//! The sshd configuration as sshd itself resolves it for every
+//! connection: `sshd_config` read from the top, `Include` expanded in place
+//! (globs in name order, relative paths under `/etc/ssh`), the first value
+//! of a keyword winning, and OpenSSH's defaults for what nobody set.
+//! Debian's `sshd_config` includes `sshd_config.d/*.conf` on its first
+//! line, so a drop-in beats the main file, as `sshd -T` shows.
+//!
+//! `Match` blocks follow servconf.c: sshd parses the file once at startup
+//! (global lines and `Match all` blocks active, first value wins) and again
+//! for each connection, where only the Match blocks that match it are
+//! active (first value wins among them) and what they set overrides the
+//! startup value for the keywords a Match block may carry. `Match all`
+//! matches every connection, so its values are the effective ones (`sshd
+//! -T` shows them); other criteria (User, Address, ...) match only some
+//! connections and are not part of what every connection gets. A Match
+//! block lasts to the next Match or the end of its file; a file included
+//! from inside a block starts in that block.
 
 use std::collections::BTreeMap;
 
@@ -21,10 +31,26 @@ pub struct Setting {
     pub line: usize,
 }
 
-/// The global sshd settings, keywords in lower case.
+/// The sshd settings every connection gets, keywords in lower case.
 #[derive(Debug, Default)]
 pub struct SshdConfig {
-    values: BTreeMap<String, Setting>,
+    /// First value in the global context or a `Match all` block: what
+    /// sshd's startup parse keeps.
+    startup: BTreeMap<String, Setting>,
+    /// First value inside `Match all` blocks: what the per-connection
+    /// parse copies over the startup value.
+    match_all: BTreeMap<String, Setting>,
+}
+
+/// Which connections the lines being read apply to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// The global context.
+    Global,
+    /// A `Match all` block.
+    All,
+    /// A Match block with criteria that only some connections meet.
+    Some,
 }
 
 /// OpenSSH 9 defaults of the keywords the rules look at (sshd_config(5)).
@@ -48,6 +74,49 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("x11forwarding", "no"),
 ];
 
+/// Keywords allowed only in the global context (`SSHCFG_GLOBAL` in
+/// servconf.c's keyword table, OpenSSH 9.2): a Match block does not
+/// override them for a connection, so inside `Match all` they count only
+/// as the startup parse reads them, first value winning.
+const GLOBAL_ONLY: &[&str] = &[
+    "addressfamily",
+    "ciphers",
+    "compression",
+    "fingerprinthash",
+    "gssapicleanupcredentials",
+    "gssapistrictacceptorcheck",
+    "hostcertificate",
+    "hostkey",
+    "hostkeyagent",
+    "hostkeyalgorithms",
+    "ignoreuserknownhosts",
+    "kerberosgetafstoken",
+    "kerberosorlocalpasswd",
+    "kerberosticketcleanup",
+    "kexalgorithms",
+    "listenaddress",
+    "logingracetime",
+    "macs",
+    "maxstartups",
+    "modulifile",
+    "permituserenvironment",
+    "persourcemaxstartups",
+    "persourcenetblocksize",
+    "pidfile",
+    "port",
+    "printlastlog",
+    "printmotd",
+    "securitykeyprovider",
+    "strictmodes",
+    "subsystem",
+    "syslogfacility",
+    "tcpkeepalive",
+    "usedns",
+    "usepam",
+    "versionaddendum",
+    "xauthlocation",
+];
+
 /// Bound on nested `Include`s, as sshd's own (16).
 const MAX_DEPTH: usize = 16;
 
@@ -59,32 +128,42 @@ impl SshdConfig {
             return Ok(None);
         }
         let mut config = SshdConfig::default();
-        config.read(root, main, 0)?;
+        config.read(root, main, 0, Scope::Global)?;
         Ok(Some(config))
     }
 
-    /// The effective setting of `keyword` (any case).
+    /// The effective setting of `keyword` (any case) for every connection.
     pub fn get(&self, keyword: &str) -> Option<Setting> {
         let key = keyword.to_ascii_lowercase();
-        self.values.get(&key).cloned().or_else(|| {
-            DEFAULTS
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| Setting {
-                    value: (*v).to_owned(),
-                    file: None,
-                    line: 0,
-                })
-        })
+        let overridden = if GLOBAL_ONLY.contains(&key.as_str()) {
+            None
+        } else {
+            self.match_all.get(&key)
+        };
+        overridden
+            .or_else(|| self.startup.get(&key))
+            .cloned()
+            .or_else(|| {
+                DEFAULTS
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| Setting {
+                        value: (*v).to_owned(),
+                        file: None,
+                        line: 0,
+                    })
+            })
     }
 
-    fn read(&mut self, root: &Root, path: &str, depth: usize) -> Result<(), String> {
+    /// Reads `path`, whose first lines are in `scope` (that of the line
+    /// that included it).
+    fn read(&mut self, root: &Root, path: &str, depth: usize, outer: Scope) -> Result<(), String> {
         if depth > MAX_DEPTH {
             return Err(format!("{path}: Include nested deeper than {MAX_DEPTH}"));
         }
         let text = std::fs::read_to_string(root.path(path))
             .map_err(|e| format!("cannot read {path}: {e}"))?;
-        let mut in_match = false;
+        let mut scope = outer;
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -93,11 +172,19 @@ impl SshdConfig {
             let (keyword, rest) = split_keyword(line);
             let keyword = keyword.to_ascii_lowercase();
             if keyword == "match" {
-                // Conditional until the next Match or the end of this file.
-                in_match = !rest.eq_ignore_ascii_case("all");
+                // A file included from a block that does not match is
+                // never active, whatever its own Match lines say
+                // (SSHCFG_NEVERMATCH in servconf.c).
+                scope = if outer == Scope::Some {
+                    Scope::Some
+                } else if matches_all(rest) {
+                    Scope::All
+                } else {
+                    Scope::Some
+                };
                 continue;
             }
-            if in_match {
+            if scope == Scope::Some {
                 continue;
             }
             if keyword == "include" {
@@ -108,19 +195,33 @@ impl SshdConfig {
                         format!("/etc/ssh/{pattern}")
                     };
                     for file in expand(root, &pattern) {
-                        self.read(root, &file, depth + 1)?;
+                        self.read(root, &file, depth + 1, scope)?;
                     }
                 }
                 continue;
             }
-            self.values.entry(keyword).or_insert_with(|| Setting {
+            let setting = Setting {
                 value: unquote(rest).to_owned(),
                 file: Some(path.to_owned()),
                 line: i + 1,
-            });
+            };
+            if scope == Scope::All {
+                self.match_all
+                    .entry(keyword.clone())
+                    .or_insert_with(|| setting.clone());
+            }
+            self.startup.entry(keyword).or_insert(setting);
         }
         Ok(())
     }
+}
+
+/// Whether a Match line's criteria are `all` (alone, perhaps followed by
+/// a comment), any case, as servconf.c's match_cfg_line reads them.
+fn matches_all(criteria: &str) -> bool {
+    let mut words = criteria.split_whitespace();
+    words.next().is_some_and(|w| w.eq_ignore_ascii_case("all"))
+        && words.next().is_none_or(|w| w.starts_with('#'))
 }
 
 /// `Keyword value`, `Keyword=value` or `Keyword = value`.
@@ -175,6 +276,64 @@ fn glob(pattern: &[u8], name: &[u8]) -> bool {
         (Some(b'?'), Some(_)) => glob(&pattern[1..], &name[1..]),
         (Some(p), Some(n)) if p == n => glob(&pattern[1..], &name[1..]),
         _ => false,
+    }
+}
+
+/// MaxStartups as sshd reads it: `start:rate:full` (random early drop from
+/// `start` unauthenticated connections at `rate` percent, everything from
+/// `full`), or a single number N that servconf.c stores as start N and
+/// full N with the rate left at its default 30 (`sshd -T` prints
+/// `N:30:N`; the rate never applies, every connection from N on is
+/// refused). `None` for what sshd refuses to start with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Startups {
+    /// Unauthenticated connections from which sshd starts dropping.
+    pub start: u64,
+    /// Percent dropped at `start`, rising linearly to 100 at `full`.
+    pub rate: u64,
+    /// Unauthenticated connections from which every new one is dropped.
+    pub full: u64,
+}
+
+impl Startups {
+    /// Parses a MaxStartups value; servconf.c's checks (start ≤ full,
+    /// rate 1–100, nothing 0) decide what is valid.
+    pub fn parse(value: &str) -> Option<Startups> {
+        let number = |s: &str| -> Option<u64> {
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse().ok())
+                .flatten()
+        };
+        let fields: Vec<&str> = value.split(':').collect();
+        let s = match fields.as_slice() {
+            [n] => {
+                let n = number(n)?;
+                Startups {
+                    start: n,
+                    rate: 30,
+                    full: n,
+                }
+            }
+            [start, rate, full] => Startups {
+                start: number(start)?,
+                rate: number(rate)?,
+                full: number(full)?,
+            },
+            _ => return None,
+        };
+        let valid = s.start > 0 && s.full > 0 && s.start <= s.full && (1..=100).contains(&s.rate);
+        valid.then_some(s)
+    }
+
+    /// Whether these drop connections at least as early as `limit`: start
+    /// and full no higher, rate no lower (a higher rate drops more). When
+    /// start is full every connection from start on is dropped, whatever
+    /// the rate. ComplianceAsCode's sshd_set_maxstartups judges the same
+    /// way (5:60:30 passes against 10:30:60, 10:29:60 fails).
+    pub fn at_least_as_strict_as(&self, limit: &Startups) -> bool {
+        self.start <= limit.start
+            && self.full <= limit.full
+            && (self.rate >= limit.rate || self.start == self.full)
     }
 }
 
@@ -251,6 +410,76 @@ mod tests {
         );
         assert_eq!(c.get("PasswordAuthentication"), None, "only inside Match");
         assert_eq!(c.get("IgnoreRhosts").expect("default").file, None);
+    }
+
+    #[test]
+    fn match_all_overrides_the_global_value_where_a_match_block_may() {
+        let dir = tree(&[
+            (
+                "/etc/ssh/sshd_config",
+                "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\nLoginGraceTime 60\n\
+                 Match User backup\n  X11Forwarding yes\n\
+                 Match all # every connection\n  PermitRootLogin yes\n  PermitRootLogin no\n  LoginGraceTime 300\n  Include /etc/ssh/extra.conf\n",
+            ),
+            (
+                "/etc/ssh/sshd_config.d/50-match.conf",
+                "Match all\n  MaxAuthTries 3\n",
+            ),
+            (
+                "/etc/ssh/sshd_config.d/60-global.conf",
+                "MaxAuthTries 9\nMaxSessions 10\n",
+            ),
+            (
+                "/etc/ssh/extra.conf",
+                "MaxSessions 2\nMatch Address 10.0.0.0/8\n  Banner /etc/issue.net\n",
+            ),
+        ]);
+        let c = SshdConfig::load(&Root::new(dir.path()))
+            .expect("parse")
+            .expect("present");
+        let root_login = c.get("PermitRootLogin").expect("set");
+        assert_eq!(root_login.value, "yes", "the first value in Match all");
+        assert_eq!(root_login.line, 7);
+        // A drop-in's Match all ends with the drop-in; the next file's
+        // line is global, and Match all still overrides it.
+        assert_eq!(c.get("MaxAuthTries").expect("set").value, "3");
+        // Included from inside Match all: part of the block.
+        assert_eq!(c.get("MaxSessions").expect("set").value, "2");
+        // A keyword Match may not carry keeps the startup value.
+        assert_eq!(c.get("LoginGraceTime").expect("set").value, "60");
+        assert_eq!(c.get("X11Forwarding").expect("default").file, None);
+        assert_eq!(c.get("Banner").expect("default").file, None);
+        assert!(matches_all("ALL"));
+        assert!(!matches_all("all User x"));
+        assert!(!matches_all("User all"));
+    }
+
+    #[test]
+    fn max_startups_is_read_as_sshd_reads_it() {
+        let cis = Startups::parse("10:30:60").expect("valid");
+        let strict = |v: &str| {
+            Startups::parse(v)
+                .expect("valid")
+                .at_least_as_strict_as(&cis)
+        };
+        assert!(strict("10:30:60"));
+        assert!(strict("5:60:30"), "stricter in every field");
+        assert!(!strict("10:30:100"), "OpenSSH's default lets 100 in");
+        assert!(!strict("10:20:60"), "drops fewer at start");
+        assert!(!strict("20:30:60"));
+        assert_eq!(
+            Startups::parse("5"),
+            Some(Startups {
+                start: 5,
+                rate: 30,
+                full: 5
+            })
+        );
+        assert!(strict("5"), "a single number drops everything from 5 on");
+        assert!(!strict("11"));
+        for invalid in ["", "10:30", "60:30:10", "10:0:60", "10:101:60", "0", "ten"] {
+            assert_eq!(Startups::parse(invalid), None, "{invalid}");
+        }
     }
 
     #[test]
