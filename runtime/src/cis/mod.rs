@@ -20,8 +20,22 @@ use serde::{Deserialize, Serialize};
 
 pub use checks::CisCheck;
 
-/// The rules shipped with this runtime.
-const RULES: &str = include_str!("../../../profiles/cis/rules.yaml");
+/// The rules shipped with this runtime, by file: `rules.yaml` and one
+/// file per topic added since (`rules-<section>-<topic>.yaml`).
+const RULE_FILES: &[(&str, &str)] = &[
+    (
+        "rules.yaml",
+        include_str!("../../../profiles/cis/rules.yaml"),
+    ),
+    (
+        "rules-5-authentication.yaml",
+        include_str!("../../../profiles/cis/rules-5-authentication.yaml"),
+    ),
+    (
+        "rules-6-logging.yaml",
+        include_str!("../../../profiles/cis/rules-6-logging.yaml"),
+    ),
+];
 
 /// A benchmark the rules carry IDs for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -116,18 +130,22 @@ impl Rule {
 
 /// The shipped rules, parsed and checked once.
 pub fn rules() -> Result<Vec<Rule>, String> {
-    // Checks are written as maps (`{sysctl: {…}}`), not YAML tags.
-    let rules: Vec<Rule> = serde_norway::with::singleton_map_recursive::deserialize(
-        serde_norway::Deserializer::from_str(RULES),
-    )
-    .map_err(|e| {
-        format!(
-            "the compiled-in CIS rules do not parse at {}: {e}",
-            e.location()
-                .map(|l| format!("{}:{}", l.line(), l.column()))
-                .unwrap_or_default()
+    let mut rules: Vec<Rule> = Vec::new();
+    for (name, text) in RULE_FILES {
+        // Checks are written as maps (`{sysctl: {…}}`), not YAML tags.
+        let parsed: Option<Vec<Rule>> = serde_norway::with::singleton_map_recursive::deserialize(
+            serde_norway::Deserializer::from_str(text),
         )
-    })?;
+        .map_err(|e| {
+            format!(
+                "the compiled-in CIS rules do not parse at profiles/cis/{name}:{}: {e}",
+                e.location()
+                    .map(|l| format!("{}:{}", l.line(), l.column()))
+                    .unwrap_or_default()
+            )
+        })?;
+        rules.extend(parsed.unwrap_or_default());
+    }
     let mut seen = std::collections::BTreeSet::new();
     for r in &rules {
         if r.id.is_empty() {

@@ -134,16 +134,26 @@ pub fn module_waivers(root: &Root, benchmark: Benchmark) -> Result<Vec<Waiver>> 
     Ok(out)
 }
 
+/// `5.1.10` sorts after `5.1.9`.
+fn id_order(id: &str) -> Vec<u32> {
+    id.split('.')
+        .map(|p| p.parse().unwrap_or(u32::MAX))
+        .collect()
+}
+
 /// Judges the selected rules.
 pub fn scan(root: &Root, rules: &[Rule], options: &Options) -> Result<(Vec<Finding>, Summary)> {
     let mut waivers = waivers(root)?;
     waivers.extend(module_waivers(root, options.benchmark)?);
     let facts = Facts::new(root);
     let mut findings = Vec::new();
-    for rule in rules {
-        let Some(id) = rule.id.get(&options.benchmark) else {
-            continue;
-        };
+    // In the benchmark's own order, whichever rule file a rule is in.
+    let mut ordered: Vec<(Vec<u32>, &String, &Rule)> = rules
+        .iter()
+        .filter_map(|r| r.id.get(&options.benchmark).map(|id| (id_order(id), id, r)))
+        .collect();
+    ordered.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, id, rule) in ordered {
         let Some(level) = rule
             .level_in(options.profile)
             .filter(|l| *l <= options.level)
