@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::modprobe::{self, Modprobe, ModuleIndex};
 use super::mounts;
+use super::pam;
 use super::sshd::{self, SshdConfig};
 use super::sudoers;
 use super::walk::Walk;
@@ -54,7 +55,8 @@ pub enum CisCheck {
         units: Vec<String>,
     },
     /// A file's mode grants no more than `max_mode`, with this owner and
-    /// group; not applicable when the file does not exist.
+    /// group; not applicable when the file does not exist. A `*` in the
+    /// last component stands for every matching file (SSH host keys).
     FileAccess {
         /// Absolute path.
         path: String,
@@ -85,7 +87,59 @@ pub enum CisCheck {
         /// least as strict as in every field (see [`sshd::Startups`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_startups: Option<String>,
+        /// For algorithm lists: entries none of which may be in the list
+        /// (`*` wildcards allowed).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        excludes: Vec<String>,
+        /// For algorithm lists: at least one of these must be in it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        includes_any: Vec<String>,
     },
+    /// A module line of a PAM stack in `/etc/pam.d` (`@include`s
+    /// followed): some line of this type and module carries every `with`
+    /// argument, and no such line carries a `without` one.
+    Pam {
+        /// Stack file, e.g. `common-auth`.
+        file: String,
+        /// auth, account, password or session.
+        #[serde(rename = "type")]
+        kind: String,
+        /// Module file name, e.g. `pam_unix.so`.
+        module: String,
+        /// Arguments required (`sha512|yescrypt` for either; `remember`
+        /// matches `remember=5`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        with: Vec<String>,
+        /// Arguments forbidden.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        without: Vec<String>,
+    },
+    /// A setting of pam_pwquality, pam_faillock or pam_pwhistory as it
+    /// takes effect (its file, overridden by its arguments in the stack,
+    /// else its default); fails when the module is not in its stack.
+    PamSetting {
+        /// Which module.
+        module: pam::PamModule,
+        /// Setting name, e.g. `minlen`.
+        key: String,
+        /// Smallest allowed number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<i64>,
+        /// Largest allowed number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<i64>,
+        /// Allowed values.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        one_of: Vec<String>,
+        /// Values that fail.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        not: Vec<String>,
+        /// A flag (`enforce_for_root`) that must be set.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        flag: bool,
+    },
+    /// At least one check holds.
+    AnyOf(Vec<CisCheck>),
     /// A setting of `/etc/login.defs` as shadow's getdef reads it (the
     /// last occurrence wins, quotes stripped; see `login_defs_value`).
     LoginDefs {
@@ -297,6 +351,20 @@ impl CisCheck {
                     ))
                 }
             }
+            CisCheck::Pam { kind, module, .. } => {
+                if !["auth", "account", "password", "session"].contains(&kind.as_str()) {
+                    return Err(format!(
+                        "PAM type {kind:?} is not auth, account, password or session"
+                    ));
+                }
+                if module.ends_with(".so") {
+                    Ok(())
+                } else {
+                    Err(format!("PAM module {module:?} is not a .so file name"))
+                }
+            }
+            CisCheck::AnyOf(list) if list.is_empty() => Err("any_of is empty".into()),
+            CisCheck::AnyOf(list) => list.iter().try_for_each(CisCheck::validate),
             CisCheck::AllOf(list) if list.is_empty() => Err("all_of is empty".into()),
             CisCheck::AllOf(list) => list.iter().try_for_each(CisCheck::validate),
             _ => Ok(()),
@@ -346,14 +414,56 @@ impl CisCheck {
                 max,
                 min,
                 max_startups,
-            } => sshd_option(
-                f,
-                option,
+                excludes,
+                includes_any,
+            } => {
+                let mut v = sshd_option(
+                    f,
+                    option,
+                    one_of,
+                    not,
+                    (*max, *min),
+                    max_startups.as_deref(),
+                );
+                if v.status == CisStatus::Pass && (!excludes.is_empty() || !includes_any.is_empty())
+                {
+                    algorithm_list(f, option, excludes, includes_any, &mut v);
+                }
+                v
+            }
+            CisCheck::Pam {
+                file,
+                kind,
+                module,
+                with,
+                without,
+            } => pam_line(f.root, file, kind, module, with, without),
+            CisCheck::PamSetting {
+                module,
+                key,
+                min,
+                max,
                 one_of,
                 not,
-                (*max, *min),
-                max_startups.as_deref(),
-            ),
+                flag,
+            } => pam_setting(f.root, *module, key, (*min, *max), one_of, not, *flag),
+            CisCheck::AnyOf(list) => {
+                let verdicts: Vec<Verdict> = list.iter().map(|c| c.judge(f)).collect();
+                let best = [
+                    CisStatus::Pass,
+                    CisStatus::Manual,
+                    CisStatus::NotEvaluated,
+                    CisStatus::Fail,
+                    CisStatus::Error,
+                ]
+                .into_iter()
+                .find(|s| verdicts.iter().any(|v| v.status == *s))
+                .unwrap_or(CisStatus::Notapplicable);
+                verdict(
+                    best,
+                    verdicts.into_iter().flat_map(|v| v.evidence).collect(),
+                )
+            }
             CisCheck::LoginDefs {
                 key,
                 one_of,
@@ -435,6 +545,130 @@ impl CisCheck {
             }
         }
     }
+}
+
+/// Judges an algorithm list (Ciphers, MACs, KexAlgorithms) entry by entry.
+fn algorithm_list(
+    f: &Facts<'_>,
+    option: &str,
+    excludes: &[String],
+    includes_any: &[String],
+    v: &mut Verdict,
+) {
+    let Some(Ok(Some(config))) = f.sshd.get().map(|r| r.as_ref()) else {
+        return;
+    };
+    let Some(setting) = config.get(option) else {
+        return;
+    };
+    let list: Vec<&str> = setting.value.split(',').collect();
+    let weak: Vec<&str> = list
+        .iter()
+        .copied()
+        .filter(|a| excludes.iter().any(|p| sshd::wildcard(p, a)))
+        .collect();
+    if !weak.is_empty() {
+        v.status = CisStatus::Fail;
+        v.evidence.push(Evidence::said(format!(
+            "{option} offers {}",
+            weak.join(", ")
+        )));
+    }
+    if !includes_any.is_empty() && !list.iter().any(|a| includes_any.iter().any(|w| w == a)) {
+        v.status = CisStatus::Fail;
+        v.evidence.push(Evidence::said(format!(
+            "{option} offers none of {}",
+            includes_any.join(", ")
+        )));
+    }
+}
+
+/// Judges a PAM stack line (see [`CisCheck::Pam`]).
+fn pam_line(
+    root: &Root,
+    file: &str,
+    kind: &str,
+    module: &str,
+    with: &[String],
+    without: &[String],
+) -> Verdict {
+    let lines: Vec<pam::PamLine> = pam::stack(root, file)
+        .into_iter()
+        .filter(|l| l.kind == kind && l.module == module)
+        .collect();
+    let has = |l: &pam::PamLine, arg: &str| arg.split('|').any(|a| l.arg(a).is_some());
+    let show = |l: &pam::PamLine| {
+        Evidence::at(
+            &l.file,
+            l.line,
+            format!("{} {} {} {}", l.kind, l.control, l.module, l.args.join(" "))
+                .trim_end()
+                .to_owned(),
+        )
+    };
+    if lines.is_empty() {
+        return verdict(
+            CisStatus::Fail,
+            vec![Evidence::said(format!(
+                "no {kind} line of {module} in /etc/pam.d/{file}"
+            ))],
+        );
+    }
+    let mut evidence: Vec<Evidence> = lines.iter().map(show).collect();
+    let mut ok = lines.iter().any(|l| with.iter().all(|a| has(l, a)));
+    if !ok {
+        evidence.push(Evidence::said(format!(
+            "no such line carries {}",
+            with.join(" ")
+        )));
+    }
+    for l in &lines {
+        for a in without.iter().filter(|a| has(l, a)) {
+            ok = false;
+            evidence.push(Evidence::at(&l.file, l.line, format!("carries {a}")));
+        }
+    }
+    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+}
+
+/// Judges a PAM module setting (see [`CisCheck::PamSetting`]).
+fn pam_setting(
+    root: &Root,
+    module: pam::PamModule,
+    key: &str,
+    (min, max): (Option<i64>, Option<i64>),
+    one_of: &[String],
+    not: &[String],
+    flag: bool,
+) -> Verdict {
+    let found = match pam::setting(root, module, key) {
+        Ok(found) => found,
+        Err(why) => return verdict(CisStatus::Fail, vec![Evidence::said(why)]),
+    };
+    let Some((value, source)) = found else {
+        return verdict(
+            CisStatus::Fail,
+            vec![Evidence::said(format!("{} {key} is not set", module.so()))],
+        );
+    };
+    let said = if value.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{key}={value}")
+    };
+    let evidence = vec![match &source {
+        pam::Source::At(file, line) => Evidence::at(file, *line, said),
+        pam::Source::Default => Evidence::said(format!("{said} ({} default)", module.so())),
+    }];
+    let mut ok = true;
+    if !flag {
+        let n = value.parse::<i64>().ok();
+        ok &= min.is_none_or(|m| n.is_some_and(|n| n >= m));
+        ok &= max.is_none_or(|m| n.is_some_and(|n| n <= m));
+        ok &= one_of.is_empty() || one_of.contains(&value);
+        ok &= !not.contains(&value);
+    }
+    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
 }
 
 fn module_unavailable(f: &Facts<'_>, name: &str) -> Verdict {
@@ -612,6 +846,28 @@ fn not_in_use(f: &Facts<'_>, packages: &[String], units: &[String]) -> Verdict {
 }
 
 fn file_access(root: &Root, path: &str, max_mode: &str, owner: &str, group: &str) -> Verdict {
+    if path.contains('*') {
+        let files = super::expand(root, path);
+        if files.is_empty() {
+            return verdict(
+                CisStatus::Notapplicable,
+                vec![Evidence::said(format!("no file matches {path}"))],
+            );
+        }
+        let verdicts: Vec<Verdict> = files
+            .iter()
+            .map(|p| file_access(root, p, max_mode, owner, group))
+            .collect();
+        let failed = verdicts.iter().any(|v| v.status == CisStatus::Fail);
+        return verdict(
+            if failed {
+                CisStatus::Fail
+            } else {
+                CisStatus::Pass
+            },
+            verdicts.into_iter().flat_map(|v| v.evidence).collect(),
+        );
+    }
     let Ok(meta) = std::fs::metadata(root.path(path)) else {
         return verdict(
             CisStatus::Notapplicable,

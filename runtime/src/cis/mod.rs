@@ -8,6 +8,7 @@
 pub mod checks;
 pub mod modprobe;
 pub mod mounts;
+pub mod pam;
 pub mod remedy;
 pub mod scan;
 pub mod sshd;
@@ -126,6 +127,27 @@ impl Rule {
             Profile::Workstation => self.level.workstation,
         }
     }
+}
+
+/// The files (as seen from the root) a path with `*` or `?` in its last
+/// component names, in name order; the path itself when it has none.
+pub fn expand(root: &crate::root::Root, pattern: &str) -> Vec<String> {
+    let Some((dir, name)) = pattern.rsplit_once('/') else {
+        return Vec::new();
+    };
+    if !name.contains(['*', '?']) {
+        return vec![pattern.to_owned()];
+    }
+    let mut out: Vec<String> = std::fs::read_dir(root.path(if dir.is_empty() { "/" } else { dir }))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| sshd::wildcard(name, n))
+        .map(|n| format!("{dir}/{n}"))
+        .collect();
+    out.sort();
+    out
 }
 
 /// The shipped rules, parsed and checked once.

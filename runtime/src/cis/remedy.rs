@@ -339,30 +339,32 @@ fn auto(
             owner,
             group,
         } => {
-            // Nothing to override on a file that is not there; the rule is
-            // not applicable to it.
-            let Ok(meta) = std::fs::metadata(root.path(path)) else {
-                return;
-            };
-            let max = crate::plan::parse_mode(max_mode).unwrap_or(0);
-            let pick = |allowed: &str, db: &str, id: u32| {
-                let now = root.account_name(db, id);
-                if allowed.split('|').any(|a| a == now) {
-                    now
-                } else {
-                    allowed.split('|').next().unwrap_or("root").to_owned()
-                }
-            };
-            // Only bits are taken away: a stricter mode stays as it is.
-            let mode = meta.mode() & 0o7777 & max;
-            modes.insert(
-                path.clone(),
-                (
-                    pick(owner, "/etc/passwd", meta.uid()),
-                    pick(group, "/etc/group", meta.gid()),
-                    mode,
-                ),
-            );
+            for path in super::expand(root, path) {
+                // Nothing to override on a file that is not there; the
+                // rule is not applicable to it.
+                let Ok(meta) = std::fs::metadata(root.path(&path)) else {
+                    continue;
+                };
+                let max = crate::plan::parse_mode(max_mode).unwrap_or(0);
+                let pick = |allowed: &str, db: &str, id: u32| {
+                    let now = root.account_name(db, id);
+                    if allowed.split('|').any(|a| a == now) {
+                        now
+                    } else {
+                        allowed.split('|').next().unwrap_or("root").to_owned()
+                    }
+                };
+                // Only bits are taken away: a stricter mode stays as it is.
+                let mode = meta.mode() & 0o7777 & max;
+                modes.insert(
+                    path.clone(),
+                    (
+                        pick(owner, "/etc/passwd", meta.uid()),
+                        pick(group, "/etc/group", meta.gid()),
+                        mode,
+                    ),
+                );
+            }
         }
         CisCheck::AllOf(list) => {
             for c in list {

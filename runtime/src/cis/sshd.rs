@@ -40,6 +40,9 @@ pub struct SshdConfig {
     /// First value inside `Match all` blocks: what the per-connection
     /// parse copies over the startup value.
     match_all: BTreeMap<String, Setting>,
+    /// Major version of the installed OpenSSH (9 in Debian 12, 10 in
+    /// Debian 13), whose compiled-in algorithm lists differ.
+    major: u32,
 }
 
 /// Which connections the lines being read apply to.
@@ -117,6 +120,90 @@ const GLOBAL_ONLY: &[&str] = &[
     "xauthlocation",
 ];
 
+/// OpenSSH's compiled-in algorithm lists by major version, exactly as
+/// `sshd -T` prints them when nothing is configured: Debian 12's 9.2p1
+/// (read from its binary) and Debian 13's 10.0p1 (from `sshd -T` in the
+/// e2e chroot, which the e2e test compares again).
+fn algorithms(key: &str, major: u32) -> Option<&'static str> {
+    Some(match (key, major >= 10) {
+        ("ciphers", false) => {
+            "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com"
+        }
+        ("ciphers", true) => {
+            "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr"
+        }
+        ("macs", _) => {
+            "umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,umac-64@openssh.com,umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1"
+        }
+        ("kexalgorithms", false) => {
+            "sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"
+        }
+        ("kexalgorithms", true) => {
+            "mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521"
+        }
+        _ => return None,
+    })
+}
+
+/// A configured algorithm list as sshd resolves it against the default:
+/// `+a,b` appends, `-a*` removes (wildcards allowed), `^a` puts first;
+/// anything else replaces it.
+fn edit_list(default: &str, value: &str) -> String {
+    let items = |v: &str| -> Vec<String> { v.split(',').map(str::to_owned).collect() };
+    let base = items(default);
+    match value.chars().next() {
+        Some('+') => {
+            let mut out = base;
+            out.extend(
+                items(&value[1..])
+                    .into_iter()
+                    .filter(|a| !default.split(',').any(|d| d == a)),
+            );
+            out.join(",")
+        }
+        Some('-') => {
+            let drop = items(&value[1..]);
+            base.into_iter()
+                .filter(|a| !drop.iter().any(|p| wildcard(p, a)))
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+        Some('^') => {
+            let first = items(&value[1..]);
+            let rest: Vec<String> = base.into_iter().filter(|a| !first.contains(a)).collect();
+            [first, rest].concat().join(",")
+        }
+        _ => value.to_owned(),
+    }
+}
+
+/// `*` and `?` as in ssh's match_pattern.
+pub fn wildcard(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some((b'*', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
+            Some((b'?', rest)) => !t.is_empty() && go(rest, &t[1..]),
+            Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
+        }
+    }
+    go(pattern.as_bytes(), text.as_bytes())
+}
+
+/// Major version of openssh-server in dpkg's database (`1:9.2p1-2` → 9);
+/// 9 when it cannot be read.
+fn openssh_major(root: &Root) -> u32 {
+    let status = std::fs::read_to_string(root.path("/var/lib/dpkg/status")).unwrap_or_default();
+    status
+        .split("\n\n")
+        .find(|p| p.lines().any(|l| l == "Package: openssh-server"))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("Version: ")))
+        .map(|v| v.split_once(':').map_or(v, |(_, rest)| rest))
+        .and_then(|v| v.split('.').next())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(9)
+}
+
 /// Bound on nested `Include`s, as sshd's own (16).
 const MAX_DEPTH: usize = 16;
 
@@ -127,7 +214,10 @@ impl SshdConfig {
         if !root.path(main).exists() {
             return Ok(None);
         }
-        let mut config = SshdConfig::default();
+        let mut config = SshdConfig {
+            major: openssh_major(root),
+            ..SshdConfig::default()
+        };
         config.read(root, main, 0, Scope::Global)?;
         Ok(Some(config))
     }
@@ -143,12 +233,21 @@ impl SshdConfig {
         overridden
             .or_else(|| self.startup.get(&key))
             .cloned()
+            .map(|mut s| {
+                // `+alg`, `-alg` and `^alg` edit the compiled-in list.
+                if let Some(default) = algorithms(&key, self.major) {
+                    s.value = edit_list(default, &s.value);
+                }
+                s
+            })
             .or_else(|| {
                 DEFAULTS
                     .iter()
                     .find(|(k, _)| *k == key)
-                    .map(|(_, v)| Setting {
-                        value: (*v).to_owned(),
+                    .map(|(_, v)| *v)
+                    .or_else(|| algorithms(&key, self.major))
+                    .map(|v| Setting {
+                        value: v.to_owned(),
                         file: None,
                         line: 0,
                     })
