@@ -221,6 +221,18 @@ pub enum AccountsProperty {
     RootOnlyGid0,
     /// root is the only group with GID 0.
     RootOnlyGroupGid0,
+    /// root has a password or is locked, never an empty one.
+    RootAccessControlled,
+    /// System accounts (UID below login.defs' UID_MIN, and nobody) other
+    /// than root, sync, shutdown and halt have no login shell.
+    SystemAccountsNoShell,
+    /// Accounts other than root without a login shell are locked (`!` or
+    /// `*` in /etc/shadow, what `passwd -S` shows as L).
+    NoShellAccountsLocked,
+    /// /etc/shells lists no nologin.
+    NologinNotAShell,
+    /// No account's last password change lies in the future.
+    PasswordChangesInPast,
 }
 
 /// Outcome of a rule.
@@ -1210,6 +1222,106 @@ fn accounts(root: &Root, property: AccountsProperty) -> Verdict {
                 }
             }
         }
+        AccountsProperty::RootAccessControlled
+        | AccountsProperty::SystemAccountsNoShell
+        | AccountsProperty::NoShellAccountsLocked
+        | AccountsProperty::NologinNotAShell
+        | AccountsProperty::PasswordChangesInPast => {}
+    }
+    // Login shells: what /etc/shells lists, nologin excepted.
+    let shells: Vec<String> = std::fs::read_to_string(root.path("/etc/shells"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('/'))
+        .map(str::to_owned)
+        .collect();
+    let login_shell = |s: &str| shells.iter().any(|x| x == s) && !s.ends_with("/nologin");
+    let locked = |name: &str| {
+        shadow
+            .iter()
+            .find(|(_, r)| field(r, 0) == name)
+            .map(|(_, r)| field(r, 1))
+    };
+    match property {
+        AccountsProperty::RootAccessControlled => match locked("root") {
+            Some(p) if p.is_empty() => {
+                bad.push(Evidence::at("/etc/shadow", 0, "root has an empty password"))
+            }
+            None => bad.push(Evidence::at("/etc/shadow", 0, "root has no entry")),
+            Some(_) => {}
+        },
+        AccountsProperty::SystemAccountsNoShell => {
+            let defs = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
+            let uid_min = login_defs_value(&defs, "UID_MIN")
+                .and_then(|(_, v)| v.parse::<u64>().ok())
+                .unwrap_or(1000);
+            for (line, row) in &passwd {
+                let name = field(row, 0);
+                let uid = field(row, 2).parse::<u64>().unwrap_or(0);
+                let system = uid < uid_min || uid == 65534;
+                let exempt =
+                    ["root", "sync", "shutdown", "halt", "nfsnobody"].contains(&name.as_str());
+                if system && !exempt && login_shell(&field(row, 6)) {
+                    bad.push(Evidence::at(
+                        "/etc/passwd",
+                        *line,
+                        format!("system account {name} has login shell {}", field(row, 6)),
+                    ));
+                }
+            }
+        }
+        AccountsProperty::NoShellAccountsLocked => {
+            for (line, row) in &passwd {
+                let name = field(row, 0);
+                if name == "root" || login_shell(&field(row, 6)) {
+                    continue;
+                }
+                match locked(&name) {
+                    Some(p) if p.starts_with('!') || p.starts_with('*') => {}
+                    Some(_) => bad.push(Evidence::at(
+                        "/etc/passwd",
+                        *line,
+                        format!(
+                            "{name} has no login shell ({}) but is not locked",
+                            field(row, 6)
+                        ),
+                    )),
+                    None => {}
+                }
+            }
+        }
+        AccountsProperty::NologinNotAShell => {
+            for s in shells.iter().filter(|s| s.ends_with("/nologin")) {
+                bad.push(Evidence::at(
+                    "/etc/shells",
+                    0,
+                    format!("{s} is listed as a shell"),
+                ));
+            }
+        }
+        AccountsProperty::PasswordChangesInPast => {
+            let today = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() / 86_400)
+                .unwrap_or(0);
+            for (line, row) in &shadow {
+                if let Ok(day) = field(row, 2).parse::<u64>()
+                    && day > today
+                {
+                    bad.push(Evidence::at(
+                        "/etc/shadow",
+                        *line,
+                        format!(
+                            "{}'s last password change is {} days ahead",
+                            field(row, 0),
+                            day - today
+                        ),
+                    ));
+                }
+            }
+        }
+        _ => {}
     }
     if bad.is_empty() {
         verdict(
