@@ -138,6 +138,29 @@ pub enum CisCheck {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         flag: bool,
     },
+    /// No user specification in sudoers (with its includes) carries this
+    /// tag, e.g. `NOPASSWD`.
+    SudoersTagAbsent {
+        /// Tag name, without the colon.
+        tag: String,
+    },
+    /// A numeric `Defaults` option as it applies to everyone (the last
+    /// global setting, else sudo's built-in default).
+    SudoersValue {
+        /// Option name, e.g. `timestamp_timeout`.
+        option: String,
+        /// Value when no line sets it (sudo's built-in default).
+        default: i64,
+        /// Largest allowed value.
+        max: i64,
+        /// Values that fail whatever `max` says (`-1`: never times out).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        not: Vec<i64>,
+    },
+    /// `su` is limited to the members of an empty group: pam_wheel.so with
+    /// `use_uid` and `group=` in `/etc/pam.d/su` (required or requisite),
+    /// and nobody in that group.
+    SuRestricted,
     /// At least one check holds.
     AnyOf(Vec<CisCheck>),
     /// A setting of `/etc/login.defs` as shadow's getdef reads it (the
@@ -233,6 +256,10 @@ pub enum AccountsProperty {
     NologinNotAShell,
     /// No account's last password change lies in the future.
     PasswordChangesInPast,
+    /// Accounts with a password are disabled at most 45 days after it
+    /// expires: `INACTIVE` in /etc/default/useradd for new ones, the
+    /// seventh /etc/shadow field for existing ones.
+    InactiveLock,
 }
 
 /// Outcome of a rule.
@@ -459,6 +486,14 @@ impl CisCheck {
                 not,
                 flag,
             } => pam_setting(f.root, *module, key, (*min, *max), one_of, not, *flag),
+            CisCheck::SudoersTagAbsent { tag } => sudoers_tag_absent(f.root, tag),
+            CisCheck::SudoersValue {
+                option,
+                default,
+                max,
+                not,
+            } => sudoers_value(f.root, option, *default, *max, not),
+            CisCheck::SuRestricted => su_restricted(f.root),
             CisCheck::AnyOf(list) => {
                 let verdicts: Vec<Verdict> = list.iter().map(|c| c.judge(f)).collect();
                 let best = [
@@ -592,6 +627,141 @@ fn algorithm_list(
             "{option} offers none of {}",
             includes_any.join(", ")
         )));
+    }
+}
+
+fn sudoers_tag_absent(root: &Root, tag: &str) -> Verdict {
+    if !root.path("/etc/sudoers").exists() {
+        return verdict(
+            CisStatus::Notapplicable,
+            vec![Evidence::said("no /etc/sudoers: sudo is not installed")],
+        );
+    }
+    let needle = format!("{tag}:");
+    let found: Vec<Evidence> = sudoers::specs(root)
+        .into_iter()
+        .filter(|s| {
+            // A tag starts a word or follows another tag or `)`:
+            // `NOPASSWD: /bin/x`, `(root) NOPASSWD:ALL`, `SETENV:NOPASSWD:`.
+            s.text.match_indices(&needle).any(|(i, _)| {
+                s.text[..i]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| c.is_whitespace() || matches!(c, ',' | '=' | ')' | ':'))
+            })
+        })
+        .map(|s| Evidence::at(&s.file, s.line, s.text))
+        .collect();
+    if found.is_empty() {
+        verdict(
+            CisStatus::Pass,
+            vec![Evidence::said(format!(
+                "no user specification carries {tag}"
+            ))],
+        )
+    } else {
+        verdict(CisStatus::Fail, found)
+    }
+}
+
+fn sudoers_value(root: &Root, option: &str, default: i64, max: i64, not: &[i64]) -> Verdict {
+    if !root.path("/etc/sudoers").exists() {
+        return verdict(
+            CisStatus::Notapplicable,
+            vec![Evidence::said("no /etc/sudoers: sudo is not installed")],
+        );
+    }
+    let entries = sudoers::defaults(root);
+    let decided = sudoers::effective(&entries, option);
+    let (value, evidence) = match decided {
+        Some(e) => {
+            let v = match &e.op {
+                sudoers::Op::Set(v) => v.trim_matches('"').parse::<f64>().ok(),
+                // `!timestamp_timeout` means 0 for a number.
+                sudoers::Op::Off => Some(0.0),
+                sudoers::Op::On => None,
+            };
+            (v, Evidence::at(&e.file, e.line, e.shown()))
+        }
+        None => (
+            Some(default as f64),
+            Evidence::said(format!("{option} = {default} (sudo's default)")),
+        ),
+    };
+    let ok = value.is_some_and(|v| v <= max as f64 && !not.iter().any(|n| *n as f64 == v));
+    verdict(
+        if ok { CisStatus::Pass } else { CisStatus::Fail },
+        vec![evidence],
+    )
+}
+
+fn su_restricted(root: &Root) -> Verdict {
+    let lines: Vec<pam::PamLine> = pam::stack(root, "su")
+        .into_iter()
+        .filter(|l| {
+            l.kind == "auth"
+                && l.module == "pam_wheel.so"
+                && (l.control == "required" || l.control == "requisite")
+        })
+        .collect();
+    let Some(line) = lines
+        .iter()
+        .find(|l| l.arg("use_uid").is_some() && l.arg("group").is_some_and(|g| !g.is_empty()))
+    else {
+        return verdict(
+            CisStatus::Fail,
+            vec![Evidence::said(
+                "no `auth required pam_wheel.so use_uid group=…` in /etc/pam.d/su",
+            )],
+        );
+    };
+    let group = line.arg("group").unwrap_or_default().to_owned();
+    let mut evidence = vec![Evidence::at(
+        &line.file,
+        line.line,
+        format!("pam_wheel.so {}", line.args.join(" ")),
+    )];
+    let groups = std::fs::read_to_string(root.path("/etc/group")).unwrap_or_default();
+    let Some((gid, members)) = groups.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.first() == Some(&group.as_str()) && f.len() > 3)
+            .then(|| (f[2].to_owned(), f[3].to_owned()))
+    }) else {
+        evidence.push(Evidence::at(
+            "/etc/group",
+            0,
+            format!("group {group} does not exist"),
+        ));
+        return verdict(CisStatus::Fail, evidence);
+    };
+    let primary: Vec<String> = std::fs::read_to_string(root.path("/etc/passwd"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 3 && f[3] == gid).then(|| f[0].to_owned())
+        })
+        .collect();
+    if members.is_empty() && primary.is_empty() {
+        evidence.push(Evidence::at(
+            "/etc/group",
+            0,
+            format!("group {group} has no members"),
+        ));
+        verdict(CisStatus::Pass, evidence)
+    } else {
+        let who: Vec<String> = members
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .chain(primary)
+            .collect();
+        evidence.push(Evidence::at(
+            "/etc/group",
+            0,
+            format!("group {group} has {}", who.join(", ")),
+        ));
+        verdict(CisStatus::Fail, evidence)
     }
 }
 
@@ -1226,7 +1396,8 @@ fn accounts(root: &Root, property: AccountsProperty) -> Verdict {
         | AccountsProperty::SystemAccountsNoShell
         | AccountsProperty::NoShellAccountsLocked
         | AccountsProperty::NologinNotAShell
-        | AccountsProperty::PasswordChangesInPast => {}
+        | AccountsProperty::PasswordChangesInPast
+        | AccountsProperty::InactiveLock => {}
     }
     // Login shells: what /etc/shells lists, nologin excepted.
     let shells: Vec<String> = std::fs::read_to_string(root.path("/etc/shells"))
@@ -1288,6 +1459,54 @@ fn accounts(root: &Root, property: AccountsProperty) -> Verdict {
                         ),
                     )),
                     None => {}
+                }
+            }
+        }
+        AccountsProperty::InactiveLock => {
+            let defaults =
+                std::fs::read_to_string(root.path("/etc/default/useradd")).unwrap_or_default();
+            let set = defaults
+                .lines()
+                .enumerate()
+                .filter_map(|(i, l)| {
+                    l.trim()
+                        .strip_prefix("INACTIVE=")
+                        .map(|v| (i + 1, v.trim().to_owned()))
+                })
+                .last();
+            match set {
+                Some((_, v)) if v.parse::<i64>().is_ok_and(|n| (0..=45).contains(&n)) => {}
+                Some((line, v)) => bad.push(Evidence::at(
+                    "/etc/default/useradd",
+                    line,
+                    format!("INACTIVE={v}: new accounts are not disabled within 45 days of expiry"),
+                )),
+                None => bad.push(Evidence::at(
+                    "/etc/default/useradd",
+                    0,
+                    "INACTIVE is not set (-1: never disabled)",
+                )),
+            }
+            for (line, row) in &shadow {
+                let hash = field(row, 1);
+                if hash.is_empty() || hash.starts_with('!') || hash.starts_with('*') {
+                    continue;
+                }
+                let inactive = field(row, 6);
+                if !inactive.parse::<i64>().is_ok_and(|n| (0..=45).contains(&n)) {
+                    bad.push(Evidence::at(
+                        "/etc/shadow",
+                        *line,
+                        format!(
+                            "{}: inactivity period {}",
+                            field(row, 0),
+                            if inactive.is_empty() {
+                                "unset"
+                            } else {
+                                inactive.as_str()
+                            }
+                        ),
+                    ));
                 }
             }
         }

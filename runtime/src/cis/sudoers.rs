@@ -108,7 +108,26 @@ impl Entry {
 /// order sudo reads them.
 pub fn defaults(root: &Root) -> Vec<Entry> {
     let mut out = Vec::new();
-    read(root, "/etc/sudoers", &mut out, 0);
+    read(root, "/etc/sudoers", &mut out, &mut Vec::new(), 0);
+    out
+}
+
+/// A line of sudoers that is neither `Defaults` nor an include: a user
+/// specification or an alias, comment stripped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    /// File, as seen from the root.
+    pub file: String,
+    /// Line it starts on.
+    pub line: usize,
+    /// The text, continuation lines joined.
+    pub text: String,
+}
+
+/// Every user specification and alias line, in the order sudo reads them.
+pub fn specs(root: &Root) -> Vec<Spec> {
+    let mut out = Vec::new();
+    read(root, "/etc/sudoers", &mut Vec::new(), &mut out, 0);
     out
 }
 
@@ -121,7 +140,7 @@ pub fn effective<'a>(entries: &'a [Entry], name: &str) -> Option<&'a Entry> {
     commands.last().or(rest.last()).copied()
 }
 
-fn read(root: &Root, path: &str, out: &mut Vec<Entry>, depth: usize) {
+fn read(root: &Root, path: &str, out: &mut Vec<Entry>, specs: &mut Vec<Spec>, depth: usize) {
     if depth > MAX_DEPTH {
         return;
     }
@@ -144,12 +163,21 @@ fn read(root: &Root, path: &str, out: &mut Vec<Entry>, depth: usize) {
                 .collect();
             names.sort();
             for n in names {
-                read(root, &resolve(&target, &n), out, depth + 1);
+                read(root, &resolve(&target, &n), out, specs, depth + 1);
             }
         } else if let Some(target) = directive(line, "include") {
-            read(root, &resolve(dir, &target), out, depth + 1);
+            read(root, &resolve(dir, &target), out, specs, depth + 1);
         } else if let Some(rest) = line.strip_prefix("Defaults") {
             parse_defaults(rest, path, line_no, out);
+        } else {
+            let text = strip_comment(line).trim();
+            if !text.is_empty() {
+                specs.push(Spec {
+                    file: path.to_owned(),
+                    line: line_no,
+                    text: text.to_owned(),
+                });
+            }
         }
     }
 }
