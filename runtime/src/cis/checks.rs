@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::modprobe::{self, Modprobe, ModuleIndex};
 use super::mounts;
 use super::pam;
+use super::shell;
 use super::sshd::{self, SshdConfig};
 use super::sudoers;
 use super::walk::Walk;
@@ -161,6 +162,24 @@ pub enum CisCheck {
     /// `use_uid` and `group=` in `/etc/pam.d/su` (required or requisite),
     /// and nobody in that group.
     SuRestricted,
+    /// The umask a login shell ends up with (see [`shell`]) masks at
+    /// least these bits, e.g. `027`.
+    DefaultUmask {
+        /// Bits that must be masked, octal.
+        at_least: String,
+    },
+    /// No umask in root's `~/.bash_profile` or `~/.bashrc` masks fewer
+    /// than these bits.
+    RootUmask {
+        /// Bits that must be masked, octal.
+        at_least: String,
+    },
+    /// Login shells time out: `TMOUT` set between 1 and `max` seconds
+    /// wherever it is set, read-only and exported.
+    ShellTimeout {
+        /// Longest allowed timeout, seconds.
+        max: u64,
+    },
     /// At least one check holds.
     AnyOf(Vec<CisCheck>),
     /// A setting of `/etc/login.defs` as shadow's getdef reads it (the
@@ -402,6 +421,11 @@ impl CisCheck {
                     Err(format!("PAM module {module:?} is not a .so file name"))
                 }
             }
+            CisCheck::DefaultUmask { at_least } | CisCheck::RootUmask { at_least } => {
+                shell::parse_umask(at_least)
+                    .map(drop)
+                    .ok_or_else(|| format!("umask {at_least:?} is not octal"))
+            }
             CisCheck::AnyOf(list) if list.is_empty() => Err("any_of is empty".into()),
             CisCheck::AnyOf(list) => list.iter().try_for_each(CisCheck::validate),
             CisCheck::AllOf(list) if list.is_empty() => Err("all_of is empty".into()),
@@ -494,6 +518,9 @@ impl CisCheck {
                 not,
             } => sudoers_value(f.root, option, *default, *max, not),
             CisCheck::SuRestricted => su_restricted(f.root),
+            CisCheck::DefaultUmask { at_least } => default_umask(f.root, at_least),
+            CisCheck::RootUmask { at_least } => root_umask(f.root, at_least),
+            CisCheck::ShellTimeout { max } => shell_timeout(f.root, *max),
             CisCheck::AnyOf(list) => {
                 let verdicts: Vec<Verdict> = list.iter().map(|c| c.judge(f)).collect();
                 let best = [
@@ -692,6 +719,113 @@ fn sudoers_value(root: &Root, option: &str, default: i64, max: i64, not: &[i64])
     verdict(
         if ok { CisStatus::Pass } else { CisStatus::Fail },
         vec![evidence],
+    )
+}
+
+fn default_umask(root: &Root, at_least: &str) -> Verdict {
+    let want = shell::parse_umask(at_least).unwrap_or(0o027);
+    let mut set: Vec<(Evidence, Option<u32>)> = Vec::new();
+    // pam_umask applies login.defs' UMASK before any shell file runs.
+    let pam_umask = pam::stack(root, "common-session")
+        .iter()
+        .any(|l| l.kind == "session" && l.module == "pam_umask.so");
+    if pam_umask {
+        let defs = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
+        if let Some((line, v)) = login_defs_value(&defs, "UMASK") {
+            set.push((
+                Evidence::at("/etc/login.defs", line, format!("UMASK {v} (pam_umask)")),
+                shell::parse_umask(&v),
+            ));
+        }
+    }
+    let statements = shell::statements(root, &shell::login_files(root));
+    for (s, mask) in shell::umasks(&statements) {
+        set.push((Evidence::at(&s.file, s.line, s.text), mask));
+    }
+    let Some((_, last)) = set.last() else {
+        return verdict(
+            CisStatus::Fail,
+            vec![Evidence::said(
+                "no umask is set for login shells: the kernel's 022 applies",
+            )],
+        );
+    };
+    let ok = last.is_some_and(|m| m & want == want);
+    let mut evidence: Vec<Evidence> = set.iter().map(|(e, _)| e.clone()).collect();
+    if !ok {
+        evidence.push(Evidence::said(format!(
+            "the last one read decides, and masks less than {at_least}"
+        )));
+    }
+    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+}
+
+fn root_umask(root: &Root, at_least: &str) -> Verdict {
+    let want = shell::parse_umask(at_least).unwrap_or(0o027);
+    let files = ["/root/.bash_profile".to_owned(), "/root/.bashrc".to_owned()];
+    let found = shell::umasks(&shell::statements(root, &files));
+    let weak: Vec<Evidence> = found
+        .iter()
+        .filter(|(_, m)| !m.is_some_and(|m| m & want == want))
+        .map(|(s, _)| Evidence::at(&s.file, s.line, s.text.clone()))
+        .collect();
+    if weak.is_empty() {
+        verdict(
+            CisStatus::Pass,
+            vec![Evidence::said(format!(
+                "no umask weaker than {at_least} in /root/.bash_profile or /root/.bashrc"
+            ))],
+        )
+    } else {
+        verdict(CisStatus::Fail, weak)
+    }
+}
+
+fn shell_timeout(root: &Root, max: u64) -> Verdict {
+    let statements = shell::statements(root, &shell::login_files(root));
+    let mut evidence = Vec::new();
+    let (mut ok, mut assigned, mut readonly, mut exported) = (true, false, false, false);
+    for s in &statements {
+        let words: Vec<&str> = s.text.split_whitespace().collect();
+        let Some(pos) = words
+            .iter()
+            .position(|w| *w == "TMOUT" || w.starts_with("TMOUT="))
+        else {
+            continue;
+        };
+        let (head, flags) = (words.first().copied().unwrap_or_default(), &words[..pos]);
+        let flag = |c: char| flags.iter().any(|f| f.starts_with('-') && f.contains(c));
+        readonly |= head == "readonly" || (matches!(head, "declare" | "typeset") && flag('r'));
+        exported |= head == "export" || (matches!(head, "declare" | "typeset") && flag('x'));
+        if let Some(v) = words[pos].strip_prefix("TMOUT=") {
+            assigned = true;
+            let good = v
+                .trim_matches(['"', '\''])
+                .parse::<u64>()
+                .is_ok_and(|n| (1..=max).contains(&n));
+            ok &= good;
+        }
+        evidence.push(Evidence::at(&s.file, s.line, s.text.clone()));
+    }
+    if !assigned {
+        evidence.push(Evidence::said("TMOUT is not set: shells never time out"));
+    }
+    if assigned && !readonly {
+        evidence.push(Evidence::said(
+            "TMOUT is not read-only: a user can unset it",
+        ));
+    }
+    if assigned && !exported {
+        evidence.push(Evidence::said("TMOUT is not exported"));
+    }
+    let pass = ok && assigned && readonly && exported;
+    verdict(
+        if pass {
+            CisStatus::Pass
+        } else {
+            CisStatus::Fail
+        },
+        evidence,
     )
 }
 

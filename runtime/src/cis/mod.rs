@@ -11,6 +11,7 @@ pub mod mounts;
 pub mod pam;
 pub mod remedy;
 pub mod scan;
+pub mod shell;
 pub mod sshd;
 pub mod sudoers;
 pub mod walk;
