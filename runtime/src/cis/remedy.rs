@@ -43,7 +43,7 @@ impl Remedy {
         match self {
             Remedy::Auto if auto_fits(check) => Ok(()),
             Remedy::Auto => Err(
-                "remediation `auto` fits only kernel_module_unavailable, sysctl and file_access checks"
+                "remediation `auto` fits only kernel_module_unavailable, sysctl and file_access checks (and all_of or any_of of them)"
                     .into(),
             ),
             Remedy::Sshd(map) if map.is_empty() => Err("sshd remediation is empty".into()),
@@ -74,6 +74,8 @@ fn auto_fits(check: &CisCheck) -> bool {
         | CisCheck::Sysctl { .. }
         | CisCheck::FileAccess { .. } => true,
         CisCheck::AllOf(list) => list.iter().all(auto_fits),
+        // Of alternatives, the first is the one put in place.
+        CisCheck::AnyOf(list) => list.first().is_some_and(auto_fits),
         _ => false,
     }
 }
@@ -364,6 +366,11 @@ fn auto(
                         mode,
                     ),
                 );
+            }
+        }
+        CisCheck::AnyOf(list) => {
+            if let Some(first) = list.first() {
+                auto(root, first, modules, sysctl, modes);
             }
         }
         CisCheck::AllOf(list) => {
