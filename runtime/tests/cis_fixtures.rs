@@ -47,6 +47,14 @@ struct Entry {
     /// cannot fail (systemd always mounts /dev/shm); `fail` stays empty.
     #[serde(default)]
     unfailable: Option<String>,
+    /// Why the rule is judged on a running system only (the loaded
+    /// AppArmor profiles, wireless interfaces): its `not_evaluated` trees
+    /// take the place of `pass` and `fail`, and show it never guesses.
+    #[serde(default)]
+    live_only: Option<String>,
+    /// Trees on which the rule must say not-evaluated.
+    #[serde(default)]
+    not_evaluated: Vec<Tree>,
 }
 
 /// A small root tree, laid over the base every tree has (see [`base`]).
@@ -158,7 +166,20 @@ fn load(rules: &[Rule]) -> Result<Vec<Fixture>, Vec<String>> {
                 )),
                 _ => {}
             }
-            for (kind, trees) in [("pass", &entry.pass), ("fail", &entry.fail)] {
+            match &entry.live_only {
+                Some(why) if why.trim().is_empty() => {
+                    errors.push(format!("{at}: `live_only` needs the reason"));
+                }
+                Some(_) if entry.not_evaluated.is_empty() => errors.push(format!(
+                    "{at}: a `live_only` rule needs a `not_evaluated` tree"
+                )),
+                _ => {}
+            }
+            for (kind, trees) in [
+                ("pass", &entry.pass),
+                ("fail", &entry.fail),
+                ("not_evaluated", &entry.not_evaluated),
+            ] {
                 for (n, tree) in trees.iter().enumerate() {
                     if let Err(why) = check_tree(tree) {
                         errors.push(format!("{at}: {kind} tree {}: {why}", n + 1));
@@ -465,9 +486,10 @@ fn every_automated_rule_has_a_passing_and_a_failing_tree() {
             ),
         };
         let (pass, fail) = by_rule.get(&i).map_or((false, false), |f| {
+            let live = f.entry.live_only.is_some() && !f.entry.not_evaluated.is_empty();
             (
-                !f.entry.pass.is_empty(),
-                !f.entry.fail.is_empty() || f.entry.unfailable.is_some(),
+                !f.entry.pass.is_empty() || live,
+                !f.entry.fail.is_empty() || f.entry.unfailable.is_some() || live,
             )
         });
         let lacks: Vec<&str> = [(pass, "pass"), (fail, "fail")]
@@ -502,7 +524,14 @@ fn every_tree_gets_its_verdict() {
     for fixture in &fixtures {
         let title = &rules[fixture.rule].title;
         let cases = (fixture.entry.pass.iter().map(|t| (CisStatus::Pass, t)))
-            .chain(fixture.entry.fail.iter().map(|t| (CisStatus::Fail, t)));
+            .chain(fixture.entry.fail.iter().map(|t| (CisStatus::Fail, t)))
+            .chain(
+                fixture
+                    .entry
+                    .not_evaluated
+                    .iter()
+                    .map(|t| (CisStatus::NotEvaluated, t)),
+            );
         let mut counts: BTreeMap<CisStatus, usize> = BTreeMap::new();
         for (want, tree) in cases {
             trees += 1;

@@ -6,6 +6,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use serde::{Deserialize, Serialize};
 
+use super::host;
 use super::modprobe::{self, Modprobe, ModuleIndex};
 use super::mounts;
 use super::pam;
@@ -180,6 +181,46 @@ pub enum CisCheck {
         /// Longest allowed timeout, seconds.
         max: u64,
     },
+    /// A banner file shows no OS information (see [`host::banner`]).
+    Banner {
+        /// Absolute path, e.g. `/etc/issue`.
+        path: String,
+    },
+    /// Core dumps are limited to 0 for everyone (`* hard core 0`).
+    CoreLimit,
+    /// Interactive users' homes exist, are theirs and at most 0750.
+    InteractiveHomes,
+    /// Interactive users' dot files (see [`host::dot_files`]).
+    DotFiles,
+    /// The mail transfer agent listens on loopback only.
+    MtaLocalOnly,
+    /// Loaded AppArmor profiles are enforcing (or complaining, when
+    /// `complain_ok`); not evaluated off a running system.
+    ApparmorProfiles {
+        /// Whether complain mode passes too.
+        #[serde(default)]
+        complain_ok: bool,
+    },
+    /// No wireless interface; not evaluated off a running system.
+    Wireless,
+    /// As `file_access`, but the file must exist (`/etc/cron.allow`).
+    FilePresent {
+        /// Absolute path.
+        path: String,
+        /// Most permissive allowed mode, octal.
+        max_mode: String,
+        /// Owner name (`a|b` for either).
+        owner: String,
+        /// Group name (`a|b` for either).
+        group: String,
+    },
+    /// Not applicable unless `package` is installed; then `check` decides.
+    WhenInstalled {
+        /// Debian package.
+        package: String,
+        /// The check.
+        check: Box<CisCheck>,
+    },
     /// At least one check holds.
     AnyOf(Vec<CisCheck>),
     /// A setting of `/etc/login.defs` as shadow's getdef reads it (the
@@ -315,7 +356,7 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    fn said(value: impl Into<String>) -> Evidence {
+    pub(crate) fn said(value: impl Into<String>) -> Evidence {
         Evidence {
             file: None,
             line: None,
@@ -323,7 +364,7 @@ impl Evidence {
         }
     }
 
-    fn at(file: &str, line: usize, value: impl Into<String>) -> Evidence {
+    pub(crate) fn at(file: &str, line: usize, value: impl Into<String>) -> Evidence {
         Evidence {
             file: Some(file.to_owned()),
             line: (line > 0).then_some(line),
@@ -426,6 +467,13 @@ impl CisCheck {
                     .map(drop)
                     .ok_or_else(|| format!("umask {at_least:?} is not octal"))
             }
+            CisCheck::FilePresent { max_mode, .. } => crate::plan::parse_mode(max_mode)
+                .map(drop)
+                .map_err(|p| p.what),
+            CisCheck::WhenInstalled { package, check } => {
+                crate::names::package(package)?;
+                check.validate()
+            }
             CisCheck::AnyOf(list) if list.is_empty() => Err("any_of is empty".into()),
             CisCheck::AnyOf(list) => list.iter().try_for_each(CisCheck::validate),
             CisCheck::AllOf(list) if list.is_empty() => Err("all_of is empty".into()),
@@ -518,6 +566,37 @@ impl CisCheck {
                 not,
             } => sudoers_value(f.root, option, *default, *max, not),
             CisCheck::SuRestricted => su_restricted(f.root),
+            CisCheck::Banner { path } => host::banner(f.root, path),
+            CisCheck::CoreLimit => host::core_limit(f.root),
+            CisCheck::InteractiveHomes => host::homes(f.root),
+            CisCheck::DotFiles => host::dot_files(f.root),
+            CisCheck::MtaLocalOnly => host::mta_local_only(f.root, f.live),
+            CisCheck::ApparmorProfiles { complain_ok } => {
+                host::apparmor_profiles(f.live, *complain_ok)
+            }
+            CisCheck::Wireless => host::wireless(f.live),
+            CisCheck::FilePresent {
+                path,
+                max_mode,
+                owner,
+                group,
+            } => {
+                if f.root.path(path).exists() {
+                    file_access(f.root, path, max_mode, owner, group)
+                } else {
+                    verdict(
+                        CisStatus::Fail,
+                        vec![Evidence::at(path, 0, "does not exist")],
+                    )
+                }
+            }
+            CisCheck::WhenInstalled { package, check } => match installed(f.root, package) {
+                Some(_) => check.judge(f),
+                None => verdict(
+                    CisStatus::Notapplicable,
+                    vec![Evidence::said(format!("{package} is not installed"))],
+                ),
+            },
             CisCheck::DefaultUmask { at_least } => default_umask(f.root, at_least),
             CisCheck::RootUmask { at_least } => root_umask(f.root, at_least),
             CisCheck::ShellTimeout { max } => shell_timeout(f.root, *max),

@@ -6,6 +6,7 @@
 //! text of one file.
 
 pub mod checks;
+pub mod host;
 pub mod modprobe;
 pub mod mounts;
 pub mod pam;
