@@ -344,9 +344,15 @@ fn auto(
             for path in super::expand(root, path) {
                 // Nothing to override on a file that is not there; the
                 // rule is not applicable to it.
-                let Ok(meta) = std::fs::metadata(root.path(&path)) else {
+                let Ok(meta) = std::fs::symlink_metadata(root.path(&path)) else {
                     continue;
                 };
+                // A link's mode is not its own (chmod follows it), and
+                // dpkg-statoverride would change the target: the rule
+                // judges the target where it is listed itself.
+                if meta.file_type().is_symlink() {
+                    continue;
+                }
                 let max = crate::plan::parse_mode(max_mode).unwrap_or(0);
                 let pick = |allowed: &str, db: &str, id: u32| {
                     let now = root.account_name(db, id);
@@ -385,6 +391,31 @@ fn auto(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_modes_are_overridden_on_files_never_through_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys = dir.path().join("usr/share/keyrings");
+        std::fs::create_dir_all(&keys).expect("mkdir");
+        std::fs::write(keys.join("a.pgp"), "k").expect("write");
+        std::os::unix::fs::symlink("a.pgp", keys.join("a.gpg")).expect("link");
+        let check = CisCheck::FileAccess {
+            path: "/usr/share/keyrings/*".into(),
+            max_mode: "0644".into(),
+            owner: "root".into(),
+            group: "root".into(),
+        };
+        let mut modes = BTreeMap::new();
+        auto(
+            &Root::new(dir.path()),
+            &check,
+            &mut BTreeSet::new(),
+            &mut Vec::new(),
+            &mut modes,
+        );
+        let paths: Vec<&String> = modes.keys().collect();
+        assert_eq!(paths, ["/usr/share/keyrings/a.pgp"]);
+    }
 
     #[test]
     fn a_remedy_must_fit_its_check_and_be_one_line() {

@@ -35,6 +35,17 @@ pub(super) fn capture(ctx: &Ctx<'_>, path: &str) -> Result<(Prior, Option<Vec<u8
             Error::io("inspect", &host)(e)
         }
     })?;
+    if meta.file_type().is_symlink() {
+        // chmod and chown follow the link: undo would give the target the
+        // link's 0777.
+        return Err(Error::Precondition {
+            what: format!("cannot set owner and mode of {path}: it is a symbolic link"),
+            hint: format!(
+                "name the file it points to in module `{}` instead",
+                ctx.module
+            ),
+        });
+    }
     Ok((
         Prior::StatOverride {
             mode: meta.permissions().mode() & 0o7777,
