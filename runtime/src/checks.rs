@@ -358,6 +358,21 @@ fn find_command(root: &Root, name: &str) -> Option<String> {
     })
 }
 
+/// The installed version of `name` as dpkg-query reports it.
+pub(crate) fn package_version(root: &Root, name: &str) -> Option<String> {
+    let mut argv = root.dpkg_tool("dpkg-query");
+    argv.extend([
+        "--show".into(),
+        "--showformat=${db:Status-Abbrev} ${Version}".into(),
+        "--".into(),
+        name.to_owned(),
+    ]);
+    let out = Root::new("/").run(&argv).ok()?;
+    // `ii ` then the version: only an installed package has one that counts.
+    let (status, version) = out.trim().split_once(' ')?;
+    status.starts_with("ii").then(|| version.trim().to_owned())
+}
+
 /// The `Status:` of `name` as dpkg-query reports it, if dpkg knows it.
 /// dpkg's database is read only through dpkg's tools (lintian:
 /// uses-dpkg-database-directly), so the on-disk format is dpkg's business.

@@ -164,13 +164,16 @@ pub fn effects(
     let mut sudoers: Vec<String> = Vec::new();
     let mut modes: BTreeMap<String, (String, String, u32)> = BTreeMap::new();
     let mut covered = Vec::new();
-    let foreign: BTreeSet<String> =
-        std::fs::read_to_string(root.path("/var/lib/dpkg/statoverride"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(3).map(str::to_owned))
-            .filter(|p| !selection.ours.contains(p))
-            .collect();
+    // dpkg's overrides, asked of dpkg (its database is its own business).
+    let mut argv = root.dpkg_tool("dpkg-statoverride");
+    argv.push("--list".into());
+    let foreign: BTreeSet<String> = Root::new("/")
+        .run(&argv)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(3).map(str::to_owned))
+        .filter(|p| !selection.ours.contains(p))
+        .collect();
     for rule in rules {
         let (Some(id), Some(level), Some(remedy)) = (
             rule.id.get(&selection.benchmark),

@@ -190,17 +190,15 @@ pub fn wildcard(pattern: &str, text: &str) -> bool {
     go(pattern.as_bytes(), text.as_bytes())
 }
 
-/// Major version of openssh-server in dpkg's database (`1:9.2p1-2` → 9);
-/// 9 when it cannot be read.
+/// Major version of the installed openssh-server (`1:9.2p1-2` → 9), as
+/// dpkg-query reports it; 9 when it cannot be told.
 fn openssh_major(root: &Root) -> u32 {
-    let status = std::fs::read_to_string(root.path("/var/lib/dpkg/status")).unwrap_or_default();
-    status
-        .split("\n\n")
-        .find(|p| p.lines().any(|l| l == "Package: openssh-server"))
-        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("Version: ")))
-        .map(|v| v.split_once(':').map_or(v, |(_, rest)| rest))
-        .and_then(|v| v.split('.').next())
-        .and_then(|m| m.parse().ok())
+    crate::checks::package_version(root, "openssh-server")
+        .map(|v| {
+            v.split_once(':')
+                .map_or(v.clone(), |(_, rest)| rest.to_owned())
+        })
+        .and_then(|v| v.split('.').next().and_then(|m| m.parse().ok()))
         .unwrap_or(9)
 }
 
