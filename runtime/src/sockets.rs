@@ -44,6 +44,33 @@ pub fn listeners(
     Ok(found)
 }
 
+/// Every local address listening over `protocol`, any port (for the CIS
+/// check that each open port has a firewall rule).
+pub fn all_listeners(proc_net: &Path, protocol: Protocol) -> std::io::Result<Vec<SocketAddr>> {
+    let (files, state) = match protocol {
+        Protocol::Tcp => (["tcp", "tcp6"], TCP_LISTEN),
+        Protocol::Udp => (["udp", "udp6"], UDP_BOUND),
+    };
+    let mut found = Vec::new();
+    for file in files {
+        let text = match std::fs::read_to_string(proc_net.join(file)) {
+            Ok(t) => t,
+            // A kernel without IPv6 has no tcp6 table.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        found.extend(
+            parse_table(&text)
+                .into_iter()
+                .filter(|(_, st)| st == state)
+                .map(|(addr, _)| addr),
+        );
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
 /// Rows of one table as (local address, state); unparsable rows are
 /// skipped, the header included.
 fn parse_table(text: &str) -> Vec<(SocketAddr, String)> {

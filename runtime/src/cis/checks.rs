@@ -6,6 +6,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use serde::{Deserialize, Serialize};
 
+use super::firewall;
 use super::host;
 use super::modprobe::{self, Modprobe, ModuleIndex};
 use super::mounts;
@@ -276,6 +277,59 @@ pub enum CisCheck {
     },
     /// Every check holds.
     AllOf(Vec<CisCheck>),
+    /// Exactly one of ufw, nftables and iptables-persistent is the
+    /// firewall in use (see [`firewall::in_use`]).
+    FirewallSingle,
+    /// Not applicable unless `utility` is the firewall in use; then
+    /// `check` decides.
+    WhenFirewall {
+        /// The utility.
+        utility: firewall::Utility,
+        /// The check.
+        check: Box<CisCheck>,
+    },
+    /// `utility` is in use: enabled at boot (ufw also switched on).
+    FirewallActive {
+        /// The utility.
+        utility: firewall::Utility,
+    },
+    /// `utility` is not installed, or turned off (see [`firewall::off`]).
+    FirewallOff {
+        /// The utility.
+        utility: firewall::Utility,
+    },
+    /// A ufw default policy (/etc/default/ufw) is deny or reject.
+    UfwDefault {
+        /// Incoming, outgoing or routed.
+        direction: firewall::Direction,
+    },
+    /// ufw accepts loopback traffic on lo and drops 127.0.0.0/8 and ::1
+    /// elsewhere.
+    UfwLoopback,
+    /// A property of the nftables ruleset: the running one on a live
+    /// system, else what /etc/nftables.conf loads (in a fresh network
+    /// namespace, never the host's).
+    Nftables {
+        /// The property.
+        property: firewall::NftProperty,
+    },
+    /// The persisted ip(6)tables rules default to DROP.
+    IptablesPolicy {
+        /// IPv4 (rules.v4) or IPv6 (rules.v6).
+        family: firewall::Family,
+    },
+    /// The persisted ip(6)tables rules accept loopback traffic on lo and
+    /// drop its addresses elsewhere.
+    IptablesLoopback {
+        /// IPv4 (rules.v4) or IPv6 (rules.v6).
+        family: firewall::Family,
+    },
+    /// Every port listened on beyond loopback has a rule of `utility`;
+    /// not evaluated off a running system.
+    FirewallOpenPorts {
+        /// The utility.
+        utility: firewall::Utility,
+    },
 }
 
 /// Properties of the account databases a rule can require.
@@ -394,6 +448,8 @@ pub struct Facts<'r> {
     modprobe: OnceCell<Modprobe>,
     modules: OnceCell<ModuleIndex>,
     walk: OnceCell<Walk>,
+    nft_live: OnceCell<firewall::Nft>,
+    nft_persisted: OnceCell<firewall::Nft>,
 }
 
 impl<'r> Facts<'r> {
@@ -406,6 +462,8 @@ impl<'r> Facts<'r> {
             modprobe: OnceCell::new(),
             modules: OnceCell::new(),
             walk: OnceCell::new(),
+            nft_live: OnceCell::new(),
+            nft_persisted: OnceCell::new(),
         }
     }
 }
@@ -478,6 +536,7 @@ impl CisCheck {
             CisCheck::AnyOf(list) => list.iter().try_for_each(CisCheck::validate),
             CisCheck::AllOf(list) if list.is_empty() => Err("all_of is empty".into()),
             CisCheck::AllOf(list) => list.iter().try_for_each(CisCheck::validate),
+            CisCheck::WhenFirewall { check, .. } => check.validate(),
             _ => Ok(()),
         }
     }
@@ -678,6 +737,38 @@ impl CisCheck {
                             .map(|p| format!("{p}: group is no group")),
                     );
                 from_walk(w, listed.collect())
+            }
+            CisCheck::FirewallSingle => firewall::single(f.root),
+            CisCheck::WhenFirewall { utility, check } => match firewall::in_use(f.root, *utility) {
+                (true, _) => check.judge(f),
+                (false, mut evidence) => {
+                    evidence.push(Evidence::said(format!(
+                        "{} is not the firewall in use",
+                        utility.name()
+                    )));
+                    verdict(CisStatus::Notapplicable, evidence)
+                }
+            },
+            CisCheck::FirewallActive { utility } => firewall::active(f.root, *utility),
+            CisCheck::FirewallOff { utility } => firewall::off(f.root, *utility),
+            CisCheck::UfwDefault { direction } => firewall::ufw_default(f.root, *direction),
+            CisCheck::UfwLoopback => firewall::ufw_loopback(f.root),
+            CisCheck::Nftables { property } => {
+                let persisted = || {
+                    f.nft_persisted
+                        .get_or_init(|| firewall::nft_persisted(f.root))
+                };
+                let ruleset = if *property == firewall::NftProperty::Persisted || !f.live {
+                    persisted()
+                } else {
+                    f.nft_live.get_or_init(|| firewall::nft_live(f.root))
+                };
+                firewall::nft_judge(ruleset, *property)
+            }
+            CisCheck::IptablesPolicy { family } => firewall::iptables_policy(f.root, *family),
+            CisCheck::IptablesLoopback { family } => firewall::iptables_loopback(f.root, *family),
+            CisCheck::FirewallOpenPorts { utility } => {
+                firewall::open_ports(f.root, f.live, *utility)
             }
             CisCheck::AllOf(list) => {
                 let verdicts: Vec<Verdict> = list.iter().map(|c| c.judge(f)).collect();

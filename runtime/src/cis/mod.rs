@@ -6,6 +6,7 @@
 //! text of one file.
 
 pub mod checks;
+pub mod firewall;
 pub mod host;
 pub mod modprobe;
 pub mod mounts;
@@ -29,6 +30,10 @@ const RULE_FILES: &[(&str, &str)] = &[
     (
         "rules.yaml",
         include_str!("../../../profiles/cis/rules.yaml"),
+    ),
+    (
+        "rules-4-firewall.yaml",
+        include_str!("../../../profiles/cis/rules-4-firewall.yaml"),
     ),
     (
         "rules-5-authentication.yaml",
