@@ -51,6 +51,10 @@ struct Entry {
     /// active).
     #[serde(default)]
     not_evaluated: Vec<Tree>,
+    /// Trees on which the rule does not apply (it is for another logging
+    /// system, say): it must be notapplicable.
+    #[serde(default)]
+    notapplicable: Vec<Tree>,
     /// Why no tree can make the rule fail, for the rare rule that a tree
     /// cannot fail (systemd always mounts /dev/shm); `fail` stays empty.
     #[serde(default)]
@@ -170,6 +174,7 @@ fn load(rules: &[Rule]) -> Result<Vec<Fixture>, Vec<String>> {
                 ("pass", &entry.pass),
                 ("fail", &entry.fail),
                 ("not_evaluated", &entry.not_evaluated),
+                ("notapplicable", &entry.notapplicable),
             ] {
                 for (n, tree) in trees.iter().enumerate() {
                     if let Err(why) = check_tree(tree) {
