@@ -520,7 +520,8 @@ fn every_tree_gets_its_verdict() {
         let title = &rules[fixture.rule].title;
         let cases = (fixture.entry.pass.iter().map(|t| (CisStatus::Pass, t)))
             .chain(fixture.entry.fail.iter().map(|t| (CisStatus::Fail, t)))
-            .chain((fixture.entry.not_evaluated.iter()).map(|t| (CisStatus::NotEvaluated, t)));
+            .chain((fixture.entry.not_evaluated.iter()).map(|t| (CisStatus::NotEvaluated, t)))
+            .chain((fixture.entry.notapplicable.iter()).map(|t| (CisStatus::Notapplicable, t)));
         let mut counts: BTreeMap<CisStatus, usize> = BTreeMap::new();
         for (want, tree) in cases {
             trees += 1;
