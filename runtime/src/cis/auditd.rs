@@ -4,7 +4,9 @@
 //! overriding an earlier one, and what no line sets keeps auditd's
 //! built-in default. A line auditd cannot split that way (`name=value`
 //! without spaces, a tab between the words) or an option on a keyword that
-//! takes none makes auditd refuse the whole file: it does not start.
+//! takes none makes auditd refuse the whole file: it does not start. So
+//! does an `exec` action whose program is not an absolute path to a
+//! regular file owned by root with mode 0750 or 0755 (check_exe_name).
 
 use std::collections::BTreeMap;
 
@@ -76,12 +78,12 @@ impl AuditdConf {
     /// Reads the file under `root`.
     pub fn load(root: &Root) -> AuditdConf {
         match std::fs::read_to_string(root.path(FILE)) {
-            Ok(text) => AuditdConf::parse(&text),
+            Ok(text) => AuditdConf::parse(&text, &|exe| exe_ok(root, exe)),
             Err(_) => AuditdConf::default(),
         }
     }
 
-    fn parse(text: &str) -> AuditdConf {
+    fn parse(text: &str, exe_ok: &dyn Fn(&str) -> Result<(), String>) -> AuditdConf {
         let mut conf = AuditdConf {
             found: true,
             ..AuditdConf::default()
@@ -115,6 +117,13 @@ impl AuditdConf {
             } else {
                 words[2].to_owned()
             };
+            if value == "exec"
+                && WITH_OPTION.contains(&key.as_str())
+                && let Err(why) = exe_ok(words.get(3).copied().unwrap_or(""))
+            {
+                conf.refused = refuse(&why);
+                return conf;
+            }
             conf.settings.insert(
                 key,
                 Setting {
@@ -151,6 +160,22 @@ impl AuditdConf {
             Some((dir, _)) => dir.to_owned(),
         }
     }
+}
+
+/// What auditd's check_exe_name demands of an `exec` action's program.
+fn exe_ok(root: &Root, exe: &str) -> Result<(), String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if !exe.starts_with('/') {
+        return Err("exec needs the absolute path of a program".into());
+    }
+    let meta = std::fs::metadata(root.path(exe)).map_err(|_| format!("{exe} does not exist"))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if !meta.is_file() || meta.uid() != 0 || !matches!(mode, 0o750 | 0o755) {
+        return Err(format!(
+            "{exe} must be a regular file owned by root with mode 0750 or 0755"
+        ));
+    }
+    Ok(())
 }
 
 /// Judges an auditd_conf check: the value of `key` is one of `one_of`
@@ -218,6 +243,7 @@ mod tests {
         let c = AuditdConf::parse(
             "# comment\n\nmax_log_file = 8\nMAX_LOG_FILE_ACTION = Keep_Logs\n\
              disk_full_action = exec /usr/local/sbin/full\nmax_log_file = 32\n",
+            &|_| Ok(()),
         );
         assert_eq!(c.refused, None);
         assert_eq!(c.get("max_log_file").0, "32", "the later line wins");
@@ -229,11 +255,14 @@ mod tests {
 
     #[test]
     fn a_line_auditd_cannot_split_refuses_the_file() {
-        let c = AuditdConf::parse("max_log_file = 8\nmax_log_file_action=keep_logs\n");
+        let ok = |_: &str| Ok(());
+        let c = AuditdConf::parse("max_log_file = 8\nmax_log_file_action=keep_logs\n", &ok);
         assert_eq!(c.refused.as_ref().map(|r| r.0), Some(2));
-        let c = AuditdConf::parse("max_log_file\t=\t8\n");
+        let c = AuditdConf::parse("max_log_file\t=\t8\n", &ok);
         assert!(c.refused.is_some(), "a tab separates no words");
-        let c = AuditdConf::parse("max_log_file = 8 # MB\n");
+        let c = AuditdConf::parse("max_log_file = 8 # MB\n", &ok);
         assert!(c.refused.is_some(), "a trailing comment is an option word");
+        let c = AuditdConf::parse("disk_full_action = exec /nope\n", &|_| Err("no".into()));
+        assert!(c.refused.is_some(), "auditd checks the program");
     }
 }

@@ -738,10 +738,15 @@ impl CisCheck {
                 .into_iter()
                 .find(|s| verdicts.iter().any(|v| v.status == *s))
                 .unwrap_or(CisStatus::Notapplicable);
-                verdict(
-                    worst,
-                    verdicts.into_iter().flat_map(|v| v.evidence).collect(),
-                )
+                // Checks of one file share findings (auditd refusing its
+                // file): each is said once.
+                let mut evidence: Vec<Evidence> = Vec::new();
+                for e in verdicts.into_iter().flat_map(|v| v.evidence) {
+                    if !evidence.contains(&e) {
+                        evidence.push(e);
+                    }
+                }
+                verdict(worst, evidence)
             }
             CisCheck::AnyOf(list) => {
                 let verdicts: Vec<Verdict> = list.iter().map(|c| c.judge(f)).collect();

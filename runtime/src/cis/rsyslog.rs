@@ -48,6 +48,8 @@ pub enum Kind {
         name: String,
         /// The rest of the line.
         arg: String,
+        /// The line as written.
+        written: String,
     },
     /// `name(param="value" ...)`: names in lower case.
     Object {
@@ -67,7 +69,7 @@ impl Stmt {
     /// The statement as evidence shows it.
     pub fn shown(&self) -> String {
         match &self.kind {
-            Kind::Legacy { name, arg } => format!("${name} {arg}"),
+            Kind::Legacy { written, .. } => written.clone(),
             Kind::Object { name, params } => {
                 let p: Vec<String> = params.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
                 format!("{name}({})", p.join(" "))
@@ -117,7 +119,7 @@ impl Rsyslog {
         self.files.push(file.to_owned());
         for stmt in parse(&text, file) {
             let include = match &stmt.kind {
-                Kind::Legacy { name, arg } if name == "includeconfig" => Some(arg.clone()),
+                Kind::Legacy { name, arg, .. } if name == "includeconfig" => Some(arg.clone()),
                 Kind::Object { name, params } if name == "include" => params.get("file").cloned(),
                 _ => None,
             };
@@ -239,6 +241,7 @@ fn parse(text: &str, file: &str) -> Vec<Stmt> {
                 Kind::Legacy {
                     name: name.to_ascii_lowercase(),
                     arg: arg.trim().to_owned(),
+                    written: format!("${body}"),
                 },
                 line,
             ));
@@ -499,13 +502,28 @@ fn file_create_mode(r: &Rsyslog, max: u32, shown_max: &str) -> Verdict {
         ok &= !too_open(m);
         evidence.push(Evidence::at(&s.file, s.line, s.shown()));
     }
-    let mut legacy: Option<u32> = None;
+    // The legacy mode in effect, and where it was set.
+    let mut legacy: Option<(u32, &Stmt)> = None;
     let mut set_anywhere = module_default.is_some();
+    // Why a file action gets the mode it gets.
+    let source = |legacy: Option<(u32, &Stmt)>| -> (u32, String) {
+        match (legacy, module_default) {
+            (Some((m, s)), _) => (
+                m,
+                format!("the {} of {}:{} is in effect", s.shown(), s.file, s.line),
+            ),
+            (None, Some((m, s))) => (m, format!("the omfile default of {}:{}", s.file, s.line)),
+            (None, None) => (
+                DEFAULT_FILE_MODE,
+                "no FileCreateMode before it: rsyslog's default".to_owned(),
+            ),
+        }
+    };
     for s in &r.stmts {
         match &s.kind {
-            Kind::Legacy { name, arg } if name == "filecreatemode" => match mode(arg) {
+            Kind::Legacy { name, arg, .. } if name == "filecreatemode" => match mode(arg) {
                 Some(m) => {
-                    legacy = Some(m);
+                    legacy = Some((m, s));
                     set_anywhere = true;
                     ok &= !too_open(m);
                     evidence.push(Evidence::at(&s.file, s.line, s.shown()));
@@ -520,15 +538,13 @@ fn file_create_mode(r: &Rsyslog, max: u32, shown_max: &str) -> Verdict {
                 )),
             },
             Kind::Selector { action } if action.trim_start_matches('-').starts_with(['/', '?']) => {
-                let m = legacy
-                    .or(module_default.map(|(m, _)| m))
-                    .unwrap_or(DEFAULT_FILE_MODE);
+                let (m, why) = source(legacy);
                 if too_open(m) {
                     ok = false;
                     evidence.push(Evidence::at(
                         &s.file,
                         s.line,
-                        format!("{action} is created {m:04o}: no FileCreateMode of at most {shown_max} before it"),
+                        format!("{action} is created {m:04o} ({why}), wanted at most {shown_max}"),
                     ));
                 }
             }
@@ -538,17 +554,19 @@ fn file_create_mode(r: &Rsyslog, max: u32, shown_max: &str) -> Verdict {
                         .get("type")
                         .is_some_and(|t| t.eq_ignore_ascii_case("omfile")) =>
             {
-                let own = params.get("filecreatemode").and_then(|m| mode(m));
-                let m = own
-                    .or(legacy)
-                    .or(module_default.map(|(m, _)| m))
-                    .unwrap_or(DEFAULT_FILE_MODE);
+                let (m, why) = match params.get("filecreatemode").and_then(|m| mode(m)) {
+                    Some(own) => (own, "its own fileCreateMode".to_owned()),
+                    None => source(legacy),
+                };
                 if too_open(m) {
                     ok = false;
                     evidence.push(Evidence::at(
                         &s.file,
                         s.line,
-                        format!("{} creates its file {m:04o}", s.shown()),
+                        format!(
+                            "{} creates its file {m:04o} ({why}), wanted at most {shown_max}",
+                            s.shown()
+                        ),
                     ));
                 }
             }
@@ -574,7 +592,7 @@ fn no_inputs(r: &Rsyslog, modules: &[String]) -> Verdict {
     let mut bad = Vec::new();
     for s in &r.stmts {
         let hit = match &s.kind {
-            Kind::Legacy { name, arg } if name == "modload" => listed(&module_name(arg)),
+            Kind::Legacy { name, arg, .. } if name == "modload" => listed(&module_name(arg)),
             Kind::Legacy { name, .. } => legacy_listener(name).is_some_and(listed),
             Kind::Object { name, params } if name == "module" => {
                 params.get("load").is_some_and(|m| listed(&module_name(m)))
@@ -613,7 +631,7 @@ fn no_inputs(r: &Rsyslog, modules: &[String]) -> Verdict {
 fn forwarding_tls(r: &Rsyslog) -> Verdict {
     // The global default driver, wherever it is set (the last wins).
     let global = r.stmts.iter().rev().find_map(|s| match &s.kind {
-        Kind::Legacy { name, arg } if name == "defaultnetstreamdriver" => Some(arg.clone()),
+        Kind::Legacy { name, arg, .. } if name == "defaultnetstreamdriver" => Some(arg.clone()),
         Kind::Object { name, params } if name == "global" => {
             params.get("defaultnetstreamdriver").cloned()
         }
@@ -626,7 +644,7 @@ fn forwarding_tls(r: &Rsyslog) -> Verdict {
     let mut good = Vec::new();
     for s in &r.stmts {
         let problem = match &s.kind {
-            Kind::Legacy { name, arg } if name == "actionsendstreamdrivermode" => {
+            Kind::Legacy { name, arg, .. } if name == "actionsendstreamdrivermode" => {
                 legacy_mode = Some(arg.trim().to_owned());
                 continue;
             }
@@ -713,10 +731,10 @@ mod tests {
         assert_eq!(
             shown,
             vec![
-                (2, "$modload imuxsock".to_owned()),
+                (2, "$ModLoad imuxsock".to_owned()),
                 (3, "module(load=\"imudp\")".to_owned()),
                 (4, "input(port=\"514\" type=\"imudp\")".to_owned()),
-                (7, "$filecreatemode 0640".to_owned()),
+                (7, "$FileCreateMode 0640".to_owned()),
                 (8, "selector action /var/log/auth.log".to_owned()),
                 (9, "selector action -/var/log/syslog".to_owned()),
                 (10, "selector action @@loghost.example.org:6514".to_owned()),
