@@ -148,6 +148,11 @@ impl Loaded {
         let text = root
             .run(&["auditctl", "-l"])
             .map_err(|e| format!("auditctl -l: {e}"))?;
+        Ok(Loaded::listed(&text))
+    }
+
+    /// The rules of an `auditctl -l` listing ("No rules" lists none).
+    pub fn listed(text: &str) -> Loaded {
         let mut loaded = Loaded {
             files: vec!["auditctl -l".into()],
             ..Loaded::default()
@@ -159,7 +164,7 @@ impl Loaded {
             .map(|(i, l)| ("auditctl -l".to_owned(), i + 1, l.to_owned()))
             .collect();
         loaded.load(raw);
-        Ok(loaded)
+        loaded
     }
 
     /// auditctl -R over the lines in order.
@@ -264,6 +269,35 @@ impl Loaded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_running_listing_is_read_as_its_rules() {
+        // What auditctl -l prints for CIS's rules: watches with a slash
+        // kept, `-S all` for path rules, auid!=-1, keys as -F key=.
+        let l = Loaded::listed(
+            "-w /etc/sudoers.d/ -p wa -k scope\n\
+             -a always,exit -F arch=b64 -S clock_settime -F a0=0x0 -F key=time-change\n\
+             -a always,exit -F arch=b64 -S execve -C uid!=euid -F auid!=-1 -F key=user_emulation\n\
+             -a always,exit -S all -F path=/usr/bin/chcon -F perm=x -F auid>=1000 -F auid!=-1 -F key=perm_chng\n",
+        );
+        for want in [
+            "-w /etc/sudoers.d -p wa -k scope",
+            "-a always,exit -F arch=b64 -S clock_settime -F a0=0 -k time-change",
+            "-a always,exit -F arch=b64 -C euid!=uid -F auid!=unset -S execve -k user_emulation",
+            "-a always,exit -F path=/usr/bin/chcon -F perm=x -F auid>=1000 -F auid!=unset -k perm_chng",
+        ] {
+            let Ok(Line::Rule(r)) = parse_line(want) else {
+                panic!("{want} parses");
+            };
+            let syscall = r.syscalls.iter().next().map(String::as_str);
+            assert!(
+                matches!(l.cover(&r, syscall), Some((_, true))),
+                "{want} in {:?}",
+                l.entries
+            );
+        }
+        assert!(Loaded::listed("No rules\n").entries.is_empty());
+    }
 
     #[test]
     fn augenrules_order_and_the_stop_at_an_error() {
