@@ -6,7 +6,10 @@
 //! the main file, a later sysctl.d file, /etc/modprobe.d hiding
 //! /usr/lib/modprobe.d). A rule added to `profiles/cis/rules.yaml` without
 //! both trees fails `every_automated_rule_has_a_passing_and_a_failing_tree`,
-//! so no check ships that nobody has seen say both pass and fail.
+//! so no check ships that nobody has seen say both pass and fail. A rule
+//! that only a running system can pass (a unit that must be active) has
+//! `not_evaluated` trees in place of passing ones: on a tree it must say
+//! not-evaluated rather than guess.
 //!
 //! The scanner is called in-process (all trees take about a second; a
 //! process per tree would take several times that), on a tree that is never
@@ -43,6 +46,15 @@ struct Entry {
     /// Trees on which the rule must fail.
     #[serde(default)]
     fail: Vec<Tree>,
+    /// Trees on which only a running system could tell: the rule must be
+    /// not-evaluated (for a rule no tree can pass, as a unit that must be
+    /// active).
+    #[serde(default)]
+    not_evaluated: Vec<Tree>,
+    /// Trees on which the rule does not apply (it is for another logging
+    /// system, say): it must be notapplicable.
+    #[serde(default)]
+    notapplicable: Vec<Tree>,
     /// Why no tree can make the rule fail, for the rare rule that a tree
     /// cannot fail (systemd always mounts /dev/shm); `fail` stays empty.
     #[serde(default)]
@@ -52,9 +64,6 @@ struct Entry {
     /// take the place of `pass` and `fail`, and show it never guesses.
     #[serde(default)]
     live_only: Option<String>,
-    /// Trees on which the rule must say not-evaluated.
-    #[serde(default)]
-    not_evaluated: Vec<Tree>,
 }
 
 /// A small root tree, laid over the base every tree has (see [`base`]).
@@ -179,6 +188,7 @@ fn load(rules: &[Rule]) -> Result<Vec<Fixture>, Vec<String>> {
                 ("pass", &entry.pass),
                 ("fail", &entry.fail),
                 ("not_evaluated", &entry.not_evaluated),
+                ("notapplicable", &entry.notapplicable),
             ] {
                 for (n, tree) in trees.iter().enumerate() {
                     if let Err(why) = check_tree(tree) {
@@ -488,11 +498,11 @@ fn every_automated_rule_has_a_passing_and_a_failing_tree() {
         let (pass, fail) = by_rule.get(&i).map_or((false, false), |f| {
             let live = f.entry.live_only.is_some() && !f.entry.not_evaluated.is_empty();
             (
-                !f.entry.pass.is_empty() || live,
+                !f.entry.pass.is_empty() || !f.entry.not_evaluated.is_empty(),
                 !f.entry.fail.is_empty() || f.entry.unfailable.is_some() || live,
             )
         });
-        let lacks: Vec<&str> = [(pass, "pass"), (fail, "fail")]
+        let lacks: Vec<&str> = [(pass, "pass (or not_evaluated)"), (fail, "fail")]
             .into_iter()
             .filter(|(has, _)| !has)
             .map(|(_, kind)| kind)
@@ -525,13 +535,8 @@ fn every_tree_gets_its_verdict() {
         let title = &rules[fixture.rule].title;
         let cases = (fixture.entry.pass.iter().map(|t| (CisStatus::Pass, t)))
             .chain(fixture.entry.fail.iter().map(|t| (CisStatus::Fail, t)))
-            .chain(
-                fixture
-                    .entry
-                    .not_evaluated
-                    .iter()
-                    .map(|t| (CisStatus::NotEvaluated, t)),
-            );
+            .chain((fixture.entry.not_evaluated.iter()).map(|t| (CisStatus::NotEvaluated, t)))
+            .chain((fixture.entry.notapplicable.iter()).map(|t| (CisStatus::Notapplicable, t)));
         let mut counts: BTreeMap<CisStatus, usize> = BTreeMap::new();
         for (want, tree) in cases {
             trees += 1;

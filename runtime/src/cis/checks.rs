@@ -1,20 +1,28 @@
 //! The typed check kinds a CIS rule is written in, and how each is judged
 //! with evidence (file, line, value).
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use serde::{Deserialize, Serialize};
 
+use super::aide::AideConf;
+use super::audit_rules;
+use super::auditd::{self, AuditdConf};
+use super::augenrules::Loaded;
+use super::cmdline::{self, GrubDefaults};
 use super::firewall;
 use super::host;
+use super::journald::{self, Journald};
+use super::logfiles::{self, LogClass};
 use super::modprobe::{self, Modprobe, ModuleIndex};
-use super::mounts;
 use super::pam;
+use super::rsyslog::{Rsyslog, RsyslogProperty};
 use super::shell;
 use super::sshd::{self, SshdConfig};
-use super::sudoers;
 use super::walk::Walk;
+use super::{aide, cron, files, mounts, rsyslog, sudoers, units};
 use crate::root::Root;
 
 /// One check. Externally tagged, as the module checks: `{sysctl: {…}}`.
@@ -330,6 +338,117 @@ pub enum CisCheck {
         /// The utility.
         utility: firewall::Utility,
     },
+    /// `check` applies only where `when` holds, and is notapplicable
+    /// where it fails (CIS's rsyslog and journald subsections apply only
+    /// where that logging system is the chosen one).
+    OnlyIf {
+        /// The condition.
+        when: Box<CisCheck>,
+        /// The check that applies under it.
+        check: Box<CisCheck>,
+    },
+    /// A systemd unit is (or is not) enabled and active (see
+    /// [`units`]); whether it is active is asked only on a running system.
+    Unit {
+        /// Unit name.
+        name: String,
+        /// Whether it must start at boot (static counts) or must not.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        enabled: Option<bool>,
+        /// Whether it must be running or must not.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        active: Option<bool>,
+    },
+    /// A journald setting's effective value across journald.conf and its
+    /// drop-ins (see [`journald`]).
+    Journald {
+        /// Key, e.g. `Storage`.
+        key: String,
+        /// Allowed values (`yes`/`no` for booleans).
+        one_of: Vec<String>,
+    },
+    /// A property of rsyslog's configuration and what it includes.
+    Rsyslog(RsyslogProperty),
+    /// A setting of `/etc/audit/auditd.conf` as auditd reads it.
+    AuditdConf {
+        /// Key, e.g. `max_log_file_action`.
+        key: String,
+        /// Allowed values (actions in lower case).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        one_of: Vec<String>,
+        /// Smallest allowed number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<u64>,
+    },
+    /// Audit rules loaded at boot from /etc/audit/rules.d as augenrules
+    /// builds them (and, on a running system, `auditctl -l`), compared
+    /// after normalization (see [`audit_rules`]).
+    AuditRules {
+        /// Rules that must be loaded; `{uid_min}` is login.defs' UID_MIN,
+        /// `{sudo_logfile}` sudo's `Defaults logfile`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        rules: Vec<String>,
+        /// A rule every setuid or setgid file needs, `{path}` its path.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_each_setid_file: Option<String>,
+        /// The last `-e` must be `-e 2`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        immutable: bool,
+        /// `-c` must come before the first rule.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        continue_on_error: bool,
+    },
+    /// A kernel parameter on the command line GRUB boots with (and, on a
+    /// running system, /proc/cmdline), see [`cmdline`].
+    KernelCmdline {
+        /// Parameter name.
+        param: String,
+        /// Allowed values (any case).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        one_of: Vec<String>,
+        /// Smallest allowed number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<u64>,
+    },
+    /// The files some globs name have at most a mode, one of some owners,
+    /// one of some groups (each optional; see [`files`]).
+    FilesAccess {
+        /// Globs; `{audit_log_dir}` is the directory of auditd's log.
+        paths: Vec<String>,
+        /// Most permissive allowed mode.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_mode: Option<String>,
+        /// Allowed owners, `root|syslog`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
+        /// Allowed groups.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
+    },
+    /// Every file under a log directory has the access of its class, in
+    /// one walk (see [`logfiles`]).
+    LogFiles {
+        /// The directory.
+        dir: String,
+        /// Classes by file name; the last matches everything else.
+        classes: Vec<LogClass>,
+    },
+    /// AIDE checks these paths with at least these attributes (see
+    /// [`aide`]).
+    AideRules {
+        /// Paths of the files.
+        paths: Vec<String>,
+        /// Attributes, e.g. `sha512`.
+        attributes: Vec<String>,
+    },
+    /// Some cron job runs a program with one of some arguments (see
+    /// [`cron`]).
+    CronJob {
+        /// Program base names.
+        programs: Vec<String>,
+        /// Arguments, one of which must follow the program.
+        arguments: Vec<String>,
+    },
 }
 
 /// Properties of the account databases a rule can require.
@@ -410,6 +529,7 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// A finding not tied to a file.
     pub(crate) fn said(value: impl Into<String>) -> Evidence {
         Evidence {
             file: None,
@@ -418,6 +538,7 @@ impl Evidence {
         }
     }
 
+    /// A finding in `file` (at `line`, when it is not 0).
     pub(crate) fn at(file: &str, line: usize, value: impl Into<String>) -> Evidence {
         Evidence {
             file: Some(file.to_owned()),
@@ -436,7 +557,8 @@ pub struct Verdict {
     pub evidence: Vec<Evidence>,
 }
 
-fn verdict(status: CisStatus, evidence: Vec<Evidence>) -> Verdict {
+/// A verdict of `status` with `evidence`.
+pub(super) fn verdict(status: CisStatus, evidence: Vec<Evidence>) -> Verdict {
     Verdict { status, evidence }
 }
 
@@ -450,6 +572,14 @@ pub struct Facts<'r> {
     walk: OnceCell<Walk>,
     nft_live: OnceCell<firewall::Nft>,
     nft_persisted: OnceCell<firewall::Nft>,
+    journald: OnceCell<Journald>,
+    rsyslog: OnceCell<Rsyslog>,
+    auditd: OnceCell<AuditdConf>,
+    audit_rules: OnceCell<Loaded>,
+    running_rules: OnceCell<Result<Loaded, String>>,
+    grub: OnceCell<GrubDefaults>,
+    aide: OnceCell<AideConf>,
+    active: RefCell<BTreeMap<String, Result<String, String>>>,
 }
 
 impl<'r> Facts<'r> {
@@ -464,7 +594,86 @@ impl<'r> Facts<'r> {
             walk: OnceCell::new(),
             nft_live: OnceCell::new(),
             nft_persisted: OnceCell::new(),
+            journald: OnceCell::new(),
+            rsyslog: OnceCell::new(),
+            auditd: OnceCell::new(),
+            audit_rules: OnceCell::new(),
+            running_rules: OnceCell::new(),
+            grub: OnceCell::new(),
+            aide: OnceCell::new(),
+            active: RefCell::new(BTreeMap::new()),
         }
+    }
+
+    /// The root scanned.
+    pub(super) fn root(&self) -> &'r Root {
+        self.root
+    }
+
+    /// Whether the root is the running system.
+    pub(super) fn live(&self) -> bool {
+        self.live
+    }
+
+    /// The one walk of the local filesystems.
+    pub(super) fn walk(&self) -> &Walk {
+        self.walk.get_or_init(|| Walk::run(self.root))
+    }
+
+    /// journald's effective configuration.
+    pub(super) fn journald(&self) -> &Journald {
+        self.journald.get_or_init(|| Journald::load(self.root))
+    }
+
+    /// rsyslog's configuration.
+    pub(super) fn rsyslog(&self) -> &Rsyslog {
+        self.rsyslog.get_or_init(|| Rsyslog::load(self.root))
+    }
+
+    /// auditd.conf.
+    pub(super) fn auditd(&self) -> &AuditdConf {
+        self.auditd.get_or_init(|| AuditdConf::load(self.root))
+    }
+
+    /// The audit rules loaded at boot.
+    pub(super) fn audit_rules(&self) -> &Loaded {
+        self.audit_rules
+            .get_or_init(|| Loaded::from_disk(self.root))
+    }
+
+    /// The running audit rules (live systems only).
+    pub(super) fn running_rules(&self) -> Result<&Loaded, &str> {
+        self.running_rules
+            .get_or_init(|| Loaded::running(self.root))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// GRUB's defaults.
+    pub(super) fn grub(&self) -> &GrubDefaults {
+        self.grub.get_or_init(|| GrubDefaults::load(self.root))
+    }
+
+    /// AIDE's configuration.
+    pub(super) fn aide(&self) -> &AideConf {
+        self.aide.get_or_init(|| AideConf::load(self.root))
+    }
+
+    /// `systemctl is-active UNIT` on the live system, asked once.
+    pub(super) fn is_active(&self, unit: &str) -> Result<String, String> {
+        self.active
+            .borrow_mut()
+            .entry(unit.to_owned())
+            .or_insert_with(|| units::is_active(self.root, unit))
+            .clone()
+    }
+
+    /// UID_MIN of /etc/login.defs (1000 when unset, shadow's default).
+    pub(super) fn uid_min(&self) -> u32 {
+        let text = std::fs::read_to_string(self.root.path("/etc/login.defs")).unwrap_or_default();
+        login_defs_value(&text, "UID_MIN")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(1000)
     }
 }
 
@@ -537,6 +746,102 @@ impl CisCheck {
             CisCheck::AllOf(list) if list.is_empty() => Err("all_of is empty".into()),
             CisCheck::AllOf(list) => list.iter().try_for_each(CisCheck::validate),
             CisCheck::WhenFirewall { check, .. } => check.validate(),
+            CisCheck::OnlyIf { when, check } => {
+                when.validate()?;
+                check.validate()
+            }
+            CisCheck::Unit {
+                name,
+                enabled,
+                active,
+            } => {
+                crate::names::unit(name)?;
+                if enabled.is_none() && active.is_none() {
+                    Err(format!("unit {name}: say enabled, active or both"))
+                } else {
+                    Ok(())
+                }
+            }
+            CisCheck::Journald { key, one_of } => {
+                if !journald::known(key) {
+                    Err(format!("journald key {key} is not one the scanner reads"))
+                } else if one_of.is_empty() || !one_of.iter().all(|v| journald::valid_value(key, v))
+                {
+                    Err(format!(
+                        "journald {key}: one_of {one_of:?} are not values of it"
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            CisCheck::Rsyslog(property) => property.validate(),
+            CisCheck::AuditdConf { key, one_of, min } => {
+                if !auditd::known(key) {
+                    Err(format!(
+                        "auditd.conf key {key} is not one the scanner knows the default of"
+                    ))
+                } else if one_of.is_empty() && min.is_none() {
+                    Err(format!("auditd.conf {key}: say one_of or min"))
+                } else {
+                    Ok(())
+                }
+            }
+            CisCheck::AuditRules {
+                rules,
+                for_each_setid_file,
+                immutable,
+                continue_on_error,
+            } => {
+                if rules.is_empty()
+                    && for_each_setid_file.is_none()
+                    && !immutable
+                    && !continue_on_error
+                {
+                    return Err("audit_rules requires nothing".into());
+                }
+                audit_rules::validate(rules, for_each_setid_file.as_deref())
+            }
+            CisCheck::KernelCmdline { param, one_of, min } => {
+                let name = !param.is_empty()
+                    && param
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+                if !name {
+                    Err(format!("{param:?} is not a kernel parameter name"))
+                } else if one_of.is_empty() && min.is_none() {
+                    Err(format!("kernel parameter {param}: say one_of or min"))
+                } else {
+                    Ok(())
+                }
+            }
+            CisCheck::FilesAccess {
+                paths,
+                max_mode,
+                owner,
+                group,
+            } => {
+                if paths.is_empty() || paths.iter().any(|p| !p.starts_with(['/', '{'])) {
+                    return Err("files_access needs absolute paths".into());
+                }
+                if max_mode.is_none() && owner.is_none() && group.is_none() {
+                    return Err("files_access requires nothing".into());
+                }
+                max_mode.as_deref().map_or(Ok(()), |m| {
+                    crate::plan::parse_mode(m).map(drop).map_err(|p| p.what)
+                })
+            }
+            CisCheck::LogFiles { classes, .. } => logfiles::validate(classes),
+            CisCheck::AideRules { paths, attributes }
+                if paths.is_empty() || attributes.is_empty() =>
+            {
+                Err("aide_rules needs paths and attributes".into())
+            }
+            CisCheck::CronJob {
+                programs,
+                arguments,
+            } if programs.is_empty() || arguments.is_empty() => {
+                Err("cron_job needs programs and arguments".into())
+            }
             _ => Ok(()),
         }
     }
@@ -659,23 +964,6 @@ impl CisCheck {
             CisCheck::DefaultUmask { at_least } => default_umask(f.root, at_least),
             CisCheck::RootUmask { at_least } => root_umask(f.root, at_least),
             CisCheck::ShellTimeout { max } => shell_timeout(f.root, *max),
-            CisCheck::AnyOf(list) => {
-                let verdicts: Vec<Verdict> = list.iter().map(|c| c.judge(f)).collect();
-                let best = [
-                    CisStatus::Pass,
-                    CisStatus::Manual,
-                    CisStatus::NotEvaluated,
-                    CisStatus::Fail,
-                    CisStatus::Error,
-                ]
-                .into_iter()
-                .find(|s| verdicts.iter().any(|v| v.status == *s))
-                .unwrap_or(CisStatus::Notapplicable);
-                verdict(
-                    best,
-                    verdicts.into_iter().flat_map(|v| v.evidence).collect(),
-                )
-            }
             CisCheck::LoginDefs {
                 key,
                 one_of,
@@ -713,7 +1001,7 @@ impl CisCheck {
                 ),
             },
             CisCheck::WorldWritable => {
-                let w = f.walk.get_or_init(|| Walk::run(f.root));
+                let w = f.walk();
                 let listed = w
                     .world_writable_files
                     .iter()
@@ -726,7 +1014,7 @@ impl CisCheck {
                 from_walk(w, listed.collect())
             }
             CisCheck::Owned => {
-                let w = f.walk.get_or_init(|| Walk::run(f.root));
+                let w = f.walk();
                 let listed = w
                     .unowned
                     .iter()
@@ -782,10 +1070,100 @@ impl CisCheck {
                 .into_iter()
                 .find(|s| verdicts.iter().any(|v| v.status == *s))
                 .unwrap_or(CisStatus::Notapplicable);
+                // Checks of one file share findings (auditd refusing its
+                // file): each is said once.
+                let mut evidence: Vec<Evidence> = Vec::new();
+                for e in verdicts.into_iter().flat_map(|v| v.evidence) {
+                    if !evidence.contains(&e) {
+                        evidence.push(e);
+                    }
+                }
+                verdict(worst, evidence)
+            }
+            CisCheck::AnyOf(list) => {
+                let verdicts: Vec<Verdict> = list.iter().map(|c| c.judge(f)).collect();
+                let best = [
+                    CisStatus::Pass,
+                    CisStatus::NotEvaluated,
+                    CisStatus::Manual,
+                    CisStatus::Error,
+                    CisStatus::Fail,
+                ]
+                .into_iter()
+                .find(|s| verdicts.iter().any(|v| v.status == *s))
+                .unwrap_or(CisStatus::Notapplicable);
                 verdict(
-                    worst,
+                    best,
                     verdicts.into_iter().flat_map(|v| v.evidence).collect(),
                 )
+            }
+            CisCheck::OnlyIf { when, check } => only_if(f, when, check),
+            CisCheck::Unit {
+                name,
+                enabled,
+                active,
+            } => units::judge(f, name, *enabled, *active),
+            CisCheck::Journald { key, one_of } => journald::judge(f, key, one_of),
+            CisCheck::Rsyslog(property) => rsyslog::judge(f, property),
+            CisCheck::AuditdConf { key, one_of, min } => auditd::judge(f, key, one_of, *min),
+            CisCheck::AuditRules {
+                rules,
+                for_each_setid_file,
+                immutable,
+                continue_on_error,
+            } => audit_rules::judge(
+                f,
+                rules,
+                for_each_setid_file.as_deref(),
+                *immutable,
+                *continue_on_error,
+            ),
+            CisCheck::KernelCmdline { param, one_of, min } => {
+                cmdline::judge(f, param, one_of, *min)
+            }
+            CisCheck::FilesAccess {
+                paths,
+                max_mode,
+                owner,
+                group,
+            } => files::judge(
+                f,
+                paths,
+                max_mode.as_deref(),
+                owner.as_deref(),
+                group.as_deref(),
+            ),
+            CisCheck::LogFiles { dir, classes } => logfiles::judge(f, dir, classes),
+            CisCheck::AideRules { paths, attributes } => aide::judge(f, paths, attributes),
+            CisCheck::CronJob {
+                programs,
+                arguments,
+            } => cron::judge(f, programs, arguments),
+        }
+    }
+}
+
+/// `check` where `when` holds; notapplicable where it does not. Where
+/// `when` cannot be told (not evaluated), a passing check still passes,
+/// and anything else is not evaluated.
+fn only_if(f: &Facts<'_>, when: &CisCheck, check: &CisCheck) -> Verdict {
+    let condition = when.judge(f);
+    match condition.status {
+        CisStatus::Pass => check.judge(f),
+        CisStatus::Fail | CisStatus::Notapplicable => {
+            let mut evidence = vec![Evidence::said("does not apply here:")];
+            evidence.extend(condition.evidence);
+            verdict(CisStatus::Notapplicable, evidence)
+        }
+        CisStatus::Error => condition,
+        _ => {
+            let v = check.judge(f);
+            if v.status == CisStatus::Pass {
+                v
+            } else {
+                let mut evidence = condition.evidence;
+                evidence.extend(v.evidence);
+                verdict(CisStatus::NotEvaluated, evidence)
             }
         }
     }
@@ -1251,32 +1629,6 @@ fn installed(root: &Root, name: &str) -> Option<String> {
     })
 }
 
-/// Directories systemd loads system units from (systemd.unit(5)), the
-/// administrator's first; Debian 12 packages still install into
-/// /lib/systemd/system.
-const UNIT_DIRS: [&str; 5] = [
-    "/etc/systemd/system",
-    "/run/systemd/system",
-    "/usr/local/lib/systemd/system",
-    "/usr/lib/systemd/system",
-    "/lib/systemd/system",
-];
-
-/// Where unit `u` is defined: a unit file (or a mask) in one of
-/// [`UNIT_DIRS`], or for `NAME.service` a SysV script `/etc/init.d/NAME`
-/// that systemd-sysv-generator turns into that unit. `None`: no such unit
-/// on this system, as when the package that ships it is not installed.
-fn unit_source(root: &Root, u: &str) -> Option<String> {
-    UNIT_DIRS
-        .iter()
-        .map(|d| format!("{d}/{u}"))
-        .chain(
-            u.strip_suffix(".service")
-                .map(|name| format!("/etc/init.d/{name}")),
-        )
-        .find(|p| std::fs::symlink_metadata(root.path(p)).is_ok())
-}
-
 /// Not in use: no package of the service installed, or every unit of it
 /// that exists masked. A unit with no unit file is not counted: the rule
 /// lists the units of every package that provides the service (apache2's
@@ -1304,7 +1656,7 @@ fn not_in_use(f: &Facts<'_>, packages: &[String], units: &[String]) -> Verdict {
     let mut ok = true;
     let mut existing = 0;
     for u in units {
-        let Some(source) = unit_source(f.root, u) else {
+        let Some(source) = units::unit_source(f.root, u) else {
             evidence.push(Evidence::said(format!(
                 "{u}: no unit file (its package is not installed)"
             )));
@@ -1504,7 +1856,7 @@ fn login_defs(
 /// character that is no blank or `"` up to the next `"` or the end of the
 /// line, so `"SHA512"` is SHA512 and `365 # a year` is one value that is
 /// no number. The last occurrence wins.
-fn login_defs_value(text: &str, key: &str) -> Option<(usize, String)> {
+pub(super) fn login_defs_value(text: &str, key: &str) -> Option<(usize, String)> {
     text.lines()
         .enumerate()
         .filter_map(|(i, l)| {

@@ -2,20 +2,32 @@
 //! into the runtime), each with the IDs it has in each benchmark, its
 //! levels, and one typed check that judges the effective configuration
 //! (sshd as `sshd -T` would see it, sysctl across every sysctl.d
-//! directory, kernel modules across every modprobe.d directory), not the
-//! text of one file.
+//! directory, kernel modules across every modprobe.d directory, journald
+//! across its drop-ins, the audit rules augenrules loads), not the text of
+//! one file.
 
+pub mod aide;
+pub mod audit_rules;
+pub mod auditd;
+pub mod augenrules;
 pub mod checks;
+pub mod cmdline;
+pub mod cron;
+pub mod files;
 pub mod firewall;
 pub mod host;
+pub mod journald;
+pub mod logfiles;
 pub mod modprobe;
 pub mod mounts;
 pub mod pam;
 pub mod remedy;
+pub mod rsyslog;
 pub mod scan;
 pub mod shell;
 pub mod sshd;
 pub mod sudoers;
+pub mod units;
 pub mod walk;
 
 use std::collections::BTreeMap;

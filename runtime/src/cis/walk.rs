@@ -1,7 +1,8 @@
 //! One walk of the root's local filesystems, shared by every rule that
 //! needs to look at all files (world-writable, unowned): directories of
 //! pseudo and network filesystems are not entered, and the walk stays on
-//! the devices of the root tree.
+//! the devices of the root tree. It also lists the setuid and setgid files
+//! the privileged-command audit rules are about.
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -22,6 +23,9 @@ pub struct Walk {
     pub unowned: Vec<String>,
     /// Files whose group is in no group entry.
     pub ungrouped: Vec<String>,
+    /// Regular files with the setuid or setgid bit (the privileged
+    /// commands the audit rules must watch).
+    pub setid: Vec<String>,
     /// Files looked at.
     pub files: usize,
 }
@@ -89,8 +93,13 @@ impl Walk {
                         walk.world_writable_dirs.push(shown);
                     }
                     stack.push(path);
-                } else if m.file_type().is_file() && mode & 0o002 != 0 {
-                    walk.world_writable_files.push(shown);
+                } else if m.file_type().is_file() {
+                    if mode & 0o6000 != 0 {
+                        walk.setid.push(shown.clone());
+                    }
+                    if mode & 0o002 != 0 {
+                        walk.world_writable_files.push(shown);
+                    }
                 }
             }
         }
@@ -99,6 +108,7 @@ impl Walk {
             &mut walk.world_writable_dirs,
             &mut walk.unowned,
             &mut walk.ungrouped,
+            &mut walk.setid,
         ] {
             list.sort();
         }
