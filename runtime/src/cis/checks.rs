@@ -21,6 +21,7 @@ use super::pam;
 use super::rsyslog::{Rsyslog, RsyslogProperty};
 use super::shell;
 use super::sshd::{self, SshdConfig};
+use super::timesync;
 use super::walk::Walk;
 use super::{aide, cron, files, mounts, rsyslog, sudoers, units};
 use crate::root::Root;
@@ -223,6 +224,16 @@ pub enum CisCheck {
         /// Group name (`a|b` for either).
         group: String,
     },
+    /// Exactly one time synchronisation daemon starts at boot.
+    TimeSyncSingle,
+    /// systemd-timesyncd has `NTP=` or `FallbackNTP=` servers set.
+    TimesyncdServers,
+    /// chrony has a `server` or `pool` line.
+    ChronyServers,
+    /// chronyd runs as `_chrony`.
+    ChronyUser,
+    /// GRUB's configuration sets a superuser with a password.
+    GrubPassword,
     /// Not applicable unless `package` is installed; then `check` decides.
     WhenInstalled {
         /// Debian package.
@@ -932,6 +943,11 @@ impl CisCheck {
             CisCheck::SuRestricted => su_restricted(f.root),
             CisCheck::Banner { path } => host::banner(f.root, path),
             CisCheck::CoreLimit => host::core_limit(f.root),
+            CisCheck::TimeSyncSingle => timesync::single(f.root),
+            CisCheck::TimesyncdServers => timesync::timesyncd_servers(f.root),
+            CisCheck::ChronyServers => timesync::chrony_servers(f.root),
+            CisCheck::ChronyUser => timesync::chrony_user(f.root),
+            CisCheck::GrubPassword => timesync::grub_password(f.root),
             CisCheck::InteractiveHomes => host::homes(f.root),
             CisCheck::DotFiles => host::dot_files(f.root),
             CisCheck::MtaLocalOnly => host::mta_local_only(f.root, f.live),

@@ -27,6 +27,7 @@ pub mod scan;
 pub mod shell;
 pub mod sshd;
 pub mod sudoers;
+pub mod timesync;
 pub mod units;
 pub mod walk;
 

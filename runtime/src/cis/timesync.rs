@@ -1,0 +1,258 @@
+//! Time synchronisation (which daemon, and its servers) and the boot
+//! loader's password: small checks over the files those programs read.
+
+use super::checks::{CisStatus, Evidence, Verdict};
+use super::units::UnitState;
+use crate::root::Root;
+
+fn verdict(status: CisStatus, evidence: Vec<Evidence>) -> Verdict {
+    Verdict { status, evidence }
+}
+
+/// The time daemons Debian ships, by unit.
+const DAEMONS: &[&str] = &[
+    "systemd-timesyncd.service",
+    "chrony.service",
+    "ntpsec.service",
+    "ntp.service",
+    "openntpd.service",
+];
+
+/// Exactly one time synchronisation daemon starts at boot.
+pub fn single(root: &Root) -> Verdict {
+    let on: Vec<&str> = DAEMONS
+        .iter()
+        .copied()
+        .filter(|u| UnitState::load(root, u).starts_at_boot())
+        .collect();
+    let evidence = if on.is_empty() {
+        vec![Evidence::said(
+            "no time synchronisation daemon starts at boot",
+        )]
+    } else {
+        on.iter()
+            .map(|u| Evidence::said(format!("{u} starts at boot")))
+            .collect()
+    };
+    verdict(
+        if on.len() == 1 {
+            CisStatus::Pass
+        } else {
+            CisStatus::Fail
+        },
+        evidence,
+    )
+}
+
+/// Files of a systemd configuration in the order they apply: the main
+/// file, then the drop-ins of `<name>.d` under /usr/lib, /usr/local/lib,
+/// /run and /etc, where a same-named drop-in of a later directory hides
+/// an earlier one, in the lexical order of their names.
+fn systemd_conf_files(root: &Root, main: &str, name: &str) -> Vec<String> {
+    let mut drop_ins = std::collections::BTreeMap::new();
+    for dir in [
+        "/usr/lib/systemd",
+        "/usr/local/lib/systemd",
+        "/run/systemd",
+        "/etc/systemd",
+    ] {
+        let d = format!("{dir}/{name}.d");
+        if let Ok(entries) = std::fs::read_dir(root.path(&d)) {
+            for e in entries.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if n.ends_with(".conf") {
+                    drop_ins.insert(n.clone(), format!("{d}/{n}"));
+                }
+            }
+        }
+    }
+    std::iter::once(main.to_owned())
+        .chain(drop_ins.into_values())
+        .collect()
+}
+
+/// systemd-timesyncd has servers of the administrator's choosing: `NTP=`
+/// or `FallbackNTP=` in `[Time]`, the last assignment winning.
+pub fn timesyncd_servers(root: &Root) -> Verdict {
+    let files = systemd_conf_files(root, "/etc/systemd/timesyncd.conf", "timesyncd.conf");
+    let mut last: std::collections::BTreeMap<&str, (String, usize, String)> = Default::default();
+    for f in &files {
+        let Ok(text) = std::fs::read_to_string(root.path(f)) else {
+            continue;
+        };
+        let mut section = String::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.starts_with('#') || line.starts_with(';') {
+                continue;
+            }
+            if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = s.to_owned();
+                continue;
+            }
+            if section != "Time" {
+                continue;
+            }
+            if let Some((k, v)) = line.split_once('=') {
+                for key in ["NTP", "FallbackNTP"] {
+                    if k.trim() == key {
+                        last.insert(key, (f.clone(), i + 1, v.trim().to_owned()));
+                    }
+                }
+            }
+        }
+    }
+    let set: Vec<Evidence> = last
+        .iter()
+        .filter(|(_, (_, _, v))| !v.is_empty())
+        .map(|(k, (f, l, v))| Evidence::at(f, *l, format!("{k}={v}")))
+        .collect();
+    if set.is_empty() {
+        verdict(
+            CisStatus::Fail,
+            vec![Evidence::said(
+                "neither NTP= nor FallbackNTP= is set: timesyncd uses the servers compiled in",
+            )],
+        )
+    } else {
+        verdict(CisStatus::Pass, set)
+    }
+}
+
+/// chronyd's configuration files: chrony.conf, then what its `confdir`
+/// and `sourcedir` lines name (`*.conf` and `*.sources`).
+fn chrony_lines(root: &Root) -> Vec<(String, usize, String)> {
+    let main = "/etc/chrony/chrony.conf";
+    let mut out = Vec::new();
+    let read = |file: &str, out: &mut Vec<(String, usize, String)>| {
+        if let Ok(text) = std::fs::read_to_string(root.path(file)) {
+            for (i, raw) in text.lines().enumerate() {
+                let line = raw.split(['#', '!', ';']).next().unwrap_or_default().trim();
+                if !line.is_empty() {
+                    out.push((file.to_owned(), i + 1, line.to_owned()));
+                }
+            }
+        }
+    };
+    read(main, &mut out);
+    let dirs: Vec<(String, &str)> = out
+        .iter()
+        .filter_map(|(_, _, l)| {
+            let mut w = l.split_whitespace();
+            match w.next() {
+                Some("confdir") => w.next().map(|d| (d.to_owned(), ".conf")),
+                Some("sourcedir") => w.next().map(|d| (d.to_owned(), ".sources")),
+                _ => None,
+            }
+        })
+        .collect();
+    for (dir, ext) in dirs {
+        let Ok(entries) = std::fs::read_dir(root.path(&dir)) else {
+            continue;
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(ext))
+            .collect();
+        names.sort();
+        for n in names {
+            read(&format!("{dir}/{n}"), &mut out);
+        }
+    }
+    out
+}
+
+/// chrony has a `server` or `pool` to follow.
+pub fn chrony_servers(root: &Root) -> Verdict {
+    let found: Vec<Evidence> = chrony_lines(root)
+        .into_iter()
+        .filter(|(_, _, l)| {
+            matches!(
+                l.split_whitespace().next(),
+                Some("server" | "pool" | "peer")
+            )
+        })
+        .map(|(f, i, l)| Evidence::at(&f, i, l))
+        .collect();
+    if found.is_empty() {
+        verdict(
+            CisStatus::Fail,
+            vec![Evidence::said(
+                "no server or pool line in chrony's configuration",
+            )],
+        )
+    } else {
+        verdict(CisStatus::Pass, found)
+    }
+}
+
+/// chronyd drops root for `_chrony`: no `user` directive and no `-u`
+/// option in /etc/default/chrony naming another account.
+pub fn chrony_user(root: &Root) -> Verdict {
+    let mut bad = Vec::new();
+    for (f, i, l) in chrony_lines(root) {
+        let mut w = l.split_whitespace();
+        if w.next() == Some("user")
+            && let Some(u) = w.next()
+            && u != "_chrony"
+        {
+            bad.push(Evidence::at(&f, i, l.clone()));
+        }
+    }
+    let defaults = "/etc/default/chrony";
+    if let Ok(text) = std::fs::read_to_string(root.path(defaults)) {
+        for (i, line) in text.lines().enumerate() {
+            let Some(opts) = line.trim().strip_prefix("DAEMON_OPTS=") else {
+                continue;
+            };
+            let words: Vec<&str> = opts.trim_matches('"').split_whitespace().collect();
+            if let Some(p) = words.iter().position(|w| *w == "-u")
+                && words.get(p + 1).is_some_and(|u| *u != "_chrony")
+            {
+                bad.push(Evidence::at(defaults, i + 1, line.trim().to_owned()));
+            }
+        }
+    }
+    if bad.is_empty() {
+        verdict(
+            CisStatus::Pass,
+            vec![Evidence::said("chronyd runs as _chrony (its default)")],
+        )
+    } else {
+        verdict(CisStatus::Fail, bad)
+    }
+}
+
+/// GRUB asks for a password: grub.cfg sets `superusers` and a
+/// `password_pbkdf2` for one; not applicable without GRUB's configuration.
+pub fn grub_password(root: &Root) -> Verdict {
+    let cfg = "/boot/grub/grub.cfg";
+    let Ok(text) = std::fs::read_to_string(root.path(cfg)) else {
+        return verdict(
+            CisStatus::Notapplicable,
+            vec![Evidence::at(
+                cfg,
+                0,
+                "does not exist: GRUB is not the boot loader",
+            )],
+        );
+    };
+    let find = |word: &str| {
+        text.lines()
+            .enumerate()
+            .find(|(_, l)| l.trim_start().starts_with(word))
+            .map(|(i, l)| Evidence::at(cfg, i + 1, l.trim().to_owned()))
+    };
+    match (find("set superusers="), find("password_pbkdf2 ")) {
+        (Some(a), Some(b)) => verdict(CisStatus::Pass, vec![a, b]),
+        _ => verdict(
+            CisStatus::Fail,
+            vec![Evidence::at(
+                cfg,
+                0,
+                "no `set superusers=` with a `password_pbkdf2` line: anyone at the console may edit the boot entries",
+            )],
+        ),
+    }
+}
