@@ -234,6 +234,13 @@ pub enum CisCheck {
     ChronyUser,
     /// GRUB's configuration sets a superuser with a password.
     GrubPassword,
+    /// A systemd-coredump setting (coredump.conf and its drop-ins).
+    Coredump {
+        /// Key in `[Coredump]`, e.g. `Storage`.
+        key: String,
+        /// Allowed values (any case).
+        one_of: Vec<String>,
+    },
     /// Not applicable unless `package` is installed; then `check` decides.
     WhenInstalled {
         /// Debian package.
@@ -948,6 +955,7 @@ impl CisCheck {
             CisCheck::ChronyServers => timesync::chrony_servers(f.root),
             CisCheck::ChronyUser => timesync::chrony_user(f.root),
             CisCheck::GrubPassword => timesync::grub_password(f.root),
+            CisCheck::Coredump { key, one_of } => timesync::coredump(f.root, key, one_of),
             CisCheck::InteractiveHomes => host::homes(f.root),
             CisCheck::DotFiles => host::dot_files(f.root),
             CisCheck::MtaLocalOnly => host::mta_local_only(f.root, f.live),

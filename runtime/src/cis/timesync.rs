@@ -1,5 +1,6 @@
-//! Time synchronisation (which daemon, and its servers) and the boot
-//! loader's password: small checks over the files those programs read.
+//! Time synchronisation (which daemon, and its servers), systemd-coredump's
+//! settings and the boot loader's password: small checks over the files
+//! those programs read.
 
 use super::checks::{CisStatus, Evidence, Verdict};
 use super::units::UnitState;
@@ -71,37 +72,83 @@ fn systemd_conf_files(root: &Root, main: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// systemd-timesyncd has servers of the administrator's choosing: `NTP=`
-/// or `FallbackNTP=` in `[Time]`, the last assignment winning.
-pub fn timesyncd_servers(root: &Root) -> Verdict {
-    let files = systemd_conf_files(root, "/etc/systemd/timesyncd.conf", "timesyncd.conf");
-    let mut last: std::collections::BTreeMap<&str, (String, usize, String)> = Default::default();
-    for f in &files {
-        let Ok(text) = std::fs::read_to_string(root.path(f)) else {
+/// The last assignment of `key` in `section` across a systemd
+/// configuration file and its drop-ins, with where it is.
+fn systemd_setting(
+    root: &Root,
+    main: &str,
+    name: &str,
+    section: &str,
+    key: &str,
+) -> Option<(String, usize, String)> {
+    let mut last = None;
+    for f in systemd_conf_files(root, main, name) {
+        let Ok(text) = std::fs::read_to_string(root.path(&f)) else {
             continue;
         };
-        let mut section = String::new();
+        let mut current = String::new();
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if line.starts_with('#') || line.starts_with(';') {
                 continue;
             }
             if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                section = s.to_owned();
-                continue;
-            }
-            if section != "Time" {
-                continue;
-            }
-            if let Some((k, v)) = line.split_once('=') {
-                for key in ["NTP", "FallbackNTP"] {
-                    if k.trim() == key {
-                        last.insert(key, (f.clone(), i + 1, v.trim().to_owned()));
-                    }
-                }
+                current = s.to_owned();
+            } else if current == section
+                && let Some((k, v)) = line.split_once('=')
+                && k.trim() == key
+            {
+                last = Some((f.clone(), i + 1, v.trim().to_owned()));
             }
         }
     }
+    last
+}
+
+/// A setting of systemd-coredump (`[Coredump]` of coredump.conf and its
+/// drop-ins) is one of `one_of`; unset, systemd's default decides, which
+/// keeps core dumps (Storage=external, ProcessSizeMax=2G).
+pub fn coredump(root: &Root, key: &str, one_of: &[String]) -> Verdict {
+    match systemd_setting(
+        root,
+        "/etc/systemd/coredump.conf",
+        "coredump.conf",
+        "Coredump",
+        key,
+    ) {
+        Some((file, line, value)) => verdict(
+            if one_of.iter().any(|v| v.eq_ignore_ascii_case(&value)) {
+                CisStatus::Pass
+            } else {
+                CisStatus::Fail
+            },
+            vec![Evidence::at(&file, line, format!("{key}={value}"))],
+        ),
+        None => verdict(
+            CisStatus::Fail,
+            vec![Evidence::said(format!(
+                "{key} is not set: systemd-coredump's default keeps core dumps"
+            ))],
+        ),
+    }
+}
+
+/// systemd-timesyncd has servers of the administrator's choosing: `NTP=`
+/// or `FallbackNTP=` in `[Time]`, the last assignment winning.
+pub fn timesyncd_servers(root: &Root) -> Verdict {
+    let last: Vec<(&str, (String, usize, String))> = ["NTP", "FallbackNTP"]
+        .into_iter()
+        .filter_map(|key| {
+            systemd_setting(
+                root,
+                "/etc/systemd/timesyncd.conf",
+                "timesyncd.conf",
+                "Time",
+                key,
+            )
+            .map(|found| (key, found))
+        })
+        .collect();
     let set: Vec<Evidence> = last
         .iter()
         .filter(|(_, (_, _, v))| !v.is_empty())
