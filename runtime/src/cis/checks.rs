@@ -12,6 +12,7 @@ use super::audit_rules;
 use super::auditd::{self, AuditdConf};
 use super::augenrules::Loaded;
 use super::cmdline::{self, GrubDefaults};
+use super::dconf;
 use super::firewall;
 use super::host;
 use super::journald::{self, Journald};
@@ -234,6 +235,27 @@ pub enum CisCheck {
     ChronyUser,
     /// GRUB's configuration sets a superuser with a password.
     GrubPassword,
+    /// A GNOME system setting in /etc/dconf/db/*.d (see [`dconf`]).
+    Dconf {
+        /// Key path, e.g. `/org/gnome/login-screen/disable-user-list`.
+        key: String,
+        /// Allowed values as written (GVariant text).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        one_of: Vec<String>,
+        /// Smallest allowed number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<u64>,
+        /// Largest allowed number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<u64>,
+    },
+    /// A GNOME system setting is locked against users' changes.
+    DconfLocked {
+        /// Key path.
+        key: String,
+    },
+    /// GDM's XDMCP is not enabled.
+    XdmcpOff,
     /// A systemd-coredump setting (coredump.conf and its drop-ins).
     Coredump {
         /// Key in `[Coredump]`, e.g. `Storage`.
@@ -955,6 +977,14 @@ impl CisCheck {
             CisCheck::ChronyServers => timesync::chrony_servers(f.root),
             CisCheck::ChronyUser => timesync::chrony_user(f.root),
             CisCheck::GrubPassword => timesync::grub_password(f.root),
+            CisCheck::Dconf {
+                key,
+                one_of,
+                min,
+                max,
+            } => dconf::setting(f.root, key, one_of, *min, *max),
+            CisCheck::DconfLocked { key } => dconf::locked(f.root, key),
+            CisCheck::XdmcpOff => dconf::xdmcp_off(f.root),
             CisCheck::Coredump { key, one_of } => timesync::coredump(f.root, key, one_of),
             CisCheck::InteractiveHomes => host::homes(f.root),
             CisCheck::DotFiles => host::dot_files(f.root),

@@ -13,6 +13,7 @@ pub mod augenrules;
 pub mod checks;
 pub mod cmdline;
 pub mod cron;
+pub mod dconf;
 pub mod files;
 pub mod firewall;
 pub mod host;
