@@ -256,6 +256,17 @@ pub enum CisCheck {
     },
     /// GDM's XDMCP is not enabled.
     XdmcpOff,
+    /// root's PATH has no empty, `.` or relative entry, and every
+    /// directory in it exists, is root's and writable by nobody else.
+    RootPath,
+    /// An installed package is at least this version (`dpkg
+    /// --compare-versions`); fails when it is not installed.
+    PackageVersion {
+        /// Package name.
+        name: String,
+        /// Lowest acceptable version.
+        min: String,
+    },
     /// A systemd-coredump setting (coredump.conf and its drop-ins).
     Coredump {
         /// Key in `[Coredump]`, e.g. `Storage`.
@@ -985,6 +996,8 @@ impl CisCheck {
             } => dconf::setting(f.root, key, one_of, *min, *max),
             CisCheck::DconfLocked { key } => dconf::locked(f.root, key),
             CisCheck::XdmcpOff => dconf::xdmcp_off(f.root),
+            CisCheck::RootPath => root_path(f.root),
+            CisCheck::PackageVersion { name, min } => package_version(f.root, name, min),
             CisCheck::Coredump { key, one_of } => timesync::coredump(f.root, key, one_of),
             CisCheck::InteractiveHomes => host::homes(f.root),
             CisCheck::DotFiles => host::dot_files(f.root),
@@ -1428,6 +1441,64 @@ fn shell_timeout(root: &Root, max: u64) -> Verdict {
             CisStatus::Fail
         },
         evidence,
+    )
+}
+
+fn root_path(root: &Root) -> Verdict {
+    let (path, assignments) = shell::root_path(root);
+    let mut evidence: Vec<Evidence> = assignments
+        .iter()
+        .map(|a| Evidence::at(&a.file, a.line, a.text.clone()))
+        .collect();
+    let mut ok = true;
+    for dir in &path {
+        let problem = if dir.is_empty() || dir == "." || !dir.starts_with('/') {
+            Some(format!("{dir:?}: the current directory is searched"))
+        } else {
+            match std::fs::metadata(root.path(dir)) {
+                Err(_) => Some(format!("{dir} does not exist")),
+                Ok(m) if !m.is_dir() => Some(format!("{dir} is not a directory")),
+                Ok(m) if m.uid() != 0 => Some(format!("{dir} is not owned by root")),
+                Ok(m) if m.mode() & 0o022 != 0 => Some(format!(
+                    "{dir} is writable by group or others ({:04o})",
+                    m.mode() & 0o7777
+                )),
+                Ok(_) => None,
+            }
+        };
+        if let Some(p) = problem {
+            ok = false;
+            evidence.push(Evidence::said(p));
+        }
+    }
+    evidence.insert(
+        0,
+        Evidence::said(format!("root's PATH: {}", path.join(":"))),
+    );
+    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+}
+
+fn package_version(root: &Root, name: &str, min: &str) -> Verdict {
+    let Some(version) = crate::checks::package_version(root, name) else {
+        return verdict(
+            CisStatus::Fail,
+            vec![Evidence::said(format!("{name} is not installed"))],
+        );
+    };
+    // dpkg's own comparison, so epochs and tildes sort as apt sorts them.
+    let newer = Root::new("/")
+        .command(&["dpkg", "--compare-versions", version.as_str(), "ge", min])
+        .status()
+        .is_ok_and(|s| s.success());
+    verdict(
+        if newer {
+            CisStatus::Pass
+        } else {
+            CisStatus::Fail
+        },
+        vec![Evidence::said(format!(
+            "{name} {version} (at least {min} wanted)"
+        ))],
     )
 }
 

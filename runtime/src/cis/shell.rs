@@ -97,6 +97,51 @@ pub fn umasks(statements: &[Found]) -> Vec<(Found, Option<u32>)> {
         .collect()
 }
 
+/// root's PATH as a login shell builds it: login.defs' `ENV_SUPATH`, then
+/// the `PATH=` assignments of /etc/profile.d and root's own dot files in
+/// the order they run (`$PATH` standing for the value so far). Debian's
+/// /etc/profile sets root's branch to the same value as ENV_SUPATH.
+pub fn root_path(root: &Root) -> (Vec<String>, Vec<Found>) {
+    let defs = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
+    let mut path: Vec<String> = defs
+        .lines()
+        .rev()
+        .find_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next() == Some("ENV_SUPATH")).then(|| w.next().map(str::to_owned))?
+        })
+        .map(|v| v.trim_start_matches("PATH=").to_owned())
+        .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into())
+        .split(':')
+        .map(str::to_owned)
+        .collect();
+    let mut files: Vec<String> = login_files(root)
+        .into_iter()
+        .filter(|f| f.starts_with("/etc/profile.d/"))
+        .collect();
+    files.extend(["/root/.profile", "/root/.bash_profile", "/root/.bashrc"].map(str::to_owned));
+    let mut assignments = Vec::new();
+    for s in statements(root, &files) {
+        let text = s.text.strip_prefix("export ").unwrap_or(&s.text).trim();
+        let Some(value) = text.strip_prefix("PATH=") else {
+            continue;
+        };
+        let value = value.trim_matches(['"', '\'']);
+        path = value
+            .split(':')
+            .flat_map(|p| {
+                if p == "$PATH" || p == "${PATH}" {
+                    path.clone()
+                } else {
+                    vec![p.to_owned()]
+                }
+            })
+            .collect();
+        assignments.push(s.clone());
+    }
+    (path, assignments)
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_umask;
