@@ -214,6 +214,15 @@ pub enum CisCheck {
     },
     /// No wireless interface; not evaluated off a running system.
     Wireless,
+    /// AppArmor is enabled in the running kernel; not evaluated off it.
+    ApparmorEnabled,
+    /// An APT option's value across apt.conf.d and apt.conf.
+    AptOption {
+        /// Option, e.g. `APT::Install-Recommends`.
+        key: String,
+        /// Allowed values (any case).
+        one_of: Vec<String>,
+    },
     /// As `file_access`, but the file must exist (`/etc/cron.allow`).
     FilePresent {
         /// Absolute path.
@@ -1006,6 +1015,8 @@ impl CisCheck {
                 host::apparmor_profiles(f.live, *complain_ok)
             }
             CisCheck::Wireless => host::wireless(f.live),
+            CisCheck::ApparmorEnabled => host::apparmor_enabled(f.live),
+            CisCheck::AptOption { key, one_of } => host::apt_option(f.root, key, one_of),
             CisCheck::FilePresent {
                 path,
                 max_mode,

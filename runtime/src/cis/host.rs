@@ -472,3 +472,80 @@ pub fn wireless(live: bool) -> Verdict {
         verdict(CisStatus::Fail, found)
     }
 }
+
+/// AppArmor is enabled in the running kernel; only it knows.
+pub fn apparmor_enabled(live: bool) -> Verdict {
+    if !live {
+        return verdict(
+            CisStatus::NotEvaluated,
+            vec![Evidence::said(
+                "whether AppArmor is enabled only the running kernel knows",
+            )],
+        );
+    }
+    let path = "/sys/module/apparmor/parameters/enabled";
+    let on = std::fs::read_to_string(path).is_ok_and(|v| v.trim() == "Y");
+    verdict(
+        if on { CisStatus::Pass } else { CisStatus::Fail },
+        vec![Evidence::at(
+            path,
+            0,
+            if on { "Y" } else { "AppArmor is not enabled" },
+        )],
+    )
+}
+
+/// An APT option as apt reads it: the files of /etc/apt/apt.conf.d in
+/// name order, then /etc/apt/apt.conf, the last assignment winning
+/// (`APT::Install-Recommends "false";`).
+pub fn apt_option(root: &Root, key: &str, one_of: &[String]) -> Verdict {
+    let dir = "/etc/apt/apt.conf.d";
+    let mut files: Vec<String> = std::fs::read_dir(root.path(dir))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            // apt skips names with other characters than these (apt.conf(5)).
+            n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                && !n.ends_with(".disabled")
+                && !n.ends_with(".dpkg-old")
+                && !n.ends_with(".dpkg-dist")
+        })
+        .map(|n| format!("{dir}/{n}"))
+        .collect();
+    files.sort();
+    files.push("/etc/apt/apt.conf".into());
+    let mut last = None;
+    for f in &files {
+        let Ok(text) = std::fs::read_to_string(root.path(f)) else {
+            continue;
+        };
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split("//").next().unwrap_or_default().trim();
+            if let Some(rest) = line.strip_prefix(key)
+                && rest.starts_with([' ', '\t', '"'])
+            {
+                let value = rest.trim().trim_end_matches(';').trim().trim_matches('"');
+                last = Some((f.clone(), i + 1, value.to_owned()));
+            }
+        }
+    }
+    match last {
+        Some((f, line, v)) => verdict(
+            if one_of.iter().any(|w| w.eq_ignore_ascii_case(&v)) {
+                CisStatus::Pass
+            } else {
+                CisStatus::Fail
+            },
+            vec![Evidence::at(&f, line, format!("{key} \"{v}\""))],
+        ),
+        None => verdict(
+            CisStatus::Fail,
+            vec![Evidence::said(format!(
+                "{key} is not set: apt's default applies"
+            ))],
+        ),
+    }
+}
