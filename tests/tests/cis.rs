@@ -192,6 +192,42 @@ fn hardening_fixes_what_it_can_and_removal_gives_back_the_first_scan() {
     let first = scan(&chroot);
     let before = Snapshot::take(chroot.root());
 
+    // The security module's firewall, judged as nft would load it: in a
+    // fresh network namespace inside the chroot (the host's untouched).
+    let out = chroot.run(&[
+        "vpsc",
+        "cis",
+        "scan",
+        "--benchmark",
+        "debian12",
+        "--only",
+        "4.1.1,4.3.4,4.3.5,4.3.6,4.3.8,4.3.10",
+        "--format",
+        "json",
+    ]);
+    let firewall: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON Lines"))
+        .collect();
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        status_of(&firewall, "4.1.1"),
+        "pass",
+        "nftables alone is in use: {shown}"
+    );
+    assert_eq!(
+        status_of(&firewall, "4.3.4"),
+        "pass",
+        "the inet vpsc table: {shown}"
+    );
+    for id in ["4.3.5", "4.3.6", "4.3.8", "4.3.10"] {
+        let s = status_of(&firewall, id);
+        assert!(
+            s == "pass" || s == "fail",
+            "{id} was not judged ({s}): {shown}"
+        );
+    }
+
     // vpsc cis remediate: a dry run changes nothing and shows diffs.
     let dry = chroot.run_ok(&["vpsc", "cis", "remediate", "--dry-run"]);
     assert!(dry.contains("+install cramfs /bin/false"), "{dry}");
