@@ -3,7 +3,6 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +16,7 @@ use super::firewall;
 use super::host;
 use super::journald::{self, Journald};
 use super::logfiles::{self, LogClass};
+use super::logindefs::login_defs_value;
 use super::modprobe::{self, Modprobe, ModuleIndex};
 use super::pam;
 use super::rsyslog::{Rsyslog, RsyslogProperty};
@@ -24,7 +24,7 @@ use super::shell;
 use super::sshd::{self, SshdConfig};
 use super::timesync;
 use super::walk::Walk;
-use super::{aide, cron, files, mounts, rsyslog, sudoers, units};
+use super::{accounts, aide, cron, files, logindefs, mounts, packages, rsyslog, sudoers, units};
 use crate::root::Root;
 
 /// One check. Externally tagged, as the module checks: `{sysctl: {…}}`.
@@ -915,7 +915,7 @@ impl CisCheck {
             ),
             CisCheck::KernelModuleUnavailable { name } => module_unavailable(f, name),
             CisCheck::Sysctl { key, value } => sysctl(f, key, value),
-            CisCheck::PackageAbsent { name } => match installed(f.root, name) {
+            CisCheck::PackageAbsent { name } => match packages::installed(f.root, name) {
                 Some(s) => verdict(
                     CisStatus::Fail,
                     vec![Evidence::said(format!("{name}: {s}"))],
@@ -925,7 +925,7 @@ impl CisCheck {
                     vec![Evidence::said(format!("{name} is not installed"))],
                 ),
             },
-            CisCheck::PackageInstalled { name } => match installed(f.root, name) {
+            CisCheck::PackageInstalled { name } => match packages::installed(f.root, name) {
                 Some(s) => verdict(
                     CisStatus::Pass,
                     vec![Evidence::said(format!("{name}: {s}"))],
@@ -935,13 +935,13 @@ impl CisCheck {
                     vec![Evidence::said(format!("{name} is not installed"))],
                 ),
             },
-            CisCheck::NotInUse { packages, units } => not_in_use(f, packages, units),
+            CisCheck::NotInUse { packages, units } => packages::not_in_use(f, packages, units),
             CisCheck::FileAccess {
                 path,
                 max_mode,
                 owner,
                 group,
-            } => file_access(f.root, path, max_mode, owner, group),
+            } => files::file_access(f.root, path, max_mode, owner, group),
             CisCheck::Sshd {
                 option,
                 one_of,
@@ -972,7 +972,7 @@ impl CisCheck {
                 module,
                 with,
                 without,
-            } => pam_line(f.root, file, kind, module, with, without),
+            } => pam::pam_line(f.root, file, kind, module, with, without),
             CisCheck::PamSetting {
                 module,
                 key,
@@ -981,15 +981,15 @@ impl CisCheck {
                 one_of,
                 not,
                 flag,
-            } => pam_setting(f.root, *module, key, (*min, *max), one_of, not, *flag),
-            CisCheck::SudoersTagAbsent { tag } => sudoers_tag_absent(f.root, tag),
+            } => pam::pam_setting(f.root, *module, key, (*min, *max), one_of, not, *flag),
+            CisCheck::SudoersTagAbsent { tag } => sudoers::sudoers_tag_absent(f.root, tag),
             CisCheck::SudoersValue {
                 option,
                 default,
                 max,
                 not,
-            } => sudoers_value(f.root, option, *default, *max, not),
-            CisCheck::SuRestricted => su_restricted(f.root),
+            } => sudoers::sudoers_value(f.root, option, *default, *max, not),
+            CisCheck::SuRestricted => pam::su_restricted(f.root),
             CisCheck::Banner { path } => host::banner(f.root, path),
             CisCheck::CoreLimit => host::core_limit(f.root),
             CisCheck::TimeSyncSingle => timesync::single(f.root),
@@ -1005,8 +1005,8 @@ impl CisCheck {
             } => dconf::setting(f.root, key, one_of, *min, *max),
             CisCheck::DconfLocked { key } => dconf::locked(f.root, key),
             CisCheck::XdmcpOff => dconf::xdmcp_off(f.root),
-            CisCheck::RootPath => root_path(f.root),
-            CisCheck::PackageVersion { name, min } => package_version(f.root, name, min),
+            CisCheck::RootPath => shell::root_path(f.root),
+            CisCheck::PackageVersion { name, min } => packages::package_version(f.root, name, min),
             CisCheck::Coredump { key, one_of } => timesync::coredump(f.root, key, one_of),
             CisCheck::InteractiveHomes => host::homes(f.root),
             CisCheck::DotFiles => host::dot_files(f.root),
@@ -1024,7 +1024,7 @@ impl CisCheck {
                 group,
             } => {
                 if f.root.path(path).exists() {
-                    file_access(f.root, path, max_mode, owner, group)
+                    files::file_access(f.root, path, max_mode, owner, group)
                 } else {
                     verdict(
                         CisStatus::Fail,
@@ -1032,24 +1032,28 @@ impl CisCheck {
                     )
                 }
             }
-            CisCheck::WhenInstalled { package, check } => match installed(f.root, package) {
-                Some(_) => check.judge(f),
-                None => verdict(
-                    CisStatus::Notapplicable,
-                    vec![Evidence::said(format!("{package} is not installed"))],
-                ),
-            },
-            CisCheck::DefaultUmask { at_least } => default_umask(f.root, at_least),
-            CisCheck::RootUmask { at_least } => root_umask(f.root, at_least),
-            CisCheck::ShellTimeout { max } => shell_timeout(f.root, *max),
+            CisCheck::WhenInstalled { package, check } => {
+                match packages::installed(f.root, package) {
+                    Some(_) => check.judge(f),
+                    None => verdict(
+                        CisStatus::Notapplicable,
+                        vec![Evidence::said(format!("{package} is not installed"))],
+                    ),
+                }
+            }
+            CisCheck::DefaultUmask { at_least } => shell::default_umask(f.root, at_least),
+            CisCheck::RootUmask { at_least } => shell::root_umask(f.root, at_least),
+            CisCheck::ShellTimeout { max } => shell::shell_timeout(f.root, *max),
             CisCheck::LoginDefs {
                 key,
                 one_of,
                 max,
                 min,
-            } => login_defs(f.root, key, one_of, *max, *min),
-            CisCheck::Sudoers { option, present } => sudoers(f.root, option, *present),
-            CisCheck::Accounts { property } => accounts(f.root, *property),
+            } => logindefs::judge(f.root, key, one_of, *max, *min),
+            CisCheck::Sudoers { option, present } => {
+                sudoers::defaults_option(f.root, option, *present)
+            }
+            CisCheck::Accounts { property } => accounts::judge(f.root, *property),
             CisCheck::SeparatePartition { path } => match mounts::find(f.root, path) {
                 Some(m) => verdict(
                     CisStatus::Pass,
@@ -1283,394 +1287,6 @@ fn algorithm_list(
     }
 }
 
-fn sudoers_tag_absent(root: &Root, tag: &str) -> Verdict {
-    if !root.path("/etc/sudoers").exists() {
-        return verdict(
-            CisStatus::Notapplicable,
-            vec![Evidence::said("no /etc/sudoers: sudo is not installed")],
-        );
-    }
-    let needle = format!("{tag}:");
-    let found: Vec<Evidence> = sudoers::specs(root)
-        .into_iter()
-        .filter(|s| {
-            // A tag starts a word or follows another tag or `)`:
-            // `NOPASSWD: /bin/x`, `(root) NOPASSWD:ALL`, `SETENV:NOPASSWD:`.
-            s.text.match_indices(&needle).any(|(i, _)| {
-                s.text[..i]
-                    .chars()
-                    .next_back()
-                    .is_none_or(|c| c.is_whitespace() || matches!(c, ',' | '=' | ')' | ':'))
-            })
-        })
-        .map(|s| Evidence::at(&s.file, s.line, s.text))
-        .collect();
-    if found.is_empty() {
-        verdict(
-            CisStatus::Pass,
-            vec![Evidence::said(format!(
-                "no user specification carries {tag}"
-            ))],
-        )
-    } else {
-        verdict(CisStatus::Fail, found)
-    }
-}
-
-fn sudoers_value(root: &Root, option: &str, default: i64, max: i64, not: &[i64]) -> Verdict {
-    if !root.path("/etc/sudoers").exists() {
-        return verdict(
-            CisStatus::Notapplicable,
-            vec![Evidence::said("no /etc/sudoers: sudo is not installed")],
-        );
-    }
-    let entries = sudoers::defaults(root);
-    let decided = sudoers::effective(&entries, option);
-    let (value, evidence) = match decided {
-        Some(e) => {
-            let v = match &e.op {
-                sudoers::Op::Set(v) => v.trim_matches('"').parse::<f64>().ok(),
-                // `!timestamp_timeout` means 0 for a number.
-                sudoers::Op::Off => Some(0.0),
-                sudoers::Op::On => None,
-            };
-            (v, Evidence::at(&e.file, e.line, e.shown()))
-        }
-        None => (
-            Some(default as f64),
-            Evidence::said(format!("{option} = {default} (sudo's default)")),
-        ),
-    };
-    let ok = value.is_some_and(|v| v <= max as f64 && !not.iter().any(|n| *n as f64 == v));
-    verdict(
-        if ok { CisStatus::Pass } else { CisStatus::Fail },
-        vec![evidence],
-    )
-}
-
-fn default_umask(root: &Root, at_least: &str) -> Verdict {
-    let want = shell::parse_umask(at_least).unwrap_or(0o027);
-    let mut set: Vec<(Evidence, Option<u32>)> = Vec::new();
-    // pam_umask applies login.defs' UMASK before any shell file runs.
-    let pam_umask = pam::stack(root, "common-session")
-        .iter()
-        .any(|l| l.kind == "session" && l.module == "pam_umask.so");
-    if pam_umask {
-        let defs = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
-        if let Some((line, v)) = login_defs_value(&defs, "UMASK") {
-            set.push((
-                Evidence::at("/etc/login.defs", line, format!("UMASK {v} (pam_umask)")),
-                shell::parse_umask(&v),
-            ));
-        }
-    }
-    let statements = shell::statements(root, &shell::login_files(root));
-    for (s, mask) in shell::umasks(&statements) {
-        set.push((Evidence::at(&s.file, s.line, s.text), mask));
-    }
-    let Some((_, last)) = set.last() else {
-        return verdict(
-            CisStatus::Fail,
-            vec![Evidence::said(
-                "no umask is set for login shells: the kernel's 022 applies",
-            )],
-        );
-    };
-    let ok = last.is_some_and(|m| m & want == want);
-    let mut evidence: Vec<Evidence> = set.iter().map(|(e, _)| e.clone()).collect();
-    if !ok {
-        evidence.push(Evidence::said(format!(
-            "the last one read decides, and masks less than {at_least}"
-        )));
-    }
-    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
-}
-
-fn root_umask(root: &Root, at_least: &str) -> Verdict {
-    let want = shell::parse_umask(at_least).unwrap_or(0o027);
-    let files = ["/root/.bash_profile".to_owned(), "/root/.bashrc".to_owned()];
-    let found = shell::umasks(&shell::statements(root, &files));
-    let weak: Vec<Evidence> = found
-        .iter()
-        .filter(|(_, m)| !m.is_some_and(|m| m & want == want))
-        .map(|(s, _)| Evidence::at(&s.file, s.line, s.text.clone()))
-        .collect();
-    if weak.is_empty() {
-        verdict(
-            CisStatus::Pass,
-            vec![Evidence::said(format!(
-                "no umask weaker than {at_least} in /root/.bash_profile or /root/.bashrc"
-            ))],
-        )
-    } else {
-        verdict(CisStatus::Fail, weak)
-    }
-}
-
-fn shell_timeout(root: &Root, max: u64) -> Verdict {
-    let statements = shell::statements(root, &shell::login_files(root));
-    let mut evidence = Vec::new();
-    let (mut ok, mut assigned, mut readonly, mut exported) = (true, false, false, false);
-    for s in &statements {
-        let words: Vec<&str> = s.text.split_whitespace().collect();
-        let Some(pos) = words
-            .iter()
-            .position(|w| *w == "TMOUT" || w.starts_with("TMOUT="))
-        else {
-            continue;
-        };
-        let (head, flags) = (words.first().copied().unwrap_or_default(), &words[..pos]);
-        let flag = |c: char| flags.iter().any(|f| f.starts_with('-') && f.contains(c));
-        readonly |= head == "readonly" || (matches!(head, "declare" | "typeset") && flag('r'));
-        exported |= head == "export" || (matches!(head, "declare" | "typeset") && flag('x'));
-        if let Some(v) = words[pos].strip_prefix("TMOUT=") {
-            assigned = true;
-            let good = v
-                .trim_matches(['"', '\''])
-                .parse::<u64>()
-                .is_ok_and(|n| (1..=max).contains(&n));
-            ok &= good;
-        }
-        evidence.push(Evidence::at(&s.file, s.line, s.text.clone()));
-    }
-    if !assigned {
-        evidence.push(Evidence::said("TMOUT is not set: shells never time out"));
-    }
-    if assigned && !readonly {
-        evidence.push(Evidence::said(
-            "TMOUT is not read-only: a user can unset it",
-        ));
-    }
-    if assigned && !exported {
-        evidence.push(Evidence::said("TMOUT is not exported"));
-    }
-    let pass = ok && assigned && readonly && exported;
-    verdict(
-        if pass {
-            CisStatus::Pass
-        } else {
-            CisStatus::Fail
-        },
-        evidence,
-    )
-}
-
-fn root_path(root: &Root) -> Verdict {
-    let (path, assignments) = shell::root_path(root);
-    let mut evidence: Vec<Evidence> = assignments
-        .iter()
-        .map(|a| Evidence::at(&a.file, a.line, a.text.clone()))
-        .collect();
-    let mut ok = true;
-    for dir in &path {
-        let problem = if dir.is_empty() || dir == "." || !dir.starts_with('/') {
-            Some(format!("{dir:?}: the current directory is searched"))
-        } else {
-            match std::fs::metadata(root.path(dir)) {
-                Err(_) => Some(format!("{dir} does not exist")),
-                Ok(m) if !m.is_dir() => Some(format!("{dir} is not a directory")),
-                Ok(m) if m.uid() != 0 => Some(format!("{dir} is not owned by root")),
-                Ok(m) if m.mode() & 0o022 != 0 => Some(format!(
-                    "{dir} is writable by group or others ({:04o})",
-                    m.mode() & 0o7777
-                )),
-                Ok(_) => None,
-            }
-        };
-        if let Some(p) = problem {
-            ok = false;
-            evidence.push(Evidence::said(p));
-        }
-    }
-    evidence.insert(
-        0,
-        Evidence::said(format!("root's PATH: {}", path.join(":"))),
-    );
-    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
-}
-
-fn package_version(root: &Root, name: &str, min: &str) -> Verdict {
-    let Some(version) = crate::checks::package_version(root, name) else {
-        return verdict(
-            CisStatus::Fail,
-            vec![Evidence::said(format!("{name} is not installed"))],
-        );
-    };
-    // dpkg's own comparison, so epochs and tildes sort as apt sorts them.
-    let newer = Root::new("/")
-        .command(&["dpkg", "--compare-versions", version.as_str(), "ge", min])
-        .status()
-        .is_ok_and(|s| s.success());
-    verdict(
-        if newer {
-            CisStatus::Pass
-        } else {
-            CisStatus::Fail
-        },
-        vec![Evidence::said(format!(
-            "{name} {version} (at least {min} wanted)"
-        ))],
-    )
-}
-
-fn su_restricted(root: &Root) -> Verdict {
-    let lines: Vec<pam::PamLine> = pam::stack(root, "su")
-        .into_iter()
-        .filter(|l| {
-            l.kind == "auth"
-                && l.module == "pam_wheel.so"
-                && (l.control == "required" || l.control == "requisite")
-        })
-        .collect();
-    let Some(line) = lines
-        .iter()
-        .find(|l| l.arg("use_uid").is_some() && l.arg("group").is_some_and(|g| !g.is_empty()))
-    else {
-        return verdict(
-            CisStatus::Fail,
-            vec![Evidence::said(
-                "no `auth required pam_wheel.so use_uid group=…` in /etc/pam.d/su",
-            )],
-        );
-    };
-    let group = line.arg("group").unwrap_or_default().to_owned();
-    let mut evidence = vec![Evidence::at(
-        &line.file,
-        line.line,
-        format!("pam_wheel.so {}", line.args.join(" ")),
-    )];
-    let groups = std::fs::read_to_string(root.path("/etc/group")).unwrap_or_default();
-    let Some((gid, members)) = groups.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.first() == Some(&group.as_str()) && f.len() > 3)
-            .then(|| (f[2].to_owned(), f[3].to_owned()))
-    }) else {
-        evidence.push(Evidence::at(
-            "/etc/group",
-            0,
-            format!("group {group} does not exist"),
-        ));
-        return verdict(CisStatus::Fail, evidence);
-    };
-    let primary: Vec<String> = std::fs::read_to_string(root.path("/etc/passwd"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.len() > 3 && f[3] == gid).then(|| f[0].to_owned())
-        })
-        .collect();
-    if members.is_empty() && primary.is_empty() {
-        evidence.push(Evidence::at(
-            "/etc/group",
-            0,
-            format!("group {group} has no members"),
-        ));
-        verdict(CisStatus::Pass, evidence)
-    } else {
-        let who: Vec<String> = members
-            .split(',')
-            .filter(|m| !m.is_empty())
-            .map(str::to_owned)
-            .chain(primary)
-            .collect();
-        evidence.push(Evidence::at(
-            "/etc/group",
-            0,
-            format!("group {group} has {}", who.join(", ")),
-        ));
-        verdict(CisStatus::Fail, evidence)
-    }
-}
-
-/// Judges a PAM stack line (see [`CisCheck::Pam`]).
-fn pam_line(
-    root: &Root,
-    file: &str,
-    kind: &str,
-    module: &str,
-    with: &[String],
-    without: &[String],
-) -> Verdict {
-    let lines: Vec<pam::PamLine> = pam::stack(root, file)
-        .into_iter()
-        .filter(|l| l.kind == kind && l.module == module)
-        .collect();
-    let has = |l: &pam::PamLine, arg: &str| arg.split('|').any(|a| l.arg(a).is_some());
-    let show = |l: &pam::PamLine| {
-        Evidence::at(
-            &l.file,
-            l.line,
-            format!("{} {} {} {}", l.kind, l.control, l.module, l.args.join(" "))
-                .trim_end()
-                .to_owned(),
-        )
-    };
-    if lines.is_empty() {
-        return verdict(
-            CisStatus::Fail,
-            vec![Evidence::said(format!(
-                "no {kind} line of {module} in /etc/pam.d/{file}"
-            ))],
-        );
-    }
-    let mut evidence: Vec<Evidence> = lines.iter().map(show).collect();
-    let mut ok = lines.iter().any(|l| with.iter().all(|a| has(l, a)));
-    if !ok {
-        evidence.push(Evidence::said(format!(
-            "no such line carries {}",
-            with.join(" ")
-        )));
-    }
-    for l in &lines {
-        for a in without.iter().filter(|a| has(l, a)) {
-            ok = false;
-            evidence.push(Evidence::at(&l.file, l.line, format!("carries {a}")));
-        }
-    }
-    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
-}
-
-/// Judges a PAM module setting (see [`CisCheck::PamSetting`]).
-fn pam_setting(
-    root: &Root,
-    module: pam::PamModule,
-    key: &str,
-    (min, max): (Option<i64>, Option<i64>),
-    one_of: &[String],
-    not: &[String],
-    flag: bool,
-) -> Verdict {
-    let found = match pam::setting(root, module, key) {
-        Ok(found) => found,
-        Err(why) => return verdict(CisStatus::Fail, vec![Evidence::said(why)]),
-    };
-    let Some((value, source)) = found else {
-        return verdict(
-            CisStatus::Fail,
-            vec![Evidence::said(format!("{} {key} is not set", module.so()))],
-        );
-    };
-    let said = if value.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{key}={value}")
-    };
-    let evidence = vec![match &source {
-        pam::Source::At(file, line) => Evidence::at(file, *line, said),
-        pam::Source::Default => Evidence::said(format!("{said} ({} default)", module.so())),
-    }];
-    let mut ok = true;
-    if !flag {
-        let n = value.parse::<i64>().ok();
-        ok &= min.is_none_or(|m| n.is_some_and(|n| n >= m));
-        ok &= max.is_none_or(|m| n.is_some_and(|n| n <= m));
-        ok &= one_of.is_empty() || one_of.contains(&value);
-        ok &= !not.contains(&value);
-    }
-    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
-}
-
 fn module_unavailable(f: &Facts<'_>, name: &str) -> Verdict {
     let conf = f.modprobe.get_or_init(|| Modprobe::load(f.root));
     let index = f.modules.get_or_init(|| ModuleIndex::load(f.root));
@@ -1752,122 +1368,6 @@ fn sysctl(f: &Facts<'_>, key: &str, want: &str) -> Verdict {
     verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
 }
 
-/// dpkg's status of an installed (or half-installed) package.
-/// dpkg's status of a package whose files are on the system: every state
-/// but `not-installed` and `config-files` (triggers-pending and
-/// triggers-awaiting are installed packages waiting for a trigger).
-fn installed(root: &Root, name: &str) -> Option<String> {
-    crate::checks::package_status(root, name).filter(|s| {
-        !matches!(
-            s.rsplit(' ').next(),
-            Some("not-installed" | "config-files") | None
-        )
-    })
-}
-
-/// Not in use: no package of the service installed, or every unit of it
-/// that exists masked. A unit with no unit file is not counted: the rule
-/// lists the units of every package that provides the service (apache2's
-/// and nginx's), and one whose package is absent cannot be started, nor
-/// masked without inventing it. An installed package none of whose units
-/// exists is not shown to be unused, and fails.
-fn not_in_use(f: &Facts<'_>, packages: &[String], units: &[String]) -> Verdict {
-    let present: Vec<(String, String)> = packages
-        .iter()
-        .filter_map(|p| installed(f.root, p).map(|s| (p.clone(), s)))
-        .collect();
-    if present.is_empty() {
-        return verdict(
-            CisStatus::Pass,
-            vec![Evidence::said(format!(
-                "not installed: {}",
-                packages.join(", ")
-            ))],
-        );
-    }
-    let mut evidence: Vec<Evidence> = present
-        .iter()
-        .map(|(p, s)| Evidence::said(format!("{p}: {s}")))
-        .collect();
-    let mut ok = true;
-    let mut existing = 0;
-    for u in units {
-        let Some(source) = units::unit_source(f.root, u) else {
-            evidence.push(Evidence::said(format!(
-                "{u}: no unit file (its package is not installed)"
-            )));
-            continue;
-        };
-        existing += 1;
-        let mask = format!("/etc/systemd/system/{u}");
-        let masked = std::fs::read_link(f.root.path(&mask))
-            .is_ok_and(|t| t == std::path::Path::new("/dev/null"));
-        ok &= masked;
-        evidence.push(if masked {
-            Evidence::at(&mask, 0, format!("{u} is masked"))
-        } else {
-            Evidence::at(&source, 0, format!("{u} is not masked"))
-        });
-    }
-    if existing == 0 {
-        ok = false;
-        evidence.push(Evidence::said(format!(
-            "none of {} has a unit file: nothing shows the installed service is not in use",
-            units.join(", ")
-        )));
-    }
-    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
-}
-
-fn file_access(root: &Root, path: &str, max_mode: &str, owner: &str, group: &str) -> Verdict {
-    if path.contains('*') {
-        let files = super::expand(root, path);
-        if files.is_empty() {
-            return verdict(
-                CisStatus::Notapplicable,
-                vec![Evidence::said(format!("no file matches {path}"))],
-            );
-        }
-        let verdicts: Vec<Verdict> = files
-            .iter()
-            .map(|p| file_access(root, p, max_mode, owner, group))
-            .collect();
-        let failed = verdicts.iter().any(|v| v.status == CisStatus::Fail);
-        return verdict(
-            if failed {
-                CisStatus::Fail
-            } else {
-                CisStatus::Pass
-            },
-            verdicts.into_iter().flat_map(|v| v.evidence).collect(),
-        );
-    }
-    let Ok(meta) = std::fs::metadata(root.path(path)) else {
-        return verdict(
-            CisStatus::Notapplicable,
-            vec![Evidence::at(path, 0, "does not exist")],
-        );
-    };
-    let max = crate::plan::parse_mode(max_mode).unwrap_or(0);
-    let mode = meta.permissions().mode() & 0o7777;
-    let name = |file: &str, id: u32| root.account_name(file, id);
-    let (u, g) = (
-        name("/etc/passwd", meta.uid()),
-        name("/etc/group", meta.gid()),
-    );
-    // `root|shadow`: any of these.
-    let ok =
-        mode & !max == 0 && owner.split('|').any(|o| o == u) && group.split('|').any(|x| x == g);
-    verdict(
-        if ok { CisStatus::Pass } else { CisStatus::Fail },
-        vec![Evidence::at(
-            path,
-            0,
-            format!("{u}:{g} {mode:04o} (wanted {owner}:{group}, at most {max_mode})"),
-        )],
-    )
-}
-
 fn sshd_option(
     f: &Facts<'_>,
     option: &str,
@@ -1945,406 +1445,6 @@ fn from_walk(w: &Walk, found: Vec<String>) -> Verdict {
             CisStatus::Fail,
             found.into_iter().map(Evidence::said).collect(),
         )
-    }
-}
-
-fn login_defs(
-    root: &Root,
-    key: &str,
-    one_of: &[String],
-    max: Option<u64>,
-    min: Option<u64>,
-) -> Verdict {
-    let text = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
-    let Some((line, value)) = login_defs_value(&text, key) else {
-        return verdict(
-            CisStatus::Fail,
-            vec![Evidence::at(
-                "/etc/login.defs",
-                0,
-                format!("{key} is not set"),
-            )],
-        );
-    };
-    let mut ok = one_of.is_empty() || one_of.contains(&value);
-    if max.is_some() || min.is_some() {
-        // The whole value must be a number (shadow's getlong); anything
-        // else makes getdef fall back to its default, which for the
-        // PASS_* keys is no limit at all.
-        match value.parse::<u64>() {
-            Ok(n) => ok &= max.is_none_or(|m| n <= m) && min.is_none_or(|m| n >= m),
-            Err(_) => ok = false,
-        }
-    }
-    verdict(
-        if ok { CisStatus::Pass } else { CisStatus::Fail },
-        vec![Evidence::at(
-            "/etc/login.defs",
-            line,
-            format!("{key} {value}"),
-        )],
-    )
-}
-
-/// The line and value of `key` in login.defs `text` as shadow's def_load
-/// (lib/getdef.c) reads it: trailing blanks trimmed, `#` lines skipped, the
-/// name up to the first blank (compared exactly), the value from the next
-/// character that is no blank or `"` up to the next `"` or the end of the
-/// line, so `"SHA512"` is SHA512 and `365 # a year` is one value that is
-/// no number. The last occurrence wins.
-pub(super) fn login_defs_value(text: &str, key: &str) -> Option<(usize, String)> {
-    text.lines()
-        .enumerate()
-        .filter_map(|(i, l)| {
-            let l = l.trim_end().trim_start_matches([' ', '\t']);
-            if l.is_empty() || l.starts_with('#') {
-                return None;
-            }
-            let (name, rest) = l.split_once([' ', '\t'])?;
-            let value = rest.trim_start_matches([' ', '\t', '"']);
-            let value = value.split('"').next().unwrap_or_default();
-            (name == key).then(|| (i + 1, value.to_owned()))
-        })
-        .last()
-}
-
-/// Whether `Defaults OPTION` holds for everyone (`!name`: is off), with
-/// the entry that decides it; scoped entries are shown but do not count.
-fn sudoers(root: &Root, option: &str, present: bool) -> Verdict {
-    if !root.path("/etc/sudoers").exists() {
-        return verdict(
-            CisStatus::Notapplicable,
-            vec![Evidence::said("no /etc/sudoers: sudo is not installed")],
-        );
-    }
-    let entries = sudoers::defaults(root);
-    let (negated, name) = match option.strip_prefix('!') {
-        Some(name) => (true, name),
-        None => (false, option),
-    };
-    let decided = sudoers::effective(&entries, name);
-    let holds = match decided.map(|e| &e.op) {
-        Some(sudoers::Op::Off) => negated,
-        Some(sudoers::Op::On) => !negated,
-        Some(sudoers::Op::Set(v)) => !negated && !v.is_empty(),
-        None => false,
-    };
-    let mut evidence: Vec<Evidence> = match decided {
-        Some(e) => vec![Evidence::at(&e.file, e.line, e.shown())],
-        None => vec![Evidence::at(
-            "/etc/sudoers",
-            0,
-            format!("no global Defaults {name}"),
-        )],
-    };
-    for e in entries.iter().filter(|e| e.name == name && !e.is_global()) {
-        evidence.push(Evidence::at(
-            &e.file,
-            e.line,
-            format!("{} (only where {} matches: not global)", e.shown(), e.list),
-        ));
-    }
-    verdict(
-        if holds == present {
-            CisStatus::Pass
-        } else {
-            CisStatus::Fail
-        },
-        evidence,
-    )
-}
-
-fn accounts(root: &Root, property: AccountsProperty) -> Verdict {
-    let table = |file: &str| -> Vec<(usize, Vec<String>)> {
-        std::fs::read_to_string(root.path(file))
-            .unwrap_or_default()
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
-            .map(|(i, l)| (i + 1, l.split(':').map(str::to_owned).collect()))
-            .collect()
-    };
-    let field = |row: &Vec<String>, n: usize| row.get(n).cloned().unwrap_or_default();
-    let (passwd, group, shadow) = (
-        table("/etc/passwd"),
-        table("/etc/group"),
-        table("/etc/shadow"),
-    );
-    let mut bad: Vec<Evidence> = Vec::new();
-    let duplicates = |rows: &[(usize, Vec<String>)],
-                      n: usize,
-                      file: &str,
-                      what: &str,
-                      bad: &mut Vec<Evidence>| {
-        let mut seen = std::collections::BTreeMap::new();
-        for (line, row) in rows {
-            if let Some(first) = seen.insert(field(row, n), *line) {
-                bad.push(Evidence::at(
-                    file,
-                    *line,
-                    format!("{what} {} also on line {first}", field(row, n)),
-                ));
-            }
-        }
-    };
-    match property {
-        AccountsProperty::Shadowed => {
-            for (line, row) in &passwd {
-                if field(row, 1) != "x" {
-                    bad.push(Evidence::at(
-                        "/etc/passwd",
-                        *line,
-                        format!("{} keeps its password in /etc/passwd", field(row, 0)),
-                    ));
-                }
-            }
-        }
-        AccountsProperty::NoEmptyPasswords => {
-            for (line, row) in &shadow {
-                if field(row, 1).is_empty() {
-                    bad.push(Evidence::at(
-                        "/etc/shadow",
-                        *line,
-                        format!("{} has an empty password", field(row, 0)),
-                    ));
-                }
-            }
-        }
-        AccountsProperty::GroupsExist => {
-            let gids: std::collections::BTreeSet<String> =
-                group.iter().map(|(_, r)| field(r, 2)).collect();
-            for (line, row) in &passwd {
-                if !gids.contains(&field(row, 3)) {
-                    bad.push(Evidence::at(
-                        "/etc/passwd",
-                        *line,
-                        format!(
-                            "{}'s group {} is not in /etc/group",
-                            field(row, 0),
-                            field(row, 3)
-                        ),
-                    ));
-                }
-            }
-        }
-        AccountsProperty::ShadowGroupEmpty => {
-            for (line, row) in group.iter().filter(|(_, r)| field(r, 0) == "shadow") {
-                if !field(row, 3).is_empty() {
-                    bad.push(Evidence::at(
-                        "/etc/group",
-                        *line,
-                        format!("shadow has members {}", field(row, 3)),
-                    ));
-                }
-                for (pline, p) in passwd.iter().filter(|(_, p)| field(p, 3) == field(row, 2)) {
-                    bad.push(Evidence::at(
-                        "/etc/passwd",
-                        *pline,
-                        format!("{}'s primary group is shadow", field(p, 0)),
-                    ));
-                }
-            }
-        }
-        AccountsProperty::UniqueUids => duplicates(&passwd, 2, "/etc/passwd", "UID", &mut bad),
-        AccountsProperty::UniqueGids => duplicates(&group, 2, "/etc/group", "GID", &mut bad),
-        AccountsProperty::UniqueUserNames => {
-            duplicates(&passwd, 0, "/etc/passwd", "user", &mut bad)
-        }
-        AccountsProperty::UniqueGroupNames => {
-            duplicates(&group, 0, "/etc/group", "group", &mut bad)
-        }
-        AccountsProperty::RootOnlyUid0 | AccountsProperty::RootOnlyGid0 => {
-            let n = if property == AccountsProperty::RootOnlyUid0 {
-                2
-            } else {
-                3
-            };
-            for (line, row) in &passwd {
-                if field(row, n) == "0" && field(row, 0) != "root" {
-                    bad.push(Evidence::at(
-                        "/etc/passwd",
-                        *line,
-                        format!(
-                            "{} has {} 0",
-                            field(row, 0),
-                            if n == 2 { "UID" } else { "GID" }
-                        ),
-                    ));
-                }
-            }
-        }
-        AccountsProperty::RootOnlyGroupGid0 => {
-            for (line, row) in &group {
-                if field(row, 2) == "0" && field(row, 0) != "root" {
-                    bad.push(Evidence::at(
-                        "/etc/group",
-                        *line,
-                        format!("group {} has GID 0", field(row, 0)),
-                    ));
-                }
-            }
-        }
-        AccountsProperty::RootAccessControlled
-        | AccountsProperty::SystemAccountsNoShell
-        | AccountsProperty::NoShellAccountsLocked
-        | AccountsProperty::NologinNotAShell
-        | AccountsProperty::PasswordChangesInPast
-        | AccountsProperty::InactiveLock => {}
-    }
-    // Login shells: what /etc/shells lists, nologin excepted.
-    let shells: Vec<String> = std::fs::read_to_string(root.path("/etc/shells"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with('/'))
-        .map(str::to_owned)
-        .collect();
-    let login_shell = |s: &str| shells.iter().any(|x| x == s) && !s.ends_with("/nologin");
-    let locked = |name: &str| {
-        shadow
-            .iter()
-            .find(|(_, r)| field(r, 0) == name)
-            .map(|(_, r)| field(r, 1))
-    };
-    match property {
-        AccountsProperty::RootAccessControlled => match locked("root") {
-            Some(p) if p.is_empty() => {
-                bad.push(Evidence::at("/etc/shadow", 0, "root has an empty password"))
-            }
-            None => bad.push(Evidence::at("/etc/shadow", 0, "root has no entry")),
-            Some(_) => {}
-        },
-        AccountsProperty::SystemAccountsNoShell => {
-            let defs = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
-            let uid_min = login_defs_value(&defs, "UID_MIN")
-                .and_then(|(_, v)| v.parse::<u64>().ok())
-                .unwrap_or(1000);
-            for (line, row) in &passwd {
-                let name = field(row, 0);
-                let uid = field(row, 2).parse::<u64>().unwrap_or(0);
-                let system = uid < uid_min || uid == 65534;
-                let exempt =
-                    ["root", "sync", "shutdown", "halt", "nfsnobody"].contains(&name.as_str());
-                if system && !exempt && login_shell(&field(row, 6)) {
-                    bad.push(Evidence::at(
-                        "/etc/passwd",
-                        *line,
-                        format!("system account {name} has login shell {}", field(row, 6)),
-                    ));
-                }
-            }
-        }
-        AccountsProperty::NoShellAccountsLocked => {
-            for (line, row) in &passwd {
-                let name = field(row, 0);
-                if name == "root" || login_shell(&field(row, 6)) {
-                    continue;
-                }
-                match locked(&name) {
-                    Some(p) if p.starts_with('!') || p.starts_with('*') => {}
-                    Some(_) => bad.push(Evidence::at(
-                        "/etc/passwd",
-                        *line,
-                        format!(
-                            "{name} has no login shell ({}) but is not locked",
-                            field(row, 6)
-                        ),
-                    )),
-                    None => {}
-                }
-            }
-        }
-        AccountsProperty::InactiveLock => {
-            let defaults =
-                std::fs::read_to_string(root.path("/etc/default/useradd")).unwrap_or_default();
-            let set = defaults
-                .lines()
-                .enumerate()
-                .filter_map(|(i, l)| {
-                    l.trim()
-                        .strip_prefix("INACTIVE=")
-                        .map(|v| (i + 1, v.trim().to_owned()))
-                })
-                .last();
-            match set {
-                Some((_, v)) if v.parse::<i64>().is_ok_and(|n| (0..=45).contains(&n)) => {}
-                Some((line, v)) => bad.push(Evidence::at(
-                    "/etc/default/useradd",
-                    line,
-                    format!("INACTIVE={v}: new accounts are not disabled within 45 days of expiry"),
-                )),
-                None => bad.push(Evidence::at(
-                    "/etc/default/useradd",
-                    0,
-                    "INACTIVE is not set (-1: never disabled)",
-                )),
-            }
-            for (line, row) in &shadow {
-                let hash = field(row, 1);
-                if hash.is_empty() || hash.starts_with('!') || hash.starts_with('*') {
-                    continue;
-                }
-                let inactive = field(row, 6);
-                if !inactive.parse::<i64>().is_ok_and(|n| (0..=45).contains(&n)) {
-                    bad.push(Evidence::at(
-                        "/etc/shadow",
-                        *line,
-                        format!(
-                            "{}: inactivity period {}",
-                            field(row, 0),
-                            if inactive.is_empty() {
-                                "unset"
-                            } else {
-                                inactive.as_str()
-                            }
-                        ),
-                    ));
-                }
-            }
-        }
-        AccountsProperty::NologinNotAShell => {
-            for s in shells.iter().filter(|s| s.ends_with("/nologin")) {
-                bad.push(Evidence::at(
-                    "/etc/shells",
-                    0,
-                    format!("{s} is listed as a shell"),
-                ));
-            }
-        }
-        AccountsProperty::PasswordChangesInPast => {
-            let today = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() / 86_400)
-                .unwrap_or(0);
-            for (line, row) in &shadow {
-                if let Ok(day) = field(row, 2).parse::<u64>()
-                    && day > today
-                {
-                    bad.push(Evidence::at(
-                        "/etc/shadow",
-                        *line,
-                        format!(
-                            "{}'s last password change is {} days ahead",
-                            field(row, 0),
-                            day - today
-                        ),
-                    ));
-                }
-            }
-        }
-        _ => {}
-    }
-    if bad.is_empty() {
-        verdict(
-            CisStatus::Pass,
-            vec![Evidence::said(format!(
-                "{} accounts, {} groups checked",
-                passwd.len(),
-                group.len()
-            ))],
-        )
-    } else {
-        verdict(CisStatus::Fail, bad)
     }
 }
 

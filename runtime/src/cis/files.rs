@@ -163,6 +163,61 @@ pub fn judge(
     }
 }
 
+pub(super) fn file_access(
+    root: &Root,
+    path: &str,
+    max_mode: &str,
+    owner: &str,
+    group: &str,
+) -> Verdict {
+    if path.contains('*') {
+        let files = super::expand(root, path);
+        if files.is_empty() {
+            return verdict(
+                CisStatus::Notapplicable,
+                vec![Evidence::said(format!("no file matches {path}"))],
+            );
+        }
+        let verdicts: Vec<Verdict> = files
+            .iter()
+            .map(|p| file_access(root, p, max_mode, owner, group))
+            .collect();
+        let failed = verdicts.iter().any(|v| v.status == CisStatus::Fail);
+        return verdict(
+            if failed {
+                CisStatus::Fail
+            } else {
+                CisStatus::Pass
+            },
+            verdicts.into_iter().flat_map(|v| v.evidence).collect(),
+        );
+    }
+    let Ok(meta) = std::fs::metadata(root.path(path)) else {
+        return verdict(
+            CisStatus::Notapplicable,
+            vec![Evidence::at(path, 0, "does not exist")],
+        );
+    };
+    let max = crate::plan::parse_mode(max_mode).unwrap_or(0);
+    let mode = meta.permissions().mode() & 0o7777;
+    let name = |file: &str, id: u32| root.account_name(file, id);
+    let (u, g) = (
+        name("/etc/passwd", meta.uid()),
+        name("/etc/group", meta.gid()),
+    );
+    // `root|shadow`: any of these.
+    let ok =
+        mode & !max == 0 && owner.split('|').any(|o| o == u) && group.split('|').any(|x| x == g);
+    verdict(
+        if ok { CisStatus::Pass } else { CisStatus::Fail },
+        vec![Evidence::at(
+            path,
+            0,
+            format!("{u}:{g} {mode:04o} (wanted {owner}:{group}, at most {max_mode})"),
+        )],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 //! across its drop-ins, the audit rules augenrules loads), not the text of
 //! one file.
 
+pub mod accounts;
 pub mod aide;
 pub mod audit_rules;
 pub mod auditd;
@@ -19,8 +20,10 @@ pub mod firewall;
 pub mod host;
 pub mod journald;
 pub mod logfiles;
+pub mod logindefs;
 pub mod modprobe;
 pub mod mounts;
+pub mod packages;
 pub mod pam;
 pub mod remedy;
 pub mod rsyslog;

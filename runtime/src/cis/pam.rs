@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::checks::{CisStatus, Evidence, Verdict, verdict};
 use crate::root::Root;
 
 /// One module line of a stack.
@@ -265,6 +266,164 @@ pub fn setting(
         }
     }
     Ok(found.or_else(|| module.default(key).map(|v| (v.to_owned(), Source::Default))))
+}
+
+/// Judges a PAM stack line (see [`CisCheck::Pam`]).
+pub(super) fn pam_line(
+    root: &Root,
+    file: &str,
+    kind: &str,
+    module: &str,
+    with: &[String],
+    without: &[String],
+) -> Verdict {
+    let lines: Vec<PamLine> = stack(root, file)
+        .into_iter()
+        .filter(|l| l.kind == kind && l.module == module)
+        .collect();
+    let has = |l: &PamLine, arg: &str| arg.split('|').any(|a| l.arg(a).is_some());
+    let show = |l: &PamLine| {
+        Evidence::at(
+            &l.file,
+            l.line,
+            format!("{} {} {} {}", l.kind, l.control, l.module, l.args.join(" "))
+                .trim_end()
+                .to_owned(),
+        )
+    };
+    if lines.is_empty() {
+        return verdict(
+            CisStatus::Fail,
+            vec![Evidence::said(format!(
+                "no {kind} line of {module} in /etc/pam.d/{file}"
+            ))],
+        );
+    }
+    let mut evidence: Vec<Evidence> = lines.iter().map(show).collect();
+    let mut ok = lines.iter().any(|l| with.iter().all(|a| has(l, a)));
+    if !ok {
+        evidence.push(Evidence::said(format!(
+            "no such line carries {}",
+            with.join(" ")
+        )));
+    }
+    for l in &lines {
+        for a in without.iter().filter(|a| has(l, a)) {
+            ok = false;
+            evidence.push(Evidence::at(&l.file, l.line, format!("carries {a}")));
+        }
+    }
+    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+}
+
+/// Judges a PAM module setting (see [`CisCheck::PamSetting`]).
+pub(super) fn pam_setting(
+    root: &Root,
+    module: PamModule,
+    key: &str,
+    (min, max): (Option<i64>, Option<i64>),
+    one_of: &[String],
+    not: &[String],
+    flag: bool,
+) -> Verdict {
+    let found = match setting(root, module, key) {
+        Ok(found) => found,
+        Err(why) => return verdict(CisStatus::Fail, vec![Evidence::said(why)]),
+    };
+    let Some((value, source)) = found else {
+        return verdict(
+            CisStatus::Fail,
+            vec![Evidence::said(format!("{} {key} is not set", module.so()))],
+        );
+    };
+    let said = if value.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{key}={value}")
+    };
+    let evidence = vec![match &source {
+        Source::At(file, line) => Evidence::at(file, *line, said),
+        Source::Default => Evidence::said(format!("{said} ({} default)", module.so())),
+    }];
+    let mut ok = true;
+    if !flag {
+        let n = value.parse::<i64>().ok();
+        ok &= min.is_none_or(|m| n.is_some_and(|n| n >= m));
+        ok &= max.is_none_or(|m| n.is_some_and(|n| n <= m));
+        ok &= one_of.is_empty() || one_of.contains(&value);
+        ok &= !not.contains(&value);
+    }
+    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+}
+
+pub(super) fn su_restricted(root: &Root) -> Verdict {
+    let lines: Vec<PamLine> = stack(root, "su")
+        .into_iter()
+        .filter(|l| {
+            l.kind == "auth"
+                && l.module == "pam_wheel.so"
+                && (l.control == "required" || l.control == "requisite")
+        })
+        .collect();
+    let Some(line) = lines
+        .iter()
+        .find(|l| l.arg("use_uid").is_some() && l.arg("group").is_some_and(|g| !g.is_empty()))
+    else {
+        return verdict(
+            CisStatus::Fail,
+            vec![Evidence::said(
+                "no `auth required pam_wheel.so use_uid group=…` in /etc/pam.d/su",
+            )],
+        );
+    };
+    let group = line.arg("group").unwrap_or_default().to_owned();
+    let mut evidence = vec![Evidence::at(
+        &line.file,
+        line.line,
+        format!("pam_wheel.so {}", line.args.join(" ")),
+    )];
+    let groups = std::fs::read_to_string(root.path("/etc/group")).unwrap_or_default();
+    let Some((gid, members)) = groups.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.first() == Some(&group.as_str()) && f.len() > 3)
+            .then(|| (f[2].to_owned(), f[3].to_owned()))
+    }) else {
+        evidence.push(Evidence::at(
+            "/etc/group",
+            0,
+            format!("group {group} does not exist"),
+        ));
+        return verdict(CisStatus::Fail, evidence);
+    };
+    let primary: Vec<String> = std::fs::read_to_string(root.path("/etc/passwd"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 3 && f[3] == gid).then(|| f[0].to_owned())
+        })
+        .collect();
+    if members.is_empty() && primary.is_empty() {
+        evidence.push(Evidence::at(
+            "/etc/group",
+            0,
+            format!("group {group} has no members"),
+        ));
+        verdict(CisStatus::Pass, evidence)
+    } else {
+        let who: Vec<String> = members
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .chain(primary)
+            .collect();
+        evidence.push(Evidence::at(
+            "/etc/group",
+            0,
+            format!("group {group} has {}", who.join(", ")),
+        ));
+        verdict(CisStatus::Fail, evidence)
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,11 @@
 //! profile sources for bash) and `/etc/profile.d/*.sh`, in that order, the
 //! last setting winning.
 
+use std::os::unix::fs::MetadataExt;
+
+use super::checks::{CisStatus, Evidence, Verdict, verdict};
+use super::logindefs::login_defs_value;
+use super::pam;
 use crate::root::Root;
 
 /// One setting found, with where.
@@ -101,7 +106,7 @@ pub fn umasks(statements: &[Found]) -> Vec<(Found, Option<u32>)> {
 /// the `PATH=` assignments of /etc/profile.d and root's own dot files in
 /// the order they run (`$PATH` standing for the value so far). Debian's
 /// /etc/profile sets root's branch to the same value as ENV_SUPATH.
-pub fn root_path(root: &Root) -> (Vec<String>, Vec<Found>) {
+pub fn root_path_entries(root: &Root) -> (Vec<String>, Vec<Found>) {
     let defs = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
     let mut path: Vec<String> = defs
         .lines()
@@ -140,6 +145,147 @@ pub fn root_path(root: &Root) -> (Vec<String>, Vec<Found>) {
         assignments.push(s.clone());
     }
     (path, assignments)
+}
+
+pub(super) fn default_umask(root: &Root, at_least: &str) -> Verdict {
+    let want = parse_umask(at_least).unwrap_or(0o027);
+    let mut set: Vec<(Evidence, Option<u32>)> = Vec::new();
+    // pam_umask applies login.defs' UMASK before any shell file runs.
+    let pam_umask = pam::stack(root, "common-session")
+        .iter()
+        .any(|l| l.kind == "session" && l.module == "pam_umask.so");
+    if pam_umask {
+        let defs = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
+        if let Some((line, v)) = login_defs_value(&defs, "UMASK") {
+            set.push((
+                Evidence::at("/etc/login.defs", line, format!("UMASK {v} (pam_umask)")),
+                parse_umask(&v),
+            ));
+        }
+    }
+    let statements = statements(root, &login_files(root));
+    for (s, mask) in umasks(&statements) {
+        set.push((Evidence::at(&s.file, s.line, s.text), mask));
+    }
+    let Some((_, last)) = set.last() else {
+        return verdict(
+            CisStatus::Fail,
+            vec![Evidence::said(
+                "no umask is set for login shells: the kernel's 022 applies",
+            )],
+        );
+    };
+    let ok = last.is_some_and(|m| m & want == want);
+    let mut evidence: Vec<Evidence> = set.iter().map(|(e, _)| e.clone()).collect();
+    if !ok {
+        evidence.push(Evidence::said(format!(
+            "the last one read decides, and masks less than {at_least}"
+        )));
+    }
+    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+}
+
+pub(super) fn root_umask(root: &Root, at_least: &str) -> Verdict {
+    let want = parse_umask(at_least).unwrap_or(0o027);
+    let files = ["/root/.bash_profile".to_owned(), "/root/.bashrc".to_owned()];
+    let found = umasks(&statements(root, &files));
+    let weak: Vec<Evidence> = found
+        .iter()
+        .filter(|(_, m)| !m.is_some_and(|m| m & want == want))
+        .map(|(s, _)| Evidence::at(&s.file, s.line, s.text.clone()))
+        .collect();
+    if weak.is_empty() {
+        verdict(
+            CisStatus::Pass,
+            vec![Evidence::said(format!(
+                "no umask weaker than {at_least} in /root/.bash_profile or /root/.bashrc"
+            ))],
+        )
+    } else {
+        verdict(CisStatus::Fail, weak)
+    }
+}
+
+pub(super) fn shell_timeout(root: &Root, max: u64) -> Verdict {
+    let statements = statements(root, &login_files(root));
+    let mut evidence = Vec::new();
+    let (mut ok, mut assigned, mut readonly, mut exported) = (true, false, false, false);
+    for s in &statements {
+        let words: Vec<&str> = s.text.split_whitespace().collect();
+        let Some(pos) = words
+            .iter()
+            .position(|w| *w == "TMOUT" || w.starts_with("TMOUT="))
+        else {
+            continue;
+        };
+        let (head, flags) = (words.first().copied().unwrap_or_default(), &words[..pos]);
+        let flag = |c: char| flags.iter().any(|f| f.starts_with('-') && f.contains(c));
+        readonly |= head == "readonly" || (matches!(head, "declare" | "typeset") && flag('r'));
+        exported |= head == "export" || (matches!(head, "declare" | "typeset") && flag('x'));
+        if let Some(v) = words[pos].strip_prefix("TMOUT=") {
+            assigned = true;
+            let good = v
+                .trim_matches(['"', '\''])
+                .parse::<u64>()
+                .is_ok_and(|n| (1..=max).contains(&n));
+            ok &= good;
+        }
+        evidence.push(Evidence::at(&s.file, s.line, s.text.clone()));
+    }
+    if !assigned {
+        evidence.push(Evidence::said("TMOUT is not set: shells never time out"));
+    }
+    if assigned && !readonly {
+        evidence.push(Evidence::said(
+            "TMOUT is not read-only: a user can unset it",
+        ));
+    }
+    if assigned && !exported {
+        evidence.push(Evidence::said("TMOUT is not exported"));
+    }
+    let pass = ok && assigned && readonly && exported;
+    verdict(
+        if pass {
+            CisStatus::Pass
+        } else {
+            CisStatus::Fail
+        },
+        evidence,
+    )
+}
+
+pub(super) fn root_path(root: &Root) -> Verdict {
+    let (path, assignments) = root_path_entries(root);
+    let mut evidence: Vec<Evidence> = assignments
+        .iter()
+        .map(|a| Evidence::at(&a.file, a.line, a.text.clone()))
+        .collect();
+    let mut ok = true;
+    for dir in &path {
+        let problem = if dir.is_empty() || dir == "." || !dir.starts_with('/') {
+            Some(format!("{dir:?}: the current directory is searched"))
+        } else {
+            match std::fs::metadata(root.path(dir)) {
+                Err(_) => Some(format!("{dir} does not exist")),
+                Ok(m) if !m.is_dir() => Some(format!("{dir} is not a directory")),
+                Ok(m) if m.uid() != 0 => Some(format!("{dir} is not owned by root")),
+                Ok(m) if m.mode() & 0o022 != 0 => Some(format!(
+                    "{dir} is writable by group or others ({:04o})",
+                    m.mode() & 0o7777
+                )),
+                Ok(_) => None,
+            }
+        };
+        if let Some(p) = problem {
+            ok = false;
+            evidence.push(Evidence::said(p));
+        }
+    }
+    evidence.insert(
+        0,
+        Evidence::said(format!("root's PATH: {}", path.join(":"))),
+    );
+    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
 }
 
 #[cfg(test)]

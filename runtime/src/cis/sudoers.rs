@@ -24,6 +24,7 @@
 //! binding (`Defaults:ADMINS`; not global either way), and sudo's
 //! built-in defaults (an option no line sets is reported as unset).
 
+use super::checks::{CisStatus, Evidence, Verdict, verdict};
 use crate::root::Root;
 
 /// Bound on nested includes; sudo's own is 128.
@@ -366,6 +367,123 @@ fn unquote(value: &str) -> &str {
         .strip_prefix('"')
         .and_then(|v| v.strip_suffix('"'))
         .unwrap_or(value)
+}
+
+/// Whether `Defaults OPTION` holds for everyone (`!name`: is off), with
+/// the entry that decides it; scoped entries are shown but do not count.
+pub(super) fn defaults_option(root: &Root, option: &str, present: bool) -> Verdict {
+    if !root.path("/etc/sudoers").exists() {
+        return verdict(
+            CisStatus::Notapplicable,
+            vec![Evidence::said("no /etc/sudoers: sudo is not installed")],
+        );
+    }
+    let entries = defaults(root);
+    let (negated, name) = match option.strip_prefix('!') {
+        Some(name) => (true, name),
+        None => (false, option),
+    };
+    let decided = effective(&entries, name);
+    let holds = match decided.map(|e| &e.op) {
+        Some(Op::Off) => negated,
+        Some(Op::On) => !negated,
+        Some(Op::Set(v)) => !negated && !v.is_empty(),
+        None => false,
+    };
+    let mut evidence: Vec<Evidence> = match decided {
+        Some(e) => vec![Evidence::at(&e.file, e.line, e.shown())],
+        None => vec![Evidence::at(
+            "/etc/sudoers",
+            0,
+            format!("no global Defaults {name}"),
+        )],
+    };
+    for e in entries.iter().filter(|e| e.name == name && !e.is_global()) {
+        evidence.push(Evidence::at(
+            &e.file,
+            e.line,
+            format!("{} (only where {} matches: not global)", e.shown(), e.list),
+        ));
+    }
+    verdict(
+        if holds == present {
+            CisStatus::Pass
+        } else {
+            CisStatus::Fail
+        },
+        evidence,
+    )
+}
+
+pub(super) fn sudoers_tag_absent(root: &Root, tag: &str) -> Verdict {
+    if !root.path("/etc/sudoers").exists() {
+        return verdict(
+            CisStatus::Notapplicable,
+            vec![Evidence::said("no /etc/sudoers: sudo is not installed")],
+        );
+    }
+    let needle = format!("{tag}:");
+    let found: Vec<Evidence> = specs(root)
+        .into_iter()
+        .filter(|s| {
+            // A tag starts a word or follows another tag or `)`:
+            // `NOPASSWD: /bin/x`, `(root) NOPASSWD:ALL`, `SETENV:NOPASSWD:`.
+            s.text.match_indices(&needle).any(|(i, _)| {
+                s.text[..i]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| c.is_whitespace() || matches!(c, ',' | '=' | ')' | ':'))
+            })
+        })
+        .map(|s| Evidence::at(&s.file, s.line, s.text))
+        .collect();
+    if found.is_empty() {
+        verdict(
+            CisStatus::Pass,
+            vec![Evidence::said(format!(
+                "no user specification carries {tag}"
+            ))],
+        )
+    } else {
+        verdict(CisStatus::Fail, found)
+    }
+}
+
+pub(super) fn sudoers_value(
+    root: &Root,
+    option: &str,
+    default: i64,
+    max: i64,
+    not: &[i64],
+) -> Verdict {
+    if !root.path("/etc/sudoers").exists() {
+        return verdict(
+            CisStatus::Notapplicable,
+            vec![Evidence::said("no /etc/sudoers: sudo is not installed")],
+        );
+    }
+    let entries = defaults(root);
+    let decided = effective(&entries, option);
+    let (value, evidence) = match decided {
+        Some(e) => {
+            let v = match &e.op {
+                Op::Set(v) => v.trim_matches('"').parse::<f64>().ok(),
+                // `!timestamp_timeout` means 0 for a number.
+                Op::Off => Some(0.0),
+                Op::On => None,
+            };
+            (v, Evidence::at(&e.file, e.line, e.shown()))
+        }
+        None => (
+            Some(default as f64),
+            Evidence::said(format!("{option} = {default} (sudo's default)")),
+        ),
+    };
+    let ok = value.is_some_and(|v| v <= max as f64 && !not.iter().any(|n| *n as f64 == v));
+    verdict(
+        if ok { CisStatus::Pass } else { CisStatus::Fail },
+        vec![evidence],
+    )
 }
 
 #[cfg(test)]
