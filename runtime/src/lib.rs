@@ -24,6 +24,8 @@ pub mod root;
 pub mod site;
 pub mod sockets;
 pub mod state;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use error::{Error, Result};
 

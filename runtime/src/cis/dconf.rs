@@ -4,12 +4,8 @@
 //! `<db>.d/locks/` that users cannot override. Only the keyfiles are read:
 //! the compiled databases are what `dconf update` makes of them.
 
-use super::checks::{CisStatus, Evidence, Verdict};
+use super::checks::{CisStatus, Evidence, Verdict, verdict};
 use crate::root::Root;
-
-fn verdict(status: CisStatus, evidence: Vec<Evidence>) -> Verdict {
-    Verdict { status, evidence }
-}
 
 /// The keyfile directories (`local.d`, `gdm.d`, …) and their files, in
 /// the order dconf reads them.

@@ -6,12 +6,8 @@
 
 use std::os::unix::fs::MetadataExt;
 
-use super::checks::{CisStatus, Evidence, Verdict};
+use super::checks::{CisStatus, Evidence, Verdict, verdict};
 use crate::root::Root;
-
-fn verdict(status: CisStatus, evidence: Vec<Evidence>) -> Verdict {
-    Verdict { status, evidence }
-}
 
 /// A banner file shows no OS information: none of getty's escapes `\m`,
 /// `\r`, `\s`, `\v`, and not the distribution's name (`ID` of
@@ -69,16 +65,7 @@ pub fn banner(root: &Root, path: &str) -> Verdict {
 /// `limits.d/*.conf` in name order, as pam_limits reads them.
 pub fn core_limit(root: &Root) -> Verdict {
     let mut files = vec!["/etc/security/limits.conf".to_owned()];
-    let dir = "/etc/security/limits.d";
-    if let Ok(entries) = std::fs::read_dir(root.path(dir)) {
-        let mut names: Vec<String> = entries
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".conf"))
-            .collect();
-        names.sort();
-        files.extend(names.into_iter().map(|n| format!("{dir}/{n}")));
-    }
+    files.extend(super::dir_files(root, "/etc/security/limits.d", ".conf"));
     let mut last = None;
     for f in &files {
         let Ok(text) = std::fs::read_to_string(root.path(f)) else {

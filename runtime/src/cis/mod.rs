@@ -153,6 +153,21 @@ impl Rule {
     }
 }
 
+/// The files of `dir` (as seen from the root) whose names end in `ext`,
+/// in the lexical order programs read drop-in directories in; none when
+/// the directory is missing.
+pub fn dir_files(root: &crate::root::Root, dir: &str, ext: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.path(dir))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(ext))
+        .collect();
+    names.sort();
+    names.into_iter().map(|n| format!("{dir}/{n}")).collect()
+}
+
 /// The files (as seen from the root) a path with `*` or `?` in its last
 /// component names, in name order; the path itself when it has none.
 pub fn expand(root: &crate::root::Root, pattern: &str) -> Vec<String> {

@@ -166,16 +166,11 @@ impl PamModule {
                 let mut files = vec!["/etc/security/pwquality.conf".to_owned()];
                 // libpwquality reads the directory after the file, in
                 // name order.
-                let dir = "/etc/security/pwquality.conf.d";
-                if let Ok(entries) = std::fs::read_dir(root.path(dir)) {
-                    let mut names: Vec<String> = entries
-                        .flatten()
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .filter(|n| n.ends_with(".conf"))
-                        .collect();
-                    names.sort();
-                    files.extend(names.into_iter().map(|n| format!("{dir}/{n}")));
-                }
+                files.extend(super::dir_files(
+                    root,
+                    "/etc/security/pwquality.conf.d",
+                    ".conf",
+                ));
                 files
             }
             PamModule::Faillock => vec!["/etc/security/faillock.conf".to_owned()],
@@ -430,15 +425,7 @@ pub(super) fn su_restricted(root: &Root) -> Verdict {
 mod tests {
     use super::*;
 
-    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (p, text) in files {
-            let path = dir.path().join(p.trim_start_matches('/'));
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            std::fs::write(path, text).expect("write");
-        }
-        dir
-    }
+    use crate::testing::tree;
 
     #[test]
     fn stacks_follow_includes_and_bracketed_controls() {

@@ -25,16 +25,7 @@ pub struct Found {
 /// The files a login shell reads, in order.
 pub fn login_files(root: &Root) -> Vec<String> {
     let mut files = vec!["/etc/profile".to_owned(), "/etc/bash.bashrc".to_owned()];
-    let dir = "/etc/profile.d";
-    if let Ok(entries) = std::fs::read_dir(root.path(dir)) {
-        let mut names: Vec<String> = entries
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".sh"))
-            .collect();
-        names.sort();
-        files.extend(names.into_iter().map(|n| format!("{dir}/{n}")));
-    }
+    files.extend(super::dir_files(root, "/etc/profile.d", ".sh"));
     files
 }
 

@@ -464,15 +464,7 @@ pub fn seconds(value: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (path, text) in files {
-            let p = dir.path().join(path.trim_start_matches('/'));
-            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            std::fs::write(p, text).expect("write");
-        }
-        dir
-    }
+    use crate::testing::tree;
 
     #[test]
     fn drop_ins_win_over_the_main_file_and_match_blocks_are_not_global() {

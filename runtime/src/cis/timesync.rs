@@ -2,13 +2,9 @@
 //! settings and the boot loader's password: small checks over the files
 //! those programs read.
 
-use super::checks::{CisStatus, Evidence, Verdict};
+use super::checks::{CisStatus, Evidence, Verdict, verdict};
 use super::units::UnitState;
 use crate::root::Root;
-
-fn verdict(status: CisStatus, evidence: Vec<Evidence>) -> Verdict {
-    Verdict { status, evidence }
-}
 
 /// The time daemons Debian ships, by unit.
 const DAEMONS: &[&str] = &[
