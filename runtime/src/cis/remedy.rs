@@ -254,7 +254,17 @@ pub fn effects(
         };
         out.push((effect.key(), effect));
     };
-    if !modules.is_empty() {
+    // A directory no package has made is not vpsc's to create (kmod owns
+    // /etc/modprobe.d, procps /etc/sysctl.d): without it there is no
+    // remediation of that kind, and the scan keeps saying so.
+    let dir_exists = |dir: &str| {
+        let there = root.path(dir).is_dir();
+        if !there {
+            tracing::warn!(dir, "not remediated: the directory does not exist");
+        }
+        there
+    };
+    if !modules.is_empty() && dir_exists("/etc/modprobe.d") {
         let mut text = header("CIS kernel modules");
         for m in &modules {
             text.push_str(&format!("install {m} /bin/false\nblacklist {m}\n"));
@@ -265,6 +275,9 @@ pub fn effects(
             0o644,
             None,
         );
+    }
+    if !sysctl.is_empty() && !dir_exists("/etc/sysctl.d") {
+        sysctl.clear();
     }
     if !sysctl.is_empty() {
         // 55- sorts before the 60- files of modules that need another
@@ -418,6 +431,48 @@ mod tests {
         );
         let paths: Vec<&String> = modes.keys().collect();
         assert_eq!(paths, ["/usr/share/keyrings/a.pgp"]);
+    }
+
+    #[test]
+    fn no_directory_is_created_that_no_package_made() {
+        let rule = |check| Rule {
+            id: [(Benchmark::Debian13, "1.1.1.1".to_owned())].into(),
+            title: "t".into(),
+            level: super::super::Levels {
+                server: Some(1),
+                workstation: None,
+            },
+            check,
+            remediation: Some(Remedy::Auto),
+        };
+        let rules = vec![
+            rule(CisCheck::KernelModuleUnavailable {
+                name: "cramfs".into(),
+            }),
+            rule(CisCheck::Sysctl {
+                key: "kernel.randomize_va_space".into(),
+                value: "2".into(),
+            }),
+        ];
+        let selection = Selection {
+            benchmark: Benchmark::Debian13,
+            level: 1,
+            profile: Profile::Server,
+            only: Vec::new(),
+            waived: BTreeSet::new(),
+            ours: BTreeSet::new(),
+        };
+        let dir = crate::testing::tree(&[("/etc/sysctl.d/README", "")]);
+        let (steps, _) = effects(&Root::new(dir.path()), &rules, &selection, "cis");
+        let keys: Vec<&str> = steps.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "file:/etc/sysctl.d/55-vpsc-cis.conf",
+                "sysctl:kernel.randomize_va_space"
+            ],
+            "no /etc/modprobe.d: no modprobe file"
+        );
     }
 
     #[test]
