@@ -20,27 +20,8 @@ pub fn listeners(
     protocol: Protocol,
     port: u16,
 ) -> std::io::Result<Vec<SocketAddr>> {
-    let (files, state) = match protocol {
-        Protocol::Tcp => (["tcp", "tcp6"], TCP_LISTEN),
-        Protocol::Udp => (["udp", "udp6"], UDP_BOUND),
-    };
-    let mut found = Vec::new();
-    for file in files {
-        let text = match std::fs::read_to_string(proc_net.join(file)) {
-            Ok(t) => t,
-            // A kernel without IPv6 has no tcp6 table.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        found.extend(
-            parse_table(&text)
-                .into_iter()
-                .filter(|(addr, st)| addr.port() == port && st == state)
-                .map(|(addr, _)| addr),
-        );
-    }
-    found.sort();
-    found.dedup();
+    let mut found = all_listeners(proc_net, protocol)?;
+    found.retain(|addr| addr.port() == port);
     Ok(found)
 }
 
