@@ -265,6 +265,8 @@ pub enum CisCheck {
     },
     /// GDM's XDMCP is not enabled.
     XdmcpOff,
+    /// GDM offers no Wayland session (CIS Debian 13 1.7.11, Xwayland).
+    WaylandOff,
     /// root's PATH has no empty, `.` or relative entry, and every
     /// directory in it exists, is root's and writable by nobody else.
     RootPath,
@@ -1005,6 +1007,7 @@ impl CisCheck {
             } => dconf::setting(f.root, key, one_of, *min, *max),
             CisCheck::DconfLocked { key } => dconf::locked(f.root, key),
             CisCheck::XdmcpOff => dconf::xdmcp_off(f.root),
+            CisCheck::WaylandOff => dconf::wayland_off(f.root),
             CisCheck::RootPath => shell::root_path(f.root),
             CisCheck::PackageVersion { name, min } => packages::package_version(f.root, name, min),
             CisCheck::Coredump { key, one_of } => timesync::coredump(f.root, key, one_of),

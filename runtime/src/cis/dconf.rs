@@ -118,29 +118,62 @@ pub fn locked(root: &Root, key: &str) -> Verdict {
     )
 }
 
-/// GDM's XDMCP is off: no `Enable=true` in `[xdmcp]` of
-/// /etc/gdm3/daemon.conf (Debian's name for custom.conf).
-pub fn xdmcp_off(root: &Root) -> Verdict {
-    let conf = "/etc/gdm3/daemon.conf";
-    let text = std::fs::read_to_string(root.path(conf)).unwrap_or_default();
-    let mut section = String::new();
+/// The last value of `key` in `[section]` of /etc/gdm3/daemon.conf
+/// (Debian's name for GDM's custom.conf), with its line: GKeyFile keeps
+/// the last of repeated keys.
+fn gdm_value(root: &Root, section: &str, key: &str) -> Option<(usize, String)> {
+    let text = std::fs::read_to_string(root.path(GDM_CONF)).unwrap_or_default();
+    let mut current = String::new();
+    let mut found = None;
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = s.to_ascii_lowercase();
-        } else if section == "xdmcp"
+            current = s.to_ascii_lowercase();
+        } else if current == section
             && let Some((k, v)) = line.split_once('=')
-            && k.trim() == "Enable"
-            && v.trim().eq_ignore_ascii_case("true")
+            && k.trim() == key
         {
-            return verdict(
-                CisStatus::Fail,
-                vec![Evidence::at(conf, i + 1, line.to_owned())],
-            );
+            found = Some((i + 1, v.trim().to_owned()));
         }
     }
-    verdict(
-        CisStatus::Pass,
-        vec![Evidence::at(conf, 0, "XDMCP is not enabled")],
-    )
+    found
+}
+
+const GDM_CONF: &str = "/etc/gdm3/daemon.conf";
+
+/// GDM's XDMCP is off: `Enable` in `[xdmcp]` is not true.
+pub fn xdmcp_off(root: &Root) -> Verdict {
+    match gdm_value(root, "xdmcp", "Enable") {
+        Some((line, v)) if v.eq_ignore_ascii_case("true") => verdict(
+            CisStatus::Fail,
+            vec![Evidence::at(GDM_CONF, line, format!("Enable={v}"))],
+        ),
+        _ => verdict(
+            CisStatus::Pass,
+            vec![Evidence::at(GDM_CONF, 0, "XDMCP is not enabled")],
+        ),
+    }
+}
+
+/// GDM offers no Wayland session, so no Xwayland runs under it:
+/// `WaylandEnable=false` in `[daemon]` (GDM's default is true).
+pub fn wayland_off(root: &Root) -> Verdict {
+    match gdm_value(root, "daemon", "WaylandEnable") {
+        Some((line, v)) if v.eq_ignore_ascii_case("false") => verdict(
+            CisStatus::Pass,
+            vec![Evidence::at(GDM_CONF, line, format!("WaylandEnable={v}"))],
+        ),
+        Some((line, v)) => verdict(
+            CisStatus::Fail,
+            vec![Evidence::at(GDM_CONF, line, format!("WaylandEnable={v}"))],
+        ),
+        None => verdict(
+            CisStatus::Fail,
+            vec![Evidence::at(
+                GDM_CONF,
+                0,
+                "WaylandEnable is not set in [daemon]: GDM enables Wayland, and Xwayland with it",
+            )],
+        ),
+    }
 }
