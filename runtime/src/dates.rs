@@ -29,7 +29,7 @@ pub fn parse_time(flag: &str, text: &str) -> Result<i64> {
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
 /// algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;

@@ -26,6 +26,7 @@ pub mod sockets;
 pub mod state;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod users;
 
 pub use error::{Error, Result};
 
