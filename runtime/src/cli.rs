@@ -74,11 +74,37 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Roles and permissions (role-based access control).
+    Rbac {
+        /// roles, show or check.
+        #[command(subcommand)]
+        action: RbacAction,
+    },
     /// Apply or release a profile's parameter overrides.
     Profile {
         /// apply or release.
         #[command(subcommand)]
         action: ProfileAction,
+    },
+}
+
+/// RBAC actions.
+#[derive(Debug, Subcommand)]
+pub enum RbacAction {
+    /// List the roles and where they come from.
+    Roles,
+    /// One role with what it inherits: groups, permissions, sudo rules.
+    Show {
+        /// Role name.
+        role: String,
+    },
+    /// Whether USER holds PERMISSION (scope:resource:action) now; exit 0
+    /// allowed, 1 denied.
+    Check {
+        /// Login name.
+        user: String,
+        /// Permission, e.g. app:web:deploy.
+        permission: String,
     },
 }
 

@@ -174,6 +174,27 @@ pub enum Error {
         /// How to satisfy it, from the module.
         hint: String,
     },
+    /// A failure injected by a test (`VPSC_FAIL_STEP`).
+    #[error("failure injected at step `{step}` (VPSC_FAIL_STEP)")]
+    Injected {
+        /// The step.
+        step: String,
+    },
+    /// A multi-step change failed; the steps it had done were undone.
+    #[error("{action} of `{target}` failed at step `{step}`; {undone}")]
+    RolledBack {
+        /// What was attempted, e.g. `user.create`.
+        action: String,
+        /// On what.
+        target: String,
+        /// The step that failed.
+        step: String,
+        /// What happened to the earlier steps.
+        undone: String,
+        /// Why the step failed.
+        #[source]
+        source: Box<Error>,
+    },
     /// Verify checks failed.
     #[error("{failed} of {total} verify check(s) failed{}", if modules.is_empty() { String::new() } else { format!(" in {}", modules.join(", ")) })]
     VerifyFailed {
@@ -229,7 +250,8 @@ impl Error {
             Error::AuditBroken { seq, .. } => Some(format!(
                 "the audit table of /var/lib/vpsc/state.db was changed outside vpsc; compare with the `vpsc[…]: audit seq=` lines in the system log (journalctl -t vpsc) up to event {seq}, and keep the file as evidence"
             )),
-            Error::Io { .. } => None,
+            Error::Io { .. } | Error::Injected { .. } => None,
+            Error::RolledBack { source, .. } => source.hint(),
         }
     }
 

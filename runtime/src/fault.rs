@@ -29,3 +29,18 @@ pub fn point(name: &str) {
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
     }
 }
+
+/// The environment variable naming a step to fail at (`user.create.sudoers`).
+pub const FAIL_ENV: &str = "VPSC_FAIL_STEP";
+
+/// Fails with [`crate::Error::Injected`] when `VPSC_FAIL_STEP` names this
+/// step: as if the step's own command had failed, so a test can prove
+/// that every earlier step is undone.
+pub fn fail(step: &str) -> crate::Result<()> {
+    if std::env::var(FAIL_ENV).is_ok_and(|v| v == step) {
+        return Err(crate::Error::Injected {
+            step: step.to_owned(),
+        });
+    }
+    Ok(())
+}

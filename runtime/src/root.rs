@@ -129,6 +129,19 @@ impl Root {
         argv
     }
 
+    /// Runs a shadow-utils tool (useradd, gpasswd, …) from the host with
+    /// its own `--root`, as `useradd --root` intends: it also works on
+    /// trees that have no binaries of their own.
+    pub fn shadow_tool(&self, argv: &[&str]) -> Result<()> {
+        let mut full: Vec<String> = vec![argv[0].to_owned()];
+        if !self.is_host() {
+            full.push("--root".into());
+            full.push(self.dir.to_string_lossy().into_owned());
+        }
+        full.extend(argv[1..].iter().map(|s| (*s).to_owned()));
+        Root::new("/").run(&full).map(drop)
+    }
+
     /// Runs `argv` on this root and fails unless it exits 0; returns stdout.
     pub fn run<S: AsRef<OsStr>>(&self, argv: &[S]) -> Result<String> {
         run_command(self.command(argv), argv)

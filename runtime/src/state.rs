@@ -148,6 +148,8 @@ impl State {
         conn.execute_batch(SCHEMA).map_err(db_err)?;
         conn.execute_batch(crate::audit::SCHEMA).map_err(db_err)?;
         conn.execute_batch(crate::breaker::SCHEMA).map_err(db_err)?;
+        conn.execute_batch(crate::users::store::SCHEMA)
+            .map_err(db_err)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(db_err)?;
         Ok(State { conn, path })

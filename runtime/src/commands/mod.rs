@@ -5,8 +5,10 @@ mod breaker;
 mod cis;
 mod configure;
 mod profile;
+mod rbac;
 mod status;
 mod triggered;
+pub mod user;
 mod verify;
 
 use std::fs::File;
@@ -73,6 +75,10 @@ pub fn run(cli: Cli) -> Result<i32> {
             let (state, _lock) = open_locked(&root)?;
             breaker::run(&root, &state, action, cli.json)
         }
+        Command::Rbac { action } => {
+            let state = State::open(&root)?;
+            rbac::run(&root, &state, action, cli.json)
+        }
         Command::Audit { action } => {
             let state = State::open(&root)?;
             audit::run(&state, action, cli.json)
@@ -116,6 +122,20 @@ fn audited(
         Ok(code) => format!("exit {code}"),
         Err(e) => format!("error: {e}"),
     };
+    record_outcome(root, state, action, target, outcome, result.as_ref().err())?;
+    result
+}
+
+/// Appends a command's outcome to the audit log and, on an error, runs
+/// the on-error hooks.
+pub(crate) fn record_outcome(
+    root: &Root,
+    state: &State,
+    action: &str,
+    target: &str,
+    outcome: String,
+    error: Option<&Error>,
+) -> Result<()> {
     let event = crate::audit::append(
         state,
         crate::audit::NewEvent {
@@ -127,7 +147,7 @@ fn audited(
         },
     )?;
     crate::audit::forward(root, &event);
-    if let Err(e) = &result {
+    if let Some(e) = error {
         let context = [
             ("ACTION", action.to_owned()),
             ("TARGET", target.to_owned()),
@@ -140,12 +160,12 @@ fn audited(
             tracing::error!(error = %hook_error, "on-error hooks could not run");
         }
     }
-    result
+    Ok(())
 }
 
 /// Opens the state and takes the runtime's exclusive lock, so two changing
 /// commands never interleave their effects; readers need no lock.
-fn open_locked(root: &Root) -> Result<(State, File)> {
+pub(crate) fn open_locked(root: &Root) -> Result<(State, File)> {
     let state = State::open(root)?;
     let path = root.path("/var/lib/vpsc/lock");
     let lock = std::fs::OpenOptions::new()
@@ -159,9 +179,35 @@ fn open_locked(root: &Root) -> Result<(State, File)> {
 }
 
 /// Prints `value` as one JSON document on stdout.
-fn print_json<T: serde::Serialize>(value: &T) {
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) {
     println!(
         "{}",
         serde_json::to_string_pretty(value).expect("output types serialise")
     );
+}
+
+/// Logs go to stderr; `VPSC_LOG` takes an env-filter (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VPSC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .with_target(false)
+        .init();
+}
+
+/// Prints `err` as `PROGRAM: error: …`, each cause, then the hint.
+pub fn report(program: &str, err: &Error) {
+    eprintln!("{program}: error: {err}");
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        eprintln!("  caused by: {cause}");
+        source = cause.source();
+    }
+    if let Some(hint) = err.hint() {
+        eprintln!("  hint: {hint}");
+    }
 }

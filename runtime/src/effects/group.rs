@@ -34,18 +34,6 @@ fn user_exists(root: &Root, user: &str) -> Result<bool> {
     Ok(text.lines().any(|l| l.split(':').next() == Some(user)))
 }
 
-/// Runs a shadow-utils tool on the root with its own `--root`, so it also
-/// works on trees that have no binaries of their own.
-fn shadow_tool(root: &Root, argv: &[&str]) -> Result<()> {
-    let mut full: Vec<String> = vec![argv[0].to_owned()];
-    if !root.is_host() {
-        full.push("--root".into());
-        full.push(root.dir().to_string_lossy().into_owned());
-    }
-    full.extend(argv[1..].iter().map(|s| (*s).to_owned()));
-    Root::new("/").run(&full).map(drop)
-}
-
 pub(super) fn capture(ctx: &Ctx<'_>, name: &str) -> Result<(Prior, Option<Vec<u8>>)> {
     let entry = read_group(ctx.root, name)?;
     Ok((
@@ -75,13 +63,13 @@ pub(super) fn apply(ctx: &Ctx<'_>, name: &str, members: &[String]) -> Result<()>
     let current = match read_group(ctx.root, name)? {
         Some(e) => e.members,
         None => {
-            shadow_tool(ctx.root, &["groupadd", "--system", name])?;
+            ctx.root.shadow_tool(&["groupadd", "--system", name])?;
             Vec::new()
         }
     };
     for m in members {
         if !current.contains(m) {
-            shadow_tool(ctx.root, &["gpasswd", "--add", m, name])?;
+            ctx.root.shadow_tool(&["gpasswd", "--add", m, name])?;
         }
     }
     Ok(())
@@ -99,11 +87,11 @@ pub(super) fn undo(
     };
     for m in members {
         if !before.contains(m) && current.members.contains(m) {
-            shadow_tool(ctx.root, &["gpasswd", "--delete", m, name])?;
+            ctx.root.shadow_tool(&["gpasswd", "--delete", m, name])?;
         }
     }
     if !existed {
-        shadow_tool(ctx.root, &["groupdel", name])?;
+        ctx.root.shadow_tool(&["groupdel", name])?;
     }
     Ok(())
 }

@@ -1,0 +1,253 @@
+//! Command-line interface of `vpsc-user`; doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Onboard and offboard people: accounts, roles, SSH keys, TOTP, teams.
+/// Every change is recorded in the audit log, and a failed change is
+/// undone.
+#[derive(Debug, Parser)]
+#[command(name = "vpsc-user", version, about, long_about = None)]
+pub struct UserCli {
+    /// Operate on this root directory instead of / (as `useradd --root`).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: UserCommand,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Onboard a person: account, role groups and sudo rules, SSH key,
+    /// TOTP, expiry, teams and git identity.
+    Create {
+        /// Login name (lowercase, starts with a letter, at most 32 characters).
+        name: String,
+        /// Full name, for GECOS and git.
+        #[arg(long)]
+        full_name: String,
+        /// Email address, for git and the record.
+        #[arg(long)]
+        email: String,
+        /// Role from the roles file (`vpsc rbac roles` lists them).
+        #[arg(long)]
+        role: String,
+        /// Team to join (repeatable).
+        #[arg(long = "team", value_name = "T")]
+        teams: Vec<String>,
+        /// The person's OpenSSH public key file.
+        #[arg(long, value_name = "FILE", conflicts_with = "generate_ssh_key")]
+        ssh_key: Option<PathBuf>,
+        /// Generate an ed25519 key pair and print the private key once.
+        #[arg(long)]
+        generate_ssh_key: bool,
+        /// Set up a TOTP second factor (libpam-google-authenticator format).
+        #[arg(long)]
+        enable_2fa: bool,
+        /// When the account expires: YYYY-MM-DD or a duration (90d, 12w).
+        #[arg(long, value_name = "DATE|DURATION")]
+        expires: Option<String>,
+        /// Login shell (from /etc/shells; default /bin/bash).
+        #[arg(long, value_name = "PATH")]
+        shell: Option<String>,
+        /// Check everything and show the steps; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Offboard a person: lock, end sessions, remove sudo rules and
+    /// group memberships; the UID is never reused.
+    Delete {
+        /// Login name.
+        name: String,
+        /// Pack the home into a root-only archive under /var/lib/vpsc/archive and remove it.
+        #[arg(long)]
+        archive: bool,
+    },
+    /// List onboarded users.
+    List,
+    /// Show one user: roles, grants, groups, keys, status.
+    Show {
+        /// Login name.
+        name: String,
+    },
+    /// Lock an account (password and SSH keys).
+    Lock {
+        /// Login name.
+        name: String,
+    },
+    /// Unlock an account.
+    Unlock {
+        /// Login name.
+        name: String,
+    },
+    /// Assign or revoke lasting roles.
+    Role {
+        /// assign or revoke.
+        #[command(subcommand)]
+        action: RoleAction,
+    },
+    /// Add, rotate or revoke SSH keys.
+    SshKey {
+        /// add, rotate or revoke.
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+    /// Grant, extend or revoke a role for a limited time.
+    TempAccess {
+        /// grant, extend, revoke or sweep.
+        #[command(subcommand)]
+        action: TempAction,
+    },
+    /// Teams: a group and a setgid shared folder under /srv/teams.
+    Team {
+        /// create, add, remove or list.
+        #[command(subcommand)]
+        action: TeamAction,
+    },
+    /// TOTP second factor.
+    #[command(name = "2fa")]
+    TwoFactor {
+        /// code or verify.
+        #[command(subcommand)]
+        action: TwoFactorAction,
+    },
+}
+
+/// Role actions.
+#[derive(Debug, Subcommand)]
+pub enum RoleAction {
+    /// Give a user a role.
+    Assign {
+        /// Login name.
+        name: String,
+        /// Role.
+        role: String,
+    },
+    /// Take a role from a user.
+    Revoke {
+        /// Login name.
+        name: String,
+        /// Role.
+        role: String,
+    },
+}
+
+/// SSH key actions.
+#[derive(Debug, Subcommand)]
+pub enum KeyAction {
+    /// Authorize another key.
+    Add {
+        /// Login name.
+        name: String,
+        /// Public key file.
+        file: PathBuf,
+    },
+    /// Authorize a new key; older keys keep working for the grace period.
+    Rotate {
+        /// Login name.
+        name: String,
+        /// The new public key file.
+        file: PathBuf,
+        /// How long older keys still work (e.g. 7d).
+        #[arg(long, default_value = "7d")]
+        grace: String,
+    },
+    /// Revoke a key at once.
+    Revoke {
+        /// Login name.
+        name: String,
+        /// Its fingerprint (`SHA256:…`).
+        fingerprint: String,
+    },
+}
+
+/// Temporary access actions.
+#[derive(Debug, Subcommand)]
+pub enum TempAction {
+    /// Grant a role until a time; sudo itself refuses its rules afterwards.
+    Grant {
+        /// Login name.
+        name: String,
+        /// Role.
+        #[arg(long)]
+        role: String,
+        /// For how long (e.g. 4h, 2d) or until YYYY-MM-DD.
+        #[arg(long = "for", value_name = "DURATION|DATE")]
+        duration: String,
+    },
+    /// Extend a grant.
+    Extend {
+        /// Login name.
+        name: String,
+        /// Role.
+        #[arg(long)]
+        role: String,
+        /// New length from now, or until YYYY-MM-DD.
+        #[arg(long = "for", value_name = "DURATION|DATE")]
+        duration: String,
+    },
+    /// End a grant now.
+    Revoke {
+        /// Login name.
+        name: String,
+        /// Role.
+        #[arg(long)]
+        role: String,
+    },
+    /// Remove expired grants and rotated keys (the vpsc-user-sweep timer runs this).
+    Sweep,
+}
+
+/// Team actions.
+#[derive(Debug, Subcommand)]
+pub enum TeamAction {
+    /// Create a team.
+    Create {
+        /// Team name.
+        name: String,
+    },
+    /// Add a user to a team.
+    Add {
+        /// Team name.
+        team: String,
+        /// Login name.
+        user: String,
+    },
+    /// Remove a user from a team.
+    Remove {
+        /// Team name.
+        team: String,
+        /// Login name.
+        user: String,
+    },
+    /// List teams and members.
+    List,
+}
+
+/// TOTP actions.
+#[derive(Debug, Subcommand)]
+pub enum TwoFactorAction {
+    /// Print the user's current TOTP code (root only; for checks).
+    Code {
+        /// Login name.
+        name: String,
+        /// At this Unix time instead of now.
+        #[arg(long)]
+        at: Option<u64>,
+    },
+    /// Exit 0 if CODE is valid for the user now (±1 step), else 1.
+    Verify {
+        /// Login name.
+        name: String,
+        /// The code.
+        code: String,
+    },
+}

@@ -1,0 +1,398 @@
+//! `vpsc-user`: every subcommand, each change under the runtime's lock
+//! and recorded in the audit log (each step, and the command's outcome).
+
+use std::io::IsTerminal;
+
+use super::{open_locked, print_json};
+use crate::cli_user::{
+    KeyAction, RoleAction, TeamAction, TempAction, TwoFactorAction, UserCli, UserCommand,
+};
+use crate::error::{Error, Result};
+use crate::root::Root;
+use crate::state::State;
+use crate::users::create::{self, Created, KeySource, Request};
+use crate::users::store::{self, UserRecord};
+use crate::users::{delete, input, invalid, manage, system, totp};
+
+/// Runs the parsed `vpsc-user` command line; returns the exit status.
+pub fn run(cli: UserCli) -> Result<i32> {
+    let root = Root::from_arg(cli.root);
+    if !root.dir().is_dir() {
+        return Err(Error::Invalid {
+            what: format!("root {} is not a directory", root.dir().display()),
+            hint: "pass an existing directory to --root".into(),
+        });
+    }
+    let json = cli.json;
+    let now = crate::dates::now();
+    match cli.command {
+        UserCommand::Create {
+            name,
+            full_name,
+            email,
+            role,
+            teams,
+            ssh_key,
+            generate_ssh_key,
+            enable_2fa,
+            expires,
+            shell,
+            dry_run,
+        } => {
+            let req = Request {
+                name: name.clone(),
+                full_name,
+                email,
+                role,
+                teams,
+                key: match (ssh_key, generate_ssh_key) {
+                    (Some(f), _) => KeySource::File(f),
+                    (None, true) => KeySource::Generate,
+                    (None, false) => KeySource::None,
+                },
+                totp: enable_2fa,
+                expires,
+                shell,
+            };
+            let (state, _lock) = open_locked(&root)?;
+            let result = create::create(&root, &state, &req, now, dry_run);
+            if dry_run {
+                let created = result?;
+                show_created(&created, json);
+                return Ok(0);
+            }
+            audited(&root, &state, "user.create", &name, result, |c| {
+                show_created(c, json)
+            })
+        }
+        UserCommand::Delete { name, archive } => {
+            let (state, _lock) = open_locked(&root)?;
+            let result = delete::delete(&root, &state, &name, archive, now);
+            audited(&root, &state, "user.delete", &name, result, |d| {
+                if json {
+                    print_json(d);
+                } else {
+                    println!("offboarded {} (uid {} kept from reuse)", d.user, d.uid);
+                    println!("  left groups: {}", d.groups_left.join(", "));
+                    if let Some(a) = &d.archive {
+                        println!("  home archived to {a} (root only)");
+                    }
+                }
+            })
+        }
+        UserCommand::List => {
+            let state = State::open(&root)?;
+            let users = store::users(&state)?;
+            if json {
+                print_json(&users);
+            } else {
+                for u in &users {
+                    println!(
+                        "{:<20} {:>6} {:<8} {:<24} {}",
+                        u.name,
+                        u.uid,
+                        serde_json::to_value(u.status)
+                            .map(|v| v.as_str().unwrap_or_default().to_owned())
+                            .unwrap_or_default(),
+                        u.roles_at(now).join(","),
+                        u.email
+                    );
+                }
+            }
+            Ok(0)
+        }
+        UserCommand::Show { name } => {
+            let state = State::open(&root)?;
+            input::user_name(&name).map_err(invalid("name a user vpsc-user created"))?;
+            let u = store::user(&state, &name)?.ok_or_else(|| Error::Invalid {
+                what: format!("`{name}` is not a user vpsc-user created"),
+                hint: "`vpsc-user list` shows them".into(),
+            })?;
+            let groups = system::groups_of(&root, &name)?;
+            if json {
+                print_json(
+                    &serde_json::json!({"user": u, "groups": groups, "roles_now": u.roles_at(now)}),
+                );
+            } else {
+                show_record(&u, &groups, now);
+            }
+            Ok(0)
+        }
+        UserCommand::Lock { name } => changing(&root, "user.lock", &name, json, |s| {
+            manage::lock(&root, s, &name)
+        }),
+        UserCommand::Unlock { name } => changing(&root, "user.unlock", &name, json, |s| {
+            manage::unlock(&root, s, &name)
+        }),
+        UserCommand::Role { action } => match action {
+            RoleAction::Assign { name, role } => {
+                changing(&root, "user.role.assign", &name, json, |s| {
+                    manage::role_assign(&root, s, &name, &role, now)
+                })
+            }
+            RoleAction::Revoke { name, role } => {
+                changing(&root, "user.role.revoke", &name, json, |s| {
+                    manage::role_revoke(&root, s, &name, &role, now)
+                })
+            }
+        },
+        UserCommand::SshKey { action } => match action {
+            KeyAction::Add { name, file } => {
+                changing(&root, "user.ssh_key.add", &name, json, |s| {
+                    manage::key_add(&root, s, &name, &file, now)
+                })
+            }
+            KeyAction::Rotate { name, file, grace } => {
+                let grace = input::duration(&grace)
+                    .map_err(invalid("pass --grace as a duration such as 7d"))?;
+                changing(&root, "user.ssh_key.rotate", &name, json, |s| {
+                    manage::key_rotate(&root, s, &name, &file, grace, now)
+                })
+            }
+            KeyAction::Revoke { name, fingerprint } => {
+                changing(&root, "user.ssh_key.revoke", &name, json, |s| {
+                    manage::key_revoke(&root, s, &name, &fingerprint)
+                })
+            }
+        },
+        UserCommand::TempAccess { action } => match action {
+            TempAction::Grant {
+                name,
+                role,
+                duration,
+            } => temp_access(&root, &name, &role, &duration, false, json, now),
+            TempAction::Extend {
+                name,
+                role,
+                duration,
+            } => temp_access(&root, &name, &role, &duration, true, json, now),
+            TempAction::Revoke { name, role } => {
+                changing(&root, "user.temp_access.revoke", &name, json, |s| {
+                    manage::temp_revoke(&root, s, &name, &role, now)
+                })
+            }
+            TempAction::Sweep => {
+                let (state, _lock) = open_locked(&root)?;
+                let result = manage::sweep(&root, &state, now);
+                audited(&root, &state, "user.sweep", "*", result, |changed| {
+                    if json {
+                        print_json(&serde_json::json!({"changed": changed}));
+                    } else if !changed.is_empty() {
+                        println!("expired access removed for: {}", changed.join(", "));
+                    }
+                })
+            }
+        },
+        UserCommand::Team { action } => match action {
+            TeamAction::Create { name } => {
+                let (state, _lock) = open_locked(&root)?;
+                let result = manage::team_create(&root, &state, &name, now);
+                audited(&root, &state, "team.create", &name, result, |t| {
+                    if json {
+                        print_json(t);
+                    } else {
+                        println!(
+                            "team {} created: group {}, shared folder {} (setgid)",
+                            t.name, t.name, t.folder
+                        );
+                    }
+                })
+            }
+            TeamAction::Add { team, user } => changing(&root, "team.add", &user, json, |s| {
+                manage::team_member(&root, s, &team, &user, true)
+            }),
+            TeamAction::Remove { team, user } => changing(&root, "team.remove", &user, json, |s| {
+                manage::team_member(&root, s, &team, &user, false)
+            }),
+            TeamAction::List => {
+                let state = State::open(&root)?;
+                let teams = store::teams(&state)?;
+                let mut out = Vec::new();
+                for t in &teams {
+                    let members = crate::effects::group_members(&root, &t.name).unwrap_or_default();
+                    out.push(
+                        serde_json::json!({"team": t.name, "folder": t.folder, "members": members}),
+                    );
+                    if !json {
+                        println!("{:<20} {:<28} {}", t.name, t.folder, members.join(", "));
+                    }
+                }
+                if json {
+                    print_json(&out);
+                }
+                Ok(0)
+            }
+        },
+        UserCommand::TwoFactor { action } => {
+            let state = State::open(&root)?;
+            match action {
+                TwoFactorAction::Code { name, at } => {
+                    let secret = read_secret(&root, &state, &name)?;
+                    let t = at.unwrap_or_else(|| u64::try_from(now).unwrap_or(0));
+                    let code = totp::totp(&secret, t);
+                    if json {
+                        print_json(&serde_json::json!({"user": name, "time": t, "code": code}));
+                    } else {
+                        println!("{code}");
+                    }
+                    Ok(0)
+                }
+                TwoFactorAction::Verify { name, code } => {
+                    let secret = read_secret(&root, &state, &name)?;
+                    let t = u64::try_from(now).unwrap_or(0);
+                    let ok = [t.saturating_sub(30), t, t + 30]
+                        .iter()
+                        .any(|&at| totp::totp(&secret, at) == code);
+                    if json {
+                        print_json(&serde_json::json!({"user": name, "valid": ok}));
+                    } else {
+                        println!("{}", if ok { "valid" } else { "invalid" });
+                    }
+                    Ok(if ok { 0 } else { 1 })
+                }
+            }
+        }
+    }
+}
+
+/// `temp-access grant|extend`.
+fn temp_access(
+    root: &Root,
+    name: &str,
+    role: &str,
+    duration: &str,
+    extend: bool,
+    json: bool,
+    now: i64,
+) -> Result<i32> {
+    let until = input::expiry(duration, now)
+        .map_err(invalid("pass --for a duration such as 4h, or YYYY-MM-DD"))?;
+    let action = if extend {
+        "user.temp_access.extend"
+    } else {
+        "user.temp_access.grant"
+    };
+    changing(root, action, name, json, |s| {
+        manage::temp_grant(root, s, name, role, until, now, extend)
+    })
+}
+
+/// The TOTP secret of `name` from `~/.google_authenticator`.
+fn read_secret(root: &Root, state: &State, name: &str) -> Result<Vec<u8>> {
+    let record = manage::active(state, name)?;
+    let account = system::account(root, &record.name)?.ok_or_else(|| Error::Precondition {
+        what: format!("user `{name}` has no account"),
+        hint: "the account was removed by hand".into(),
+    })?;
+    let path = root.path(&format!("{}/.google_authenticator", account.home));
+    let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
+    totp::parse_google_authenticator(&text).map_err(|e| Error::Invalid {
+        what: format!("{}: {e}", path.display()),
+        hint: format!("enrol again: remove the file and run `vpsc-user create` for a new user, or re-run google-authenticator as {name}"),
+    })
+}
+
+/// Runs a changing command on a user record under the lock, audited.
+fn changing(
+    root: &Root,
+    action: &str,
+    target: &str,
+    json: bool,
+    f: impl FnOnce(&State) -> Result<UserRecord>,
+) -> Result<i32> {
+    let (state, _lock) = open_locked(root)?;
+    let result = f(&state);
+    let now = crate::dates::now();
+    audited(root, &state, action, target, result, |r| {
+        if json {
+            print_json(r);
+        } else {
+            let groups = system::groups_of(root, &r.name).unwrap_or_default();
+            show_record(r, &groups, now);
+        }
+    })
+}
+
+/// Records the command's outcome in the audit log, shows a success.
+fn audited<T>(
+    root: &Root,
+    state: &State,
+    action: &str,
+    target: &str,
+    result: Result<T>,
+    show: impl FnOnce(&T),
+) -> Result<i32> {
+    let outcome = match &result {
+        Ok(_) => "ok".to_owned(),
+        Err(e) => format!("error: {e}"),
+    };
+    super::record_outcome(root, state, action, target, outcome, result.as_ref().err())?;
+    let value = result?;
+    show(&value);
+    Ok(0)
+}
+
+fn show_record(u: &UserRecord, groups: &[String], now: i64) {
+    println!("{} (uid {}): {} <{}>", u.name, u.uid, u.full_name, u.email);
+    println!("  status:  {:?}", u.status);
+    println!("  roles:   {}", u.roles_at(now).join(", "));
+    for g in &u.grants {
+        println!("  grant:   {} until {}", g.role, crate::dates::utc(g.until));
+    }
+    println!("  groups:  {}", groups.join(", "));
+    println!("  teams:   {}", u.teams.join(", "));
+    for k in &u.keys {
+        let exp = k
+            .expires
+            .map(|t| format!(" (until {})", crate::dates::utc(t)))
+            .unwrap_or_default();
+        println!("  key:     {} {} {}{exp}", k.kind, k.fingerprint, k.comment);
+    }
+    println!("  2fa:     {}", if u.totp { "TOTP" } else { "none" });
+    if let Some(e) = u.expires {
+        println!("  expires: {}", crate::dates::utc(e));
+    }
+}
+
+fn show_created(c: &Created, json: bool) {
+    if json {
+        print_json(c);
+        return;
+    }
+    let what = if c.dry_run { "would create" } else { "created" };
+    let uid = c.uid.map(|u| format!(" (uid {u})")).unwrap_or_default();
+    println!("{what} user {}{uid}, role {}", c.user, c.roles.join(", "));
+    println!("  home:    {}", c.home);
+    println!("  groups:  {}", c.groups.join(", "));
+    if let Some(s) = &c.sudoers {
+        println!("  sudo:    {s}: {}", c.sudo_rules.join(", "));
+    }
+    if let Some(k) = &c.ssh_key {
+        println!("  ssh key: {} {} {}", k.kind, k.fingerprint, k.comment);
+    }
+    if let Some(e) = &c.expires {
+        println!("  expires: {e}");
+    }
+    if c.dry_run {
+        println!("  steps:   {}", c.steps.join(", "));
+        return;
+    }
+    if let Some(t) = &c.totp {
+        println!(
+            "\nTOTP: add this account to an authenticator app:\n  {}",
+            t.uri
+        );
+        if std::io::stdout().is_terminal()
+            && let Ok(qr) = crate::users::qr::terminal(&t.uri)
+        {
+            println!("{qr}");
+        }
+        println!("Scratch codes (shown once, each works once):");
+        for s in &t.scratch_codes {
+            println!("  {s}");
+        }
+    }
+    if let Some(p) = &c.private_key {
+        println!("\nPrivate key (shown once; hand it over securely, then forget it):\n{p}");
+    }
+}

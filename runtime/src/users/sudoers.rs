@@ -1,0 +1,204 @@
+//! The sudoers drop-in of a user, `/etc/sudoers.d/vpsc-<name>`, rendered
+//! from the user's roles: checked with `visudo -c -f` under a name sudo
+//! ignores (it skips files with a `.` in `sudoers.d`), then renamed into
+//! place, so sudo never reads a broken or half-written file.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::rbac::ResolvedRole;
+use crate::root::Root;
+
+/// The drop-in of `user`.
+pub fn path(user: &str) -> String {
+    format!("/etc/sudoers.d/vpsc-{user}")
+}
+
+/// A role's rules as sudoers lines, with the time sudo stops honouring
+/// them for a temporary grant.
+pub struct Entry<'a> {
+    /// The resolved role.
+    pub role: &'a ResolvedRole,
+    /// End of a temporary grant (Unix seconds).
+    pub until: Option<i64>,
+}
+
+/// The drop-in for `user` holding `entries`, or `None` when no role gives
+/// a sudo rule (then the user has no file at all).
+pub fn render(user: &str, entries: &[Entry<'_>]) -> Option<String> {
+    let mut lines = Vec::new();
+    for e in entries {
+        if e.role.sudo.is_empty() {
+            continue;
+        }
+        // sudo itself refuses a rule after NOTAFTER (sudoers(5), "Date
+        // and time options"), even if the sweeping timer never runs.
+        let after = e
+            .until
+            .map(|t| format!("NOTAFTER={} ", sudo_time(t)))
+            .unwrap_or_default();
+        let (all, cmds): (Vec<&String>, Vec<&String>) =
+            e.role.sudo.iter().partition(|r| r.as_str() == "ALL");
+        let why = match e.until {
+            Some(t) => format!("# role {} until {}", e.role.name, crate::dates::utc(t)),
+            None => format!("# role {}", e.role.name),
+        };
+        lines.push(why);
+        if !all.is_empty() {
+            lines.push(format!("{user} ALL=(ALL:ALL) {after}ALL"));
+        }
+        if !cmds.is_empty() {
+            let list: Vec<&str> = cmds.iter().map(|c| c.as_str()).collect();
+            lines.push(format!("{user} ALL=(root) {after}{}", list.join(", ")));
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "# Written by vpsc-user for {user}; `vpsc-user role assign|revoke` and\n# `vpsc-user temp-access` rewrite it from the roles file: do not edit.\n{}\n",
+        lines.join("\n")
+    ))
+}
+
+/// `YYYYMMDDHHMMSSZ`, the generalized time sudoers reads.
+fn sudo_time(secs: i64) -> String {
+    crate::dates::utc(secs)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect::<String>()
+        + "Z"
+}
+
+/// Installs `content` as the drop-in of `user` after visudo accepted it,
+/// or removes the drop-in when `content` is `None`.
+pub fn install(root: &Root, user: &str, content: Option<&str>) -> Result<()> {
+    let target = path(user);
+    let host_target = root.path(&target);
+    let Some(content) = content else {
+        return match std::fs::remove_file(&host_target) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io("remove", &host_target)(e))
+            }
+            _ => Ok(()),
+        };
+    };
+    let dir = root.path("/etc/sudoers.d");
+    if !dir.is_dir() {
+        return Err(Error::Precondition {
+            what: "/etc/sudoers.d does not exist: sudo is not installed".into(),
+            hint: "install sudo (vpsc-mod-rbac depends on it): `apt install vpsc-mod-rbac`".into(),
+        });
+    }
+    let staged = format!("/etc/sudoers.d/.vpsc-{user}.new");
+    let host_staged = root.path(&staged);
+    crate::effects::write_atomic(&host_staged, content.as_bytes(), 0o440, 0, 0)?;
+    if let Err(e) = check(root, &staged, &host_staged) {
+        let _ = std::fs::remove_file(&host_staged);
+        return Err(e);
+    }
+    std::fs::rename(&host_staged, &host_target).map_err(Error::io("rename", &host_target))?;
+    std::fs::set_permissions(&host_target, std::fs::Permissions::from_mode(0o440))
+        .map_err(Error::io("set permissions of", &host_target))
+}
+
+/// `visudo -c -q -f FILE`: the root's own visudo when it has one, else
+/// the host's on the file's host path.
+fn check(root: &Root, inside: &str, host: &Path) -> Result<()> {
+    let argv: Vec<String>;
+    let cmd = if root.path("/usr/sbin/visudo").exists() {
+        argv = ["visudo", "-c", "-q", "-f", inside]
+            .map(String::from)
+            .to_vec();
+        root.command(&argv)
+    } else if Path::new("/usr/sbin/visudo").exists() {
+        argv = vec![
+            "visudo".into(),
+            "-c".into(),
+            "-q".into(),
+            "-f".into(),
+            host.to_string_lossy().into_owned(),
+        ];
+        Root::new("/").command(&argv)
+    } else {
+        return Err(Error::Precondition {
+            what: "visudo is not installed, so the sudoers drop-in cannot be checked".into(),
+            hint: "install sudo: `apt install sudo`".into(),
+        });
+    };
+    crate::root::run_command(cmd, &argv)
+        .map(drop)
+        .map_err(|e| Error::Precondition {
+            what: format!("visudo refused the sudoers drop-in {inside}: {e}"),
+            hint: "a rule of the roles file is not valid sudoers; fix /etc/vpsc/rbac/roles.yaml (nothing was installed)".into(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(name: &str, sudo: &[&str]) -> ResolvedRole {
+        ResolvedRole {
+            name: name.into(),
+            description: String::new(),
+            inherits: vec![],
+            groups: vec![],
+            permissions: vec![],
+            sudo: sudo.iter().map(|s| (*s).to_owned()).collect(),
+            root_equivalent: false,
+        }
+    }
+
+    #[test]
+    fn rules_render_one_line_per_role_with_expiry_for_grants() {
+        let dev = role(
+            "developer",
+            &[
+                "/usr/bin/systemctl restart app-*.service",
+                "/usr/bin/id \"\"",
+            ],
+        );
+        let admin = role("admin", &["ALL"]);
+        let text = render(
+            "alice",
+            &[
+                Entry {
+                    role: &dev,
+                    until: None,
+                },
+                Entry {
+                    role: &admin,
+                    until: Some(1_800_000_000),
+                },
+            ],
+        )
+        .expect("rules");
+        assert!(
+            text.contains(
+                "alice ALL=(root) /usr/bin/systemctl restart app-*.service, /usr/bin/id \"\"\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("alice ALL=(ALL:ALL) NOTAFTER=20270115080000Z ALL"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_rules_means_no_file() {
+        let viewer = role("viewer", &[]);
+        assert_eq!(
+            render(
+                "bob",
+                &[Entry {
+                    role: &viewer,
+                    until: None
+                }]
+            ),
+            None
+        );
+    }
+}

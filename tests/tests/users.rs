@@ -1,0 +1,554 @@
+//! `vpsc-user` inside a real Debian 13 chroot with vpsc-mod-rbac installed
+//! by apt: onboarding a developer (sudo, groups, TOTP checked against
+//! oathtool), offboarding them, temporary access and key rotation, a
+//! failure injected at every step of create, and a table of bad input, each
+//! of the last two leaving the system exactly as it was.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::process::Output;
+
+use vpsc_e2e::{AllowRule, Chroot, LocalRepo, Snapshot, build_dist, require_root, workspace_root};
+
+/// A chroot with the roles, sudo, ssh-keygen and oathtool.
+fn chroot_with_rbac() -> Chroot {
+    let chroot = Chroot::new();
+    let dist = tempfile::tempdir().expect("tempdir");
+    build_dist(&workspace_root().join("profiles"), dist.path());
+    LocalRepo::install_into(&chroot, dist.path());
+    chroot.apt_get_ok(&["install", "vpsc-mod-rbac", "openssh-client", "oathtool"]);
+    chroot
+}
+
+/// A fresh ed25519 public key at `path` inside the chroot.
+fn key(chroot: &Chroot, path: &str, comment: &str) {
+    let _ = std::fs::remove_file(chroot.path(path));
+    let private = path.strip_suffix(".pub").expect(".pub");
+    chroot.run_ok(&[
+        "ssh-keygen",
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        "",
+        "-C",
+        comment,
+        "-f",
+        private,
+    ]);
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+/// The commands `sudo -l -U user` lists, one per entry.
+fn sudo_rules(chroot: &Chroot, user: &str) -> Vec<String> {
+    let out = chroot.run_ok(&["sudo", "-l", "-U", user]);
+    let Some((_, listed)) = out.split_once("may run the following commands") else {
+        return Vec::new();
+    };
+    listed
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.trim().split_once(") "))
+        .flat_map(|(_, cmds)| cmds.split(", ").map(str::to_owned).collect::<Vec<_>>())
+        .collect()
+}
+
+fn groups(chroot: &Chroot, user: &str) -> Vec<String> {
+    chroot
+        .run_ok(&["id", "-nG", user])
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn actions(chroot: &Chroot, prefix: &str) -> Vec<(String, String)> {
+    let out = chroot.run_ok(&["vpsc", "--json", "audit", "query", "--action", prefix]);
+    let events: Vec<serde_json::Value> = serde_json::from_str(&out).expect("events");
+    events
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_owned(),
+                e["result"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_developer_is_onboarded_and_offboarded_completely() {
+    require_root();
+    let chroot = chroot_with_rbac();
+    key(&chroot, "/tmp/alice.pub", "alice@laptop");
+    chroot.run_ok(&["vpsc-user", "team", "create", "web"]);
+    let created = json(&chroot.run(&[
+        "vpsc-user",
+        "--json",
+        "create",
+        "alice",
+        "--full-name",
+        "Alice Example",
+        "--email",
+        "alice@example.org",
+        "--role",
+        "developer",
+        "--team",
+        "web",
+        "--ssh-key",
+        "/tmp/alice.pub",
+        "--enable-2fa",
+        "--expires",
+        "90d",
+    ]));
+    let uid = created["uid"].as_u64().expect("uid");
+
+    // sudo lists exactly the role's rules, inherited ones included.
+    let role = json(&chroot.run(&["vpsc", "--json", "rbac", "show", "developer"]));
+    let mut want: Vec<String> = role["sudo"]
+        .as_array()
+        .expect("sudo")
+        .iter()
+        .map(|r| r.as_str().expect("rule").to_owned())
+        .collect();
+    let mut listed = sudo_rules(&chroot, "alice");
+    want.sort();
+    listed.sort();
+    assert!(!want.is_empty());
+    assert_eq!(listed, want, "sudo -l -U alice");
+    chroot.run_ok(&["visudo", "-c"]);
+    let drop_in = std::fs::metadata(chroot.path("/etc/sudoers.d/vpsc-alice")).expect("drop-in");
+    assert_eq!(drop_in.permissions().mode() & 0o7777, 0o440);
+
+    // The role's groups and the team, and nothing that is root.
+    let g = groups(&chroot, "alice");
+    for need in ["vpsc-viewer", "vpsc-developer", "web"] {
+        assert!(g.iter().any(|x| x == need), "{need} missing from {g:?}");
+    }
+    assert!(!g.iter().any(|x| x == "sudo"), "{g:?}");
+
+    // TOTP: the file libpam-google-authenticator reads, 0400 and alice's;
+    // oathtool computes the same code from its secret as vpsc does.
+    let ga = chroot.path("/home/alice/.google_authenticator");
+    let meta = std::fs::metadata(&ga).expect(".google_authenticator");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o400);
+    assert_eq!(u64::from(meta.uid()), uid);
+    let text = std::fs::read_to_string(&ga).expect("read");
+    let secret = text.lines().next().expect("secret line");
+    assert!(text.contains("\" TOTP_AUTH"), "{text}");
+    for (at, date) in [
+        (1_767_225_600, "2026-01-01 00:00:00 UTC"),
+        (1_798_761_599, "2026-12-31 23:59:59 UTC"),
+    ] {
+        let ours = chroot.run_ok(&["vpsc-user", "2fa", "code", "alice", "--at", &at.to_string()]);
+        let theirs = chroot.run_ok(&["oathtool", "--totp", "-b", "--now", date, secret]);
+        assert_eq!(ours.trim(), theirs.trim(), "TOTP at {date}");
+    }
+    assert!(
+        created["totp"]["uri"]
+            .as_str()
+            .expect("uri")
+            .starts_with("otpauth://totp/"),
+        "{created}"
+    );
+    assert_eq!(
+        created["totp"]["scratch_codes"]
+            .as_array()
+            .expect("codes")
+            .len(),
+        5
+    );
+
+    // The key, the expiry, the git identity.
+    let keys =
+        std::fs::read_to_string(chroot.path("/home/alice/.ssh/authorized_keys")).expect("keys");
+    let public = std::fs::read_to_string(chroot.path("/tmp/alice.pub")).expect("pub");
+    assert_eq!(keys.trim(), public.trim());
+    let fingerprint = chroot.run_ok(&["ssh-keygen", "-lf", "/tmp/alice.pub"]);
+    assert!(fingerprint.contains(created["ssh_key"]["fingerprint"].as_str().expect("fp")));
+    let chage = chroot.run_ok(&["chage", "-l", "alice"]);
+    let expires = chage
+        .lines()
+        .find(|l| l.starts_with("Account expires"))
+        .expect("chage -l");
+    assert!(!expires.ends_with("never"), "{chage}");
+    let git = std::fs::read_to_string(chroot.path("/home/alice/.gitconfig")).expect("gitconfig");
+    assert!(
+        git.contains("\tname = Alice Example\n\temail = alice@example.org\n"),
+        "{git}"
+    );
+
+    // RBAC answers from the role in force.
+    assert_eq!(
+        chroot
+            .run(&["vpsc", "rbac", "check", "alice", "app:web:deploy"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        chroot
+            .run(&["vpsc", "rbac", "check", "alice", "system:services:restart"])
+            .status
+            .code(),
+        Some(1)
+    );
+
+    // Temporary devops: sudo carries NOTAFTER, revoke takes it back.
+    chroot.run_ok(&[
+        "vpsc-user",
+        "temp-access",
+        "grant",
+        "alice",
+        "--role",
+        "devops",
+        "--for",
+        "4h",
+    ]);
+    let rules = std::fs::read_to_string(chroot.path("/etc/sudoers.d/vpsc-alice")).expect("drop-in");
+    assert!(rules.contains("NOTAFTER="), "{rules}");
+    assert!(groups(&chroot, "alice").iter().any(|x| x == "vpsc-devops"));
+    assert_eq!(
+        chroot
+            .run(&["vpsc", "rbac", "check", "alice", "system:services:restart"])
+            .status
+            .code(),
+        Some(0)
+    );
+    chroot.run_ok(&["visudo", "-c"]);
+    chroot.run_ok(&[
+        "vpsc-user",
+        "temp-access",
+        "revoke",
+        "alice",
+        "--role",
+        "devops",
+    ]);
+    assert!(!groups(&chroot, "alice").iter().any(|x| x == "vpsc-devops"));
+    listed = sudo_rules(&chroot, "alice");
+    listed.sort();
+    assert_eq!(listed, want, "back to the developer's rules");
+
+    // Rotation: the old key gets an expiry-time sshd enforces.
+    key(&chroot, "/tmp/alice2.pub", "alice@new-laptop");
+    chroot.run_ok(&[
+        "vpsc-user",
+        "ssh-key",
+        "rotate",
+        "alice",
+        "/tmp/alice2.pub",
+        "--grace",
+        "1d",
+    ]);
+    let keys =
+        std::fs::read_to_string(chroot.path("/home/alice/.ssh/authorized_keys")).expect("keys");
+    assert_eq!(keys.lines().count(), 2, "{keys}");
+    assert!(
+        keys.lines()
+            .next()
+            .expect("old")
+            .starts_with("expiry-time=\""),
+        "{keys}"
+    );
+
+    // Offboarding.
+    let deleted = json(&chroot.run(&["vpsc-user", "--json", "delete", "alice", "--archive"]));
+    assert!(!chroot.path("/etc/sudoers.d/vpsc-alice").exists());
+    assert_eq!(
+        groups(&chroot, "alice"),
+        ["alice"],
+        "only the user's own group is left"
+    );
+    let shadow = std::fs::read_to_string(chroot.path("/etc/shadow")).expect("shadow");
+    let entry: Vec<&str> = shadow
+        .lines()
+        .find(|l| l.starts_with("alice:"))
+        .expect("the account stays, so its UID is not reused")
+        .split(':')
+        .collect();
+    assert!(entry[1].starts_with('!'), "password locked: {entry:?}");
+    assert_eq!(entry[7], "1", "account expired: {entry:?}");
+    let archive = deleted["archive"].as_str().expect("archive");
+    let meta = std::fs::metadata(chroot.path(archive)).expect("archive file");
+    assert_eq!((meta.uid(), meta.permissions().mode() & 0o777), (0, 0o600));
+    let dir = std::fs::metadata(chroot.path("/var/lib/vpsc/archive")).expect("archive dir");
+    assert_eq!(dir.permissions().mode() & 0o777, 0o700);
+    let listing = chroot.run_ok(&["tar", "-tzf", archive]);
+    assert!(listing.contains("alice/.google_authenticator"), "{listing}");
+    assert!(!chroot.path("/home/alice").exists());
+    let events = actions(&chroot, "user.delete.");
+    for step in [
+        "lock", "sessions", "sudoers", "groups", "archive", "record", "home",
+    ] {
+        let action = format!("user.delete.{step}");
+        assert!(
+            events.contains(&(action.clone(), "ok".into())),
+            "{action} not in {events:?}"
+        );
+    }
+    let events = actions(&chroot, "user.create.");
+    for step in [
+        "account", "folders", "groups", "teams", "sudoers", "ssh_key", "totp", "git", "record",
+    ] {
+        let action = format!("user.create.{step}");
+        assert!(
+            events.contains(&(action.clone(), "ok".into())),
+            "{action} not in {events:?}"
+        );
+    }
+    chroot.run_ok(&["vpsc", "audit", "verify"]);
+
+    // The UID is never handed out again, and the name is refused.
+    let bob = json(&chroot.run(&[
+        "vpsc-user",
+        "--json",
+        "create",
+        "bob",
+        "--full-name",
+        "Bob",
+        "--email",
+        "bob@example.org",
+        "--role",
+        "viewer",
+    ]));
+    assert_ne!(bob["uid"].as_u64(), Some(uid));
+    let again = chroot.run(&[
+        "vpsc-user",
+        "create",
+        "alice",
+        "--full-name",
+        "Alice",
+        "--email",
+        "a@example.org",
+        "--role",
+        "viewer",
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("offboarded"));
+}
+
+/// What may differ after a refused or rolled-back create: vpsc's own
+/// records, and the backups shadow-utils keep of each file they rewrite.
+const NO_TRACE: &[AllowRule] = &[
+    AllowRule::new(
+        "var/lib/vpsc",
+        "the audit log records the attempt and each undo",
+    ),
+    AllowRule::new(
+        "etc/*-",
+        "useradd/gpasswd keep the previous passwd, group, shadow, gshadow as FILE-",
+    ),
+    AllowRule::new("tmp", "the test's own key files"),
+];
+
+#[test]
+fn a_failed_step_or_bad_input_leaves_no_trace() {
+    require_root();
+    let chroot = chroot_with_rbac();
+    key(&chroot, "/tmp/carol.pub", "carol@laptop");
+    chroot.run_ok(&["vpsc-user", "team", "create", "ops"]);
+    let args = [
+        "create",
+        "carol",
+        "--full-name",
+        "Carol Example",
+        "--email",
+        "carol@example.org",
+        "--role",
+        "devops",
+        "--team",
+        "ops",
+        "--ssh-key",
+        "/tmp/carol.pub",
+        "--enable-2fa",
+        "--expires",
+        "2030-01-01",
+    ];
+    let dry: Vec<&str> = ["vpsc-user", "--json"]
+        .into_iter()
+        .chain(args)
+        .chain(["--dry-run"])
+        .collect();
+    let plan = json(&chroot.run(&dry));
+    let steps: Vec<String> = plan["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s.as_str().expect("step").to_owned())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "account", "folders", "groups", "teams", "sudoers", "ssh_key", "totp", "git", "record"
+        ]
+    );
+    let before = Snapshot::take(chroot.root());
+
+    let argv: Vec<&str> = ["vpsc-user"].into_iter().chain(args).collect();
+    for step in &steps {
+        let out = chroot
+            .command(&argv)
+            .env("VPSC_FAIL_STEP", format!("user.create.{step}"))
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{step}: {stderr}");
+        assert!(
+            stderr.contains(&format!("failed at step `{step}`")),
+            "{stderr}"
+        );
+        let changes = before.diff(&Snapshot::take(chroot.root()), NO_TRACE);
+        assert!(changes.is_empty(), "failure at `{step}` left: {changes:#?}");
+        assert_eq!(chroot.run_ok(&["vpsc-user", "--json", "list"]).trim(), "[]");
+    }
+    let undone = actions(&chroot, "user.create.");
+    assert!(
+        undone.contains(&("user.create.account.undo".into(), "ok".into())),
+        "{undone:?}"
+    );
+
+    // Bad input: each refused with what, why and how, and nothing changes.
+    std::fs::write(
+        chroot.path("/tmp/dsa.pub"),
+        "ssh-dss AAAAB3NzaC1kc3MAAACBAP8= x\n",
+    )
+    .expect("dsa");
+    chroot.run_ok(&[
+        "ssh-keygen",
+        "-q",
+        "-t",
+        "rsa",
+        "-b",
+        "2048",
+        "-N",
+        "",
+        "-f",
+        "/tmp/rsa2048",
+    ]);
+    std::fs::write(
+        chroot.path("/tmp/garbage.pub"),
+        "ssh-ed25519 not-base64!! x\n",
+    )
+    .expect("garbage");
+    std::fs::write(
+        chroot.path("/tmp/two.pub"),
+        format!(
+            "{0}{0}",
+            std::fs::read_to_string(chroot.path("/tmp/carol.pub")).expect("pub")
+        ),
+    )
+    .expect("two");
+    let ok = |over: &[(&str, &str)]| -> Vec<String> {
+        let mut v: Vec<(String, String)> = [
+            ("name", "dave"),
+            ("--full-name", "Dave Example"),
+            ("--email", "dave@example.org"),
+            ("--role", "developer"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        for (k, val) in over {
+            match v.iter_mut().find(|(key, _)| key == k) {
+                Some(e) => e.1 = (*val).to_owned(),
+                None => v.push(((*k).to_owned(), (*val).to_owned())),
+            }
+        }
+        let mut argv = vec!["vpsc-user".to_owned(), "create".to_owned()];
+        for (k, val) in v {
+            if k != "name" {
+                argv.push(k);
+            }
+            argv.push(val);
+        }
+        argv
+    };
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        ("uppercase name", ok(&[("name", "Dave")])),
+        ("name starts with a digit", ok(&[("name", "1dave")])),
+        (
+            "name too long",
+            ok(&[("name", "d234567890123456789012345678901234")]),
+        ),
+        ("name with a dot", ok(&[("name", "da.ve")])),
+        ("name with a space", ok(&[("name", "da ve")])),
+        ("name with a colon", ok(&[("name", "da:ve")])),
+        ("empty name", ok(&[("name", "")])),
+        ("name ending in -", ok(&[("name", "dave-")])),
+        ("reserved root", ok(&[("name", "root")])),
+        ("reserved www-data", ok(&[("name", "www-data")])),
+        ("reserved systemd-", ok(&[("name", "systemd-foo")])),
+        ("existing account", ok(&[("name", "daemon")])),
+        ("existing group", ok(&[("name", "ops")])),
+        ("email without @", ok(&[("--email", "dave.example.org")])),
+        (
+            "email without domain dot",
+            ok(&[("--email", "dave@localhost")]),
+        ),
+        ("email with space", ok(&[("--email", "da ve@example.org")])),
+        ("email with two @", ok(&[("--email", "dave@@example.org")])),
+        (
+            "email with newline",
+            ok(&[("--email", "dave@example.org\nx")]),
+        ),
+        ("full name with colon", ok(&[("--full-name", "Dave: Root")])),
+        ("full name with comma", ok(&[("--full-name", "Dave, Jr")])),
+        (
+            "full name with newline",
+            ok(&[("--full-name", "Dave\nroot::0:0")]),
+        ),
+        ("empty full name", ok(&[("--full-name", " ")])),
+        ("unknown role", ok(&[("--role", "superuser")])),
+        ("role with bad chars", ok(&[("--role", "admin;rm")])),
+        ("unknown team", ok(&[("--team", "nosuchteam")])),
+        ("bad team name", ok(&[("--team", "Ops")])),
+        ("DSA key", ok(&[("--ssh-key", "/tmp/dsa.pub")])),
+        ("RSA 2048 key", ok(&[("--ssh-key", "/tmp/rsa2048.pub")])),
+        ("private key", ok(&[("--ssh-key", "/tmp/rsa2048")])),
+        ("garbage key", ok(&[("--ssh-key", "/tmp/garbage.pub")])),
+        ("two keys", ok(&[("--ssh-key", "/tmp/two.pub")])),
+        ("missing key file", ok(&[("--ssh-key", "/tmp/nope.pub")])),
+        ("zero duration", ok(&[("--expires", "0d")])),
+        ("duration without unit", ok(&[("--expires", "90")])),
+        ("unknown unit", ok(&[("--expires", "3y")])),
+        ("negative duration", {
+            // Attached, or clap would take `-5d` for a flag before vpsc sees it.
+            let mut argv = ok(&[]);
+            argv.push("--expires=-5d".into());
+            argv
+        }),
+        ("date in the past", ok(&[("--expires", "2020-01-01")])),
+        ("impossible date", ok(&[("--expires", "2030-02-30")])),
+        (
+            "shell not in /etc/shells",
+            ok(&[("--shell", "/usr/bin/python3")]),
+        ),
+        ("relative shell", ok(&[("--shell", "bash")])),
+    ];
+    assert!(cases.len() >= 30);
+    let before = Snapshot::take(chroot.root());
+    for (what, argv) in &cases {
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let out = chroot.run(&argv);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {argv:?} gave {stderr}");
+        assert!(
+            stderr.contains("error:") && stderr.contains("hint:"),
+            "{what}: no what/how in {stderr}"
+        );
+    }
+    let changes = before.diff(&Snapshot::take(chroot.root()), NO_TRACE);
+    assert!(changes.is_empty(), "bad input changed: {changes:#?}");
+    assert_eq!(chroot.run_ok(&["vpsc-user", "--json", "list"]).trim(), "[]");
+
+    // And the real thing succeeds afterwards.
+    let real: Vec<&str> = ["vpsc-user", "--json"].into_iter().chain(args).collect();
+    json(&chroot.run(&real));
+}
