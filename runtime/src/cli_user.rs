@@ -115,7 +115,7 @@ pub enum UserCommand {
     /// TOTP second factor.
     #[command(name = "2fa")]
     TwoFactor {
-        /// code or verify.
+        /// enroll, enforce, relax, code or verify.
         #[command(subcommand)]
         action: TwoFactorAction,
     },
@@ -243,6 +243,16 @@ pub enum TwoFactorAction {
         #[arg(long)]
         at: Option<u64>,
     },
+    /// Give an onboarded user a (new) TOTP secret; shows it once.
+    Enroll {
+        /// Login name.
+        name: String,
+    },
+    /// Require key plus TOTP code for SSH logins; refused while an
+    /// administrator has no working second factor.
+    Enforce,
+    /// Stop requiring the code (restores sshd's PAM file exactly).
+    Relax,
     /// Exit 0 if CODE is valid for the user now (±1 step), else 1.
     Verify {
         /// Login name.

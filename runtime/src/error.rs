@@ -251,7 +251,13 @@ impl Error {
                 "the audit table of /var/lib/vpsc/state.db was changed outside vpsc; compare with the `vpsc[…]: audit seq=` lines in the system log (journalctl -t vpsc) up to event {seq}, and keep the file as evidence"
             )),
             Error::Io { .. } | Error::Injected { .. } => None,
-            Error::RolledBack { source, .. } => source.hint(),
+            Error::RolledBack { source, .. } => match source.as_ref() {
+                // Their own hints speak of resuming a package configure.
+                Error::Validation { .. } | Error::CommandFailed { .. } | Error::Spawn { .. } => Some(
+                    "fix what the message above names, then run the same command again; nothing of this attempt is left".into(),
+                ),
+                other => other.hint(),
+            },
         }
     }
 

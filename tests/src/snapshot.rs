@@ -82,8 +82,13 @@ impl Snapshot {
 
     /// Records every entry of [`Snapshot::SCOPE`] under `root`.
     pub fn take(root: &Path) -> Snapshot {
+        Snapshot::take_also(root, &[])
+    }
+
+    /// Records [`Snapshot::SCOPE`] and the trees `extra` (e.g. `"home"`).
+    pub fn take_also(root: &Path, extra: &[&str]) -> Snapshot {
         let mut entries = BTreeMap::new();
-        for rel in Self::SCOPE {
+        for rel in Self::SCOPE.iter().chain(extra) {
             record(root, rel, &mut entries)
                 .unwrap_or_else(|e| panic!("snapshot of {}: {e}", root.join(rel).display()));
         }

@@ -332,7 +332,103 @@ fn a_developer_is_onboarded_and_offboarded_completely() {
     ]);
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("offboarded"));
+
+    // A generated key: the private half is handed over once, kept nowhere.
+    let frank = json(&chroot.run(&[
+        "vpsc-user",
+        "--json",
+        "create",
+        "frank",
+        "--full-name",
+        "Frank",
+        "--email",
+        "frank@example.org",
+        "--role",
+        "viewer",
+        "--generate-ssh-key",
+    ]));
+    let private = frank["private_key"].as_str().expect("private key");
+    assert!(
+        private.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"),
+        "{private}"
+    );
+    let authorized =
+        std::fs::read_to_string(chroot.path("/home/frank/.ssh/authorized_keys")).expect("keys");
+    assert!(authorized.starts_with("ssh-ed25519 "), "{authorized}");
+    std::fs::write(chroot.path("/tmp/frank"), private).expect("write");
+    std::fs::set_permissions(
+        chroot.path("/tmp/frank"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
+    let derived = chroot.run_ok(&["ssh-keygen", "-y", "-f", "/tmp/frank"]);
+    assert_eq!(
+        derived.split_whitespace().nth(1),
+        authorized.split_whitespace().nth(1),
+        "the private key belongs to the authorized key"
+    );
+    let roles = json(&chroot.run(&["vpsc", "--json", "rbac", "roles"]));
+    assert_eq!(roles["roles"].as_array().expect("roles").len(), 5);
+
+    // From outside, with --root, as useradd --root works.
+    let host = workspace_root().join("target/release/vpsc-user");
+    assert!(
+        host.exists(),
+        "{} missing: run `make runtime-deb`",
+        host.display()
+    );
+    let root = chroot.root().to_string_lossy().into_owned();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(&host)
+            .arg("--root")
+            .arg(&root)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .output()
+            .expect("run vpsc-user");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "create",
+        "erin",
+        "--full-name",
+        "Erin",
+        "--email",
+        "erin@example.org",
+        "--role",
+        "auditor",
+        "--team",
+        "web",
+    ]);
+    let erin = groups(&chroot, "erin");
+    for g in ["vpsc-auditor", "vpsc-viewer", "adm", "web"] {
+        assert!(erin.iter().any(|x| x == g), "{g} missing from {erin:?}");
+    }
+    assert_eq!(sudo_rules(&chroot, "erin").len(), 3);
+    run(&["role", "revoke", "erin", "auditor"]);
+    assert!(!chroot.path("/etc/sudoers.d/vpsc-erin").exists());
+    run(&["lock", "erin"]);
+    let shadow = std::fs::read_to_string(chroot.path("/etc/shadow")).expect("shadow");
+    assert!(shadow.lines().any(|l| l.starts_with("erin:!")), "locked");
+    run(&["unlock", "erin"]);
+    run(&["delete", "erin"]);
+    assert!(
+        std::fs::metadata(chroot.path("/home/erin"))
+            .expect("home kept without --archive")
+            .permissions()
+            .mode()
+            & 0o777
+            == 0o700
+    );
 }
+
+/// Beyond /etc and /usr: where homes and team folders are made.
+const PEOPLE: &[&str] = &["home", "srv", "var/mail", "var/lib/vpsc/archive"];
 
 /// What may differ after a refused or rolled-back create: vpsc's own
 /// records, and the backups shadow-utils keep of each file they rewrite.
@@ -389,7 +485,7 @@ fn a_failed_step_or_bad_input_leaves_no_trace() {
             "account", "folders", "groups", "teams", "sudoers", "ssh_key", "totp", "git", "record"
         ]
     );
-    let before = Snapshot::take(chroot.root());
+    let before = Snapshot::take_also(chroot.root(), PEOPLE);
 
     let argv: Vec<&str> = ["vpsc-user"].into_iter().chain(args).collect();
     for step in &steps {
@@ -404,7 +500,7 @@ fn a_failed_step_or_bad_input_leaves_no_trace() {
             stderr.contains(&format!("failed at step `{step}`")),
             "{stderr}"
         );
-        let changes = before.diff(&Snapshot::take(chroot.root()), NO_TRACE);
+        let changes = before.diff(&Snapshot::take_also(chroot.root(), PEOPLE), NO_TRACE);
         assert!(changes.is_empty(), "failure at `{step}` left: {changes:#?}");
         assert_eq!(chroot.run_ok(&["vpsc-user", "--json", "list"]).trim(), "[]");
     }
@@ -533,7 +629,7 @@ fn a_failed_step_or_bad_input_leaves_no_trace() {
         ("relative shell", ok(&[("--shell", "bash")])),
     ];
     assert!(cases.len() >= 30);
-    let before = Snapshot::take(chroot.root());
+    let before = Snapshot::take_also(chroot.root(), PEOPLE);
     for (what, argv) in &cases {
         let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
         let out = chroot.run(&argv);
@@ -544,11 +640,129 @@ fn a_failed_step_or_bad_input_leaves_no_trace() {
             "{what}: no what/how in {stderr}"
         );
     }
-    let changes = before.diff(&Snapshot::take(chroot.root()), NO_TRACE);
+    let changes = before.diff(&Snapshot::take_also(chroot.root(), PEOPLE), NO_TRACE);
     assert!(changes.is_empty(), "bad input changed: {changes:#?}");
     assert_eq!(chroot.run_ok(&["vpsc-user", "--json", "list"]).trim(), "[]");
 
     // And the real thing succeeds afterwards.
     let real: Vec<&str> = ["vpsc-user", "--json"].into_iter().chain(args).collect();
     json(&chroot.run(&real));
+}
+
+#[test]
+fn two_factor_is_required_only_once_every_admin_has_one() {
+    require_root();
+    let chroot = chroot_with_rbac();
+    chroot.apt_get_ok(&["install", "openssh-server", "libpam-google-authenticator"]);
+    for (name, role) in [("ada", "admin"), ("bob", "developer")] {
+        chroot.run_ok(&[
+            "vpsc-user",
+            "create",
+            name,
+            "--full-name",
+            name,
+            "--email",
+            "x@example.org",
+            "--role",
+            role,
+        ]);
+    }
+    let refused = chroot.run(&["vpsc-user", "2fa", "enforce"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("ada (no /home/ada/.google_authenticator)"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("bob"),
+        "only administrators are required: {stderr}"
+    );
+
+    let enrolled = json(&chroot.run(&["vpsc-user", "--json", "2fa", "enroll", "ada"]));
+    assert!(enrolled["uri"].as_str().expect("uri").contains("secret="));
+    // sshd -t (run before the drop-in is kept) needs what systemd-tmpfiles
+    // makes at boot, which a chroot never had.
+    std::fs::create_dir_all(chroot.path("/run/sshd")).expect("privilege separation directory");
+    let before = Snapshot::take_also(chroot.root(), PEOPLE);
+    chroot.run_ok(&["vpsc-user", "2fa", "enforce"]);
+
+    let sshd = chroot.run_ok(&["sshd", "-T"]);
+    assert!(
+        sshd.contains("authenticationmethods publickey,keyboard-interactive"),
+        "{sshd}"
+    );
+    assert!(sshd.contains("kbdinteractiveauthentication yes"), "{sshd}");
+    let pam = std::fs::read_to_string(chroot.path("/etc/pam.d/sshd")).expect("pam");
+    assert!(
+        pam.contains("auth required pam_google_authenticator.so nullok"),
+        "{pam}"
+    );
+    assert!(
+        !pam.lines().any(|l| l.trim() == "@include common-auth"),
+        "{pam}"
+    );
+    let diversions = chroot.run_ok(&["dpkg-divert", "--list", "/etc/pam.d/sshd"]);
+    assert!(
+        diversions.contains("/etc/pam.d/sshd.vpsc-orig"),
+        "{diversions}"
+    );
+
+    chroot.run_ok(&["vpsc-user", "2fa", "relax"]);
+    let changes = before.diff(&Snapshot::take_also(chroot.root(), PEOPLE), NO_TRACE);
+    assert!(changes.is_empty(), "relax left: {changes:#?}");
+    // Temporary access ends by itself: the timer's own command sweeps it.
+    chroot.run_ok(&[
+        "vpsc-user",
+        "temp-access",
+        "grant",
+        "bob",
+        "--role",
+        "devops",
+        "--for",
+        "1m",
+    ]);
+    assert!(groups(&chroot, "bob").iter().any(|g| g == "vpsc-devops"));
+    assert!(
+        chroot
+            .path("/etc/systemd/system/timers.target.wants/vpsc-user-sweep.timer")
+            .symlink_metadata()
+            .is_ok(),
+        "vpsc-user-sweep.timer is not enabled"
+    );
+    let unit =
+        std::fs::read_to_string(chroot.path("/usr/lib/systemd/system/vpsc-user-sweep.service"))
+            .expect("unit");
+    let exec: Vec<&str> = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("ExecStart")
+        .split_whitespace()
+        .collect();
+    std::thread::sleep(std::time::Duration::from_secs(61));
+    chroot.run_ok(&exec);
+    assert!(
+        !groups(&chroot, "bob").iter().any(|g| g == "vpsc-devops"),
+        "swept"
+    );
+    let rules = std::fs::read_to_string(chroot.path("/etc/sudoers.d/vpsc-bob")).expect("drop-in");
+    assert!(!rules.contains("NOTAFTER"), "{rules}");
+    assert!(
+        actions(&chroot, "user.temp_access.sweep.")
+            .iter()
+            .any(|(a, r)| a == "user.temp_access.sweep.access" && r == "ok")
+    );
+
+    let events = actions(&chroot, "user.2fa.");
+    for a in [
+        "user.2fa.enroll.totp",
+        "user.2fa.enroll",
+        "user.2fa.enforce",
+        "user.2fa.relax",
+    ] {
+        assert!(
+            events.iter().any(|(x, r)| x == a && r == "ok"),
+            "{a} not in {events:?}"
+        );
+    }
 }

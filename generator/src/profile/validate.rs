@@ -269,6 +269,15 @@ fn check_file_name(path: &Path, source: &str, name: &str) -> Result<()> {
             Some("choose another name, e.g. `cis-<purpose>`".into()),
         ));
     }
+    if name == vpsc::users::twofactor::JOURNAL_NAME {
+        return Err(Error::invalid(
+            locate::find(path, source, name, 1),
+            format!(
+                "module name `{name}` is reserved: `vpsc-user 2fa enforce` journals its changes under it"
+            ),
+            Some("choose another name".into()),
+        ));
+    }
     if stem != name {
         return Err(Error::invalid(
             locate::find(path, source, name, 1),

@@ -12,7 +12,7 @@ use crate::root::Root;
 use crate::state::State;
 use crate::users::create::{self, Created, KeySource, Request};
 use crate::users::store::{self, UserRecord};
-use crate::users::{delete, input, invalid, manage, system, totp};
+use crate::users::{delete, input, invalid, manage, system, totp, twofactor};
 
 /// Runs the parsed `vpsc-user` command line; returns the exit status.
 pub fn run(cli: UserCli) -> Result<i32> {
@@ -223,6 +223,50 @@ pub fn run(cli: UserCli) -> Result<i32> {
                 Ok(0)
             }
         },
+        UserCommand::TwoFactor {
+            action: TwoFactorAction::Enroll { name },
+        } => {
+            let (state, _lock) = open_locked(&root)?;
+            let result = twofactor::enroll(&root, &state, &name);
+            audited(&root, &state, "user.2fa.enroll", &name, result, |t| {
+                if json {
+                    print_json(t);
+                } else {
+                    show_totp(t);
+                }
+            })
+        }
+        UserCommand::TwoFactor {
+            action: action @ (TwoFactorAction::Enforce | TwoFactorAction::Relax),
+        } => {
+            let (state, _lock) = open_locked(&root)?;
+            let enforce = matches!(action, TwoFactorAction::Enforce);
+            let result = if enforce {
+                twofactor::enforce(&root, &state, now)
+            } else {
+                twofactor::relax(&root, &state)
+            };
+            let what = if enforce {
+                "user.2fa.enforce"
+            } else {
+                "user.2fa.relax"
+            };
+            audited(&root, &state, what, "sshd", result, |r| {
+                if json {
+                    print_json(r);
+                } else if enforce {
+                    println!(
+                        "SSH logins now need the key and a TOTP code ({} change(s)); `vpsc-user 2fa relax` undoes it",
+                        r.applied.len()
+                    );
+                } else {
+                    println!(
+                        "SSH second factor no longer required ({} change(s) undone)",
+                        r.undone.len()
+                    );
+                }
+            })
+        }
         UserCommand::TwoFactor { action } => {
             let state = State::open(&root)?;
             match action {
@@ -236,6 +280,11 @@ pub fn run(cli: UserCli) -> Result<i32> {
                         println!("{code}");
                     }
                     Ok(0)
+                }
+                TwoFactorAction::Enroll { .. }
+                | TwoFactorAction::Enforce
+                | TwoFactorAction::Relax => {
+                    unreachable!("handled above with the lock")
                 }
                 TwoFactorAction::Verify { name, code } => {
                     let secret = read_secret(&root, &state, &name)?;
@@ -394,5 +443,21 @@ fn show_created(c: &Created, json: bool) {
     }
     if let Some(p) = &c.private_key {
         println!("\nPrivate key (shown once; hand it over securely, then forget it):\n{p}");
+    }
+}
+
+fn show_totp(t: &crate::users::create::TotpEnrolment) {
+    println!(
+        "\nTOTP: add this account to an authenticator app:\n  {}",
+        t.uri
+    );
+    if std::io::stdout().is_terminal()
+        && let Ok(qr) = crate::users::qr::terminal(&t.uri)
+    {
+        println!("{qr}");
+    }
+    println!("Scratch codes (shown once, each works once):");
+    for s in &t.scratch_codes {
+        println!("  {s}");
     }
 }

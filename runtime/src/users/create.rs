@@ -444,20 +444,14 @@ pub fn create(
 
     if req.totp {
         let secret = totp::Secret::generate().map_err(Error::io("read", "/dev/urandom"))?;
-        let host = hostname(root);
         tx.step("totp", || {
-            let path = root.path(&format!("{home}/.google_authenticator"));
-            let text = totp::google_authenticator_file(&secret.base32(), secret.scratch_codes());
-            crate::effects::write_atomic(&path, text.as_bytes(), 0o400, uid, gid)?;
+            let path = super::twofactor::write_secret(root, &home, uid, gid, &secret)?;
             Ok((
                 serde_json::json!({"file": format!("{home}/.google_authenticator")}),
                 Box::new(move || remove_file(&path)),
             ))
         })?;
-        out.totp = Some(TotpEnrolment {
-            uri: totp::otpauth_uri(&format!("{name}@{host}"), "vpsc", &secret.base32()),
-            scratch_codes: secret.scratch_codes().iter().map(u32::to_string).collect(),
-        });
+        out.totp = Some(super::twofactor::enrolment(root, name, &secret));
     }
 
     tx.step("git", || {

@@ -17,6 +17,7 @@ pub mod store;
 pub mod sudoers;
 pub mod system;
 pub mod totp;
+pub mod twofactor;
 pub mod tx;
 
 use crate::error::Error;

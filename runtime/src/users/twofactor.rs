@@ -1,0 +1,266 @@
+//! TOTP as a second factor: enrolling an existing user, and turning the
+//! requirement on for SSH (`2fa enforce`) or off (`2fa relax`).
+//!
+//! Enforcing is a journalled change like a module's, under its own journal
+//! name: an sshd drop-in asking for the key *and* a keyboard-interactive
+//! code, and sshd's PAM file diverted to ask pam_google_authenticator
+//! instead of the password. It refuses while any user holding a role that
+//! amounts to root lacks a working second factor, so no administrator is
+//! locked out; users not enrolled pass with `nullok`, as before.
+
+use std::os::unix::fs::MetadataExt;
+
+use super::create::TotpEnrolment;
+use super::store::{self, Status, UserRecord};
+use super::system;
+use super::totp;
+use super::tx::Tx;
+use crate::converge::Report;
+use crate::error::{Error, Result};
+use crate::plan::{Effect, PLAN_FORMAT, Plan, When};
+use crate::rbac::Roles;
+use crate::root::Root;
+use crate::state::State;
+
+/// The journal `2fa enforce` records its changes under (the generator
+/// refuses a module of this name).
+pub const JOURNAL_NAME: &str = "vpsc-2fa";
+
+/// sshd's drop-in; `20-` sorts before other drop-ins, and sshd keeps the
+/// first value it reads.
+const SSHD_DROP_IN: &str = "/etc/ssh/sshd_config.d/20-vpsc-2fa.conf";
+const PAM_SSHD: &str = "/etc/pam.d/sshd";
+
+/// Writes a fresh TOTP secret to `~/.google_authenticator` (0400, the
+/// user's own); the secret is written nowhere else.
+pub fn write_secret(
+    root: &Root,
+    home: &str,
+    uid: u32,
+    gid: u32,
+    secret: &totp::Secret,
+) -> Result<std::path::PathBuf> {
+    let path = root.path(&format!("{home}/.google_authenticator"));
+    let text = totp::google_authenticator_file(&secret.base32(), secret.scratch_codes());
+    crate::effects::write_atomic(&path, text.as_bytes(), 0o400, uid, gid)?;
+    Ok(path)
+}
+
+/// What a user's authenticator app needs, shown once.
+pub fn enrolment(root: &Root, name: &str, secret: &totp::Secret) -> TotpEnrolment {
+    let host = super::create::hostname(root);
+    TotpEnrolment {
+        uri: totp::otpauth_uri(&format!("{name}@{host}"), "vpsc", &secret.base32()),
+        scratch_codes: secret.scratch_codes().iter().map(u32::to_string).collect(),
+    }
+}
+
+/// Enrols `name` (again): a new secret replaces any old one.
+pub fn enroll(root: &Root, state: &State, name: &str) -> Result<TotpEnrolment> {
+    let mut record = super::manage::active(state, name)?;
+    let account = system::account(root, name)?.ok_or_else(|| Error::Precondition {
+        what: format!("user `{name}` has no account"),
+        hint: "the account was removed by hand".into(),
+    })?;
+    let secret = totp::Secret::generate().map_err(Error::io("read", "/dev/urandom"))?;
+    let path = root.path(&format!("{}/.google_authenticator", account.home));
+    let before = std::fs::read(&path).ok();
+    let mut tx = Tx::new(root, state, "user.2fa.enroll", name);
+    tx.step("totp", || {
+        write_secret(root, &account.home, account.uid, account.gid, &secret)?;
+        record.totp = true;
+        store::save_user(state, &record)?;
+        Ok((
+            serde_json::json!({"file": format!("{}/.google_authenticator", account.home)}),
+            Box::new(move || match &before {
+                Some(b) => crate::effects::write_atomic(&path, b, 0o400, account.uid, account.gid),
+                None => std::fs::remove_file(&path).map_err(Error::io("remove", &path)),
+            }),
+        ))
+    })?;
+    tx.commit();
+    Ok(enrolment(root, name, &secret))
+}
+
+/// Why `record`'s second factor would not work, if it would not: the file
+/// must be the user's own, closed to others, and hold a TOTP secret.
+pub fn broken_factor(root: &Root, record: &UserRecord) -> Option<String> {
+    let account = match system::account(root, &record.name) {
+        Ok(Some(a)) => a,
+        _ => return Some("no account".into()),
+    };
+    let path = root.path(&format!("{}/.google_authenticator", account.home));
+    let meta = match std::fs::symlink_metadata(&path) {
+        Ok(m) => m,
+        Err(_) => return Some(format!("no {}/.google_authenticator", account.home)),
+    };
+    if !meta.is_file() || meta.uid() != account.uid || meta.mode() & 0o077 != 0 {
+        return Some(format!(
+            "{}/.google_authenticator is not a file of theirs closed to others (pam_google_authenticator refuses it)",
+            account.home
+        ));
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    totp::parse_google_authenticator(&text).err()
+}
+
+/// Active users holding a role that amounts to root, with what is wrong
+/// with their second factor.
+pub fn admins_without_factor(
+    root: &Root,
+    state: &State,
+    now: i64,
+) -> Result<Vec<(String, String)>> {
+    let roles = Roles::load(root)?;
+    let mut out = Vec::new();
+    for r in store::users(state)? {
+        if r.status != Status::Active {
+            continue;
+        }
+        let mut admin = false;
+        for role in r.roles_at(now) {
+            if roles.contains(&role) && roles.resolve(&role)?.root_equivalent {
+                admin = true;
+            }
+        }
+        if admin && let Some(why) = broken_factor(root, &r) {
+            out.push((r.name.clone(), why));
+        }
+    }
+    Ok(out)
+}
+
+/// The plan of the enforcement, built from the root's current PAM file.
+fn plan(root: &Root) -> Result<Plan> {
+    if !root.path("/usr/sbin/sshd").exists() {
+        return Err(Error::Precondition {
+            what: "openssh-server is not installed: there is no SSH login to protect".into(),
+            hint: "install openssh-server first".into(),
+        });
+    }
+    if !pam_module_installed(root) {
+        return Err(Error::Precondition {
+            what: "pam_google_authenticator.so is not installed".into(),
+            hint: "install it: `apt install libpam-google-authenticator`".into(),
+        });
+    }
+    // The original, also when a previous enforce diverted it already.
+    let diverted = root.path(&format!("{PAM_SSHD}{}", crate::effects::DIVERT_SUFFIX));
+    let source = if diverted.exists() {
+        diverted
+    } else {
+        root.path(PAM_SSHD)
+    };
+    let original = std::fs::read_to_string(&source).map_err(Error::io("read", &source))?;
+    let mut replaced = false;
+    let pam: String = original
+        .lines()
+        .map(|l| {
+            if l.trim() == "@include common-auth" && !replaced {
+                replaced = true;
+                "# vpsc-user 2fa enforce: the SSH key is the first factor\n\
+                 # (AuthenticationMethods), this code the second, instead of the\n\
+                 # password; `vpsc-user 2fa relax` puts the original back.\n\
+                 auth required pam_google_authenticator.so nullok\n"
+                    .to_owned()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    if !replaced {
+        return Err(Error::Precondition {
+            what: format!(
+                "{} has no `@include common-auth` line to replace",
+                source.display()
+            ),
+            hint:
+                "the file was changed from Debian's; add the pam_google_authenticator line by hand"
+                    .into(),
+        });
+    }
+    let sshd = "# Written by `vpsc-user 2fa enforce`; `vpsc-user 2fa relax` removes it.\n\
+                KbdInteractiveAuthentication yes\n\
+                AuthenticationMethods publickey,keyboard-interactive\n";
+    let raw = |t: &str| format!("{{% raw %}}{t}{{% endraw %}}");
+    Ok(Plan {
+        format: PLAN_FORMAT,
+        module: JOURNAL_NAME.into(),
+        version: crate::VERSION.into(),
+        parameters: Default::default(),
+        choices: Default::default(),
+        require: Vec::new(),
+        effects: vec![
+            When::always(Effect::Divert {
+                path: PAM_SSHD.into(),
+                template: raw(&pam),
+                mode: 0o644,
+                validate: None,
+            }),
+            When::always(Effect::ManagedFile {
+                path: SSHD_DROP_IN.into(),
+                template: raw(sshd),
+                mode: 0o644,
+                validate: Some(vec!["sshd".into(), "-t".into()]),
+            }),
+        ],
+        verify: Vec::new(),
+        reload: vec![vec![
+            "systemctl".into(),
+            "try-reload-or-restart".into(),
+            "ssh.service".into(),
+        ]],
+        cis_waivers: Vec::new(),
+    })
+}
+
+fn pam_module_installed(root: &Root) -> bool {
+    let Ok(dirs) = std::fs::read_dir(root.path("/usr/lib")) else {
+        return false;
+    };
+    dirs.flatten().any(|d| {
+        d.path()
+            .join("security/pam_google_authenticator.so")
+            .exists()
+    })
+}
+
+/// Turns the SSH second-factor requirement on, unless an administrator
+/// would be locked out.
+pub fn enforce(root: &Root, state: &State, now: i64) -> Result<Report> {
+    let lacking = admins_without_factor(root, state, now)?;
+    if !lacking.is_empty() {
+        let list: Vec<String> = lacking
+            .iter()
+            .map(|(n, why)| format!("{n} ({why})"))
+            .collect();
+        return Err(Error::Precondition {
+            what: format!(
+                "refusing to require a second factor: these administrators have no working one and would be locked out: {}",
+                list.join(", ")
+            ),
+            hint: format!("enrol them first: `vpsc-user 2fa enroll {}`", lacking[0].0),
+        });
+    }
+    let plan = plan(root)?;
+    crate::converge::configure_plan(root, state, &plan).map_err(|e| {
+        // Half a requirement (PAM asking for a code sshd never offers) is
+        // worse than none: take back what was applied.
+        let undone = match relax(root, state) {
+            Ok(_) => "what it had changed was undone".to_owned(),
+            Err(u) => format!("undoing it failed too ({u}); run `vpsc-user 2fa relax`"),
+        };
+        Error::RolledBack {
+            action: "user.2fa.enforce".into(),
+            target: "sshd".into(),
+            step: "configure".into(),
+            undone,
+            source: Box::new(e),
+        }
+    })
+}
+
+/// Turns the requirement off, restoring both files exactly.
+pub fn relax(root: &Root, state: &State) -> Result<Report> {
+    crate::converge::unconfigure(root, state, JOURNAL_NAME)
+}
