@@ -636,6 +636,28 @@ impl Check {
 }
 
 impl Plan {
+    /// A plan the runtime makes for itself (`vpsc cis remediate`,
+    /// `vpsc-user 2fa enforce`): `effects` journalled under `journal`,
+    /// then ssh reloaded, since each may change sshd's configuration.
+    pub fn own(journal: &str, effects: Vec<Effect>) -> Plan {
+        Plan {
+            format: PLAN_FORMAT,
+            module: journal.to_owned(),
+            version: crate::VERSION.to_owned(),
+            parameters: Default::default(),
+            choices: Default::default(),
+            require: Vec::new(),
+            effects: effects.into_iter().map(When::always).collect(),
+            verify: Vec::new(),
+            reload: vec![vec![
+                "systemctl".into(),
+                "try-reload-or-restart".into(),
+                "ssh.service".into(),
+            ]],
+            cis_waivers: Vec::new(),
+        }
+    }
+
     /// Validates every name, path and argv in the plan.
     pub fn validate(&self) -> Result<(), PlanProblem> {
         if self.format != PLAN_FORMAT {

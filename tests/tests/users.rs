@@ -5,6 +5,7 @@
 //! of the last two leaving the system exactly as it was.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::ExitStatusExt;
 use std::process::Output;
 
 use vpsc_e2e::{AllowRule, Chroot, LocalRepo, Snapshot, build_dist, require_root, workspace_root};
@@ -644,9 +645,49 @@ fn a_failed_step_or_bad_input_leaves_no_trace() {
     assert!(changes.is_empty(), "bad input changed: {changes:#?}");
     assert_eq!(chroot.run_ok(&["vpsc-user", "--json", "list"]).trim(), "[]");
 
-    // And the real thing succeeds afterwards.
+    // Killed at every point it passes (SIGKILL, as a power cut would stop
+    // it): the next changing command takes the half-made account back,
+    // until a kill comes late enough that the create had finished.
     let real: Vec<&str> = ["vpsc-user", "--json"].into_iter().chain(args).collect();
-    json(&chroot.run(&real));
+    let mut point = 0;
+    loop {
+        point += 1;
+        let out = chroot
+            .command(&real)
+            .env("VPSC_FAULT_AT", point.to_string())
+            .output()
+            .expect("run");
+        let killed = out.status.signal() == Some(9);
+        chroot.run_ok(&["vpsc-user", "temp-access", "sweep"]);
+        if chroot
+            .run_ok(&["vpsc-user", "--json", "list"])
+            .contains("\"carol\"")
+        {
+            break;
+        }
+        assert!(
+            killed,
+            "point {point}: not killed, yet no user: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let changes = before.diff(&Snapshot::take_also(chroot.root(), PEOPLE), NO_TRACE);
+        assert!(
+            changes.is_empty(),
+            "killed at point {point}, recovery left: {changes:#?}"
+        );
+    }
+    assert!(point > 15, "only {point} crash points were passed");
+    let devops = json(&chroot.run(&["vpsc", "--json", "rbac", "show", "devops"]));
+    assert_eq!(
+        sudo_rules(&chroot, "carol").len(),
+        devops["sudo"].as_array().expect("sudo").len(),
+        "the finished create is whole"
+    );
+    let recovered = actions(&chroot, "user.create.recover.");
+    assert!(
+        recovered.contains(&("user.create.recover.account".into(), "ok".into())),
+        "{recovered:?}"
+    );
 }
 
 #[test]

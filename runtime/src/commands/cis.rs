@@ -313,28 +313,14 @@ fn remediate(
     dry_run: bool,
     json: bool,
 ) -> Result<i32> {
-    let plan = crate::plan::Plan {
-        format: crate::plan::PLAN_FORMAT,
-        module: REMEDIATION.into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        parameters: Default::default(),
-        choices: Default::default(),
-        require: Vec::new(),
-        effects: vec![crate::plan::When::always(
-            crate::plan::Effect::CisRemediation {
-                level,
-                profile,
-                only: only.clone(),
-            },
-        )],
-        verify: Vec::new(),
-        reload: vec![vec![
-            "systemctl".into(),
-            "try-reload-or-restart".into(),
-            "ssh.service".into(),
-        ]],
-        cis_waivers: Vec::new(),
-    };
+    let plan = crate::plan::Plan::own(
+        REMEDIATION,
+        vec![crate::plan::Effect::CisRemediation {
+            level,
+            profile,
+            only: only.clone(),
+        }],
+    );
     let state = crate::state::State::open(root)?;
     if !dry_run {
         let report = crate::converge::configure_plan(root, &state, &plan)?;

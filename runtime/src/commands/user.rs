@@ -13,6 +13,7 @@ use crate::state::State;
 use crate::users::create::{self, Created, KeySource, Request};
 use crate::users::store::{self, UserRecord};
 use crate::users::{delete, input, invalid, manage, system, totp, twofactor};
+use std::fs::File;
 
 /// Runs the parsed `vpsc-user` command line; returns the exit status.
 pub fn run(cli: UserCli) -> Result<i32> {
@@ -54,7 +55,7 @@ pub fn run(cli: UserCli) -> Result<i32> {
                 expires,
                 shell,
             };
-            let (state, _lock) = open_locked(&root)?;
+            let (state, _lock) = locked(&root)?;
             let result = create::create(&root, &state, &req, now, dry_run);
             if dry_run {
                 let created = result?;
@@ -66,7 +67,7 @@ pub fn run(cli: UserCli) -> Result<i32> {
             })
         }
         UserCommand::Delete { name, archive } => {
-            let (state, _lock) = open_locked(&root)?;
+            let (state, _lock) = locked(&root)?;
             let result = delete::delete(&root, &state, &name, archive, now);
             audited(&root, &state, "user.delete", &name, result, |d| {
                 if json {
@@ -172,7 +173,7 @@ pub fn run(cli: UserCli) -> Result<i32> {
                 })
             }
             TempAction::Sweep => {
-                let (state, _lock) = open_locked(&root)?;
+                let (state, _lock) = locked(&root)?;
                 let result = manage::sweep(&root, &state, now);
                 audited(&root, &state, "user.sweep", "*", result, |changed| {
                     if json {
@@ -185,7 +186,7 @@ pub fn run(cli: UserCli) -> Result<i32> {
         },
         UserCommand::Team { action } => match action {
             TeamAction::Create { name } => {
-                let (state, _lock) = open_locked(&root)?;
+                let (state, _lock) = locked(&root)?;
                 let result = manage::team_create(&root, &state, &name, now);
                 audited(&root, &state, "team.create", &name, result, |t| {
                     if json {
@@ -226,7 +227,7 @@ pub fn run(cli: UserCli) -> Result<i32> {
         UserCommand::TwoFactor {
             action: TwoFactorAction::Enroll { name },
         } => {
-            let (state, _lock) = open_locked(&root)?;
+            let (state, _lock) = locked(&root)?;
             let result = twofactor::enroll(&root, &state, &name);
             audited(&root, &state, "user.2fa.enroll", &name, result, |t| {
                 if json {
@@ -239,7 +240,7 @@ pub fn run(cli: UserCli) -> Result<i32> {
         UserCommand::TwoFactor {
             action: action @ (TwoFactorAction::Enforce | TwoFactorAction::Relax),
         } => {
-            let (state, _lock) = open_locked(&root)?;
+            let (state, _lock) = locked(&root)?;
             let enforce = matches!(action, TwoFactorAction::Enforce);
             let result = if enforce {
                 twofactor::enforce(&root, &state, now)
@@ -304,6 +305,14 @@ pub fn run(cli: UserCli) -> Result<i32> {
     }
 }
 
+/// The state under the runtime's lock, after taking back any create
+/// whose process died (see [`crate::users::recover`]).
+fn locked(root: &Root) -> Result<(State, File)> {
+    let (state, lock) = open_locked(root)?;
+    crate::users::recover::interrupted_creates(root, &state)?;
+    Ok((state, lock))
+}
+
 /// `temp-access grant|extend`.
 fn temp_access(
     root: &Root,
@@ -349,7 +358,7 @@ fn changing(
     json: bool,
     f: impl FnOnce(&State) -> Result<UserRecord>,
 ) -> Result<i32> {
-    let (state, _lock) = open_locked(root)?;
+    let (state, _lock) = locked(root)?;
     let result = f(&state);
     let now = crate::dates::now();
     audited(root, &state, action, target, result, |r| {
@@ -427,19 +436,7 @@ fn show_created(c: &Created, json: bool) {
         return;
     }
     if let Some(t) = &c.totp {
-        println!(
-            "\nTOTP: add this account to an authenticator app:\n  {}",
-            t.uri
-        );
-        if std::io::stdout().is_terminal()
-            && let Ok(qr) = crate::users::qr::terminal(&t.uri)
-        {
-            println!("{qr}");
-        }
-        println!("Scratch codes (shown once, each works once):");
-        for s in &t.scratch_codes {
-            println!("  {s}");
-        }
+        show_totp(t);
     }
     if let Some(p) = &c.private_key {
         println!("\nPrivate key (shown once; hand it over securely, then forget it):\n{p}");

@@ -327,6 +327,32 @@ pub fn create(
         return Ok(out);
     }
 
+    store::begin_create(state, &req.name, now)?;
+    let result = run_steps(
+        root,
+        state,
+        req,
+        now,
+        &checked,
+        sudoers_text.as_deref(),
+        &mut out,
+    );
+    // Done or rolled back: either way nothing is left half-made.
+    store::end_create(state, &req.name)?;
+    result?;
+    Ok(out)
+}
+
+/// The steps of a create, each with its undo.
+fn run_steps(
+    root: &Root,
+    state: &State,
+    req: &Request,
+    now: i64,
+    checked: &Checked,
+    sudoers_text: Option<&str>,
+    out: &mut Created,
+) -> Result<()> {
     let mut tx = Tx::new(root, state, "user.create", &req.name);
     let name = req.name.as_str();
 
@@ -414,7 +440,7 @@ pub fn create(
         })?;
     }
 
-    if let Some(text) = &sudoers_text {
+    if let Some(text) = sudoers_text {
         tx.step("sudoers", || {
             sudoers::install(root, name, Some(text))?;
             Ok((
@@ -490,7 +516,7 @@ pub fn create(
         ))
     })?;
     out.steps = tx.commit();
-    Ok(out)
+    Ok(())
 }
 
 /// The record of a key added at `now`.

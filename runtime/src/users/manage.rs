@@ -355,6 +355,22 @@ pub fn authorized_keys(record: &UserRecord) -> String {
         .collect()
 }
 
+/// The key in `file`, refused when `record` has it already.
+fn new_key(record: &UserRecord, file: &std::path::Path) -> Result<super::sshkey::PublicKey> {
+    let key = read_key(file)?;
+    if record
+        .keys
+        .iter()
+        .any(|k| k.fingerprint == key.fingerprint())
+    {
+        return Err(Error::Invalid {
+            what: format!("`{}` already has key {}", record.name, key.fingerprint()),
+            hint: "pass a key the user does not have yet (`vpsc-user show` lists them)".into(),
+        });
+    }
+    Ok(key)
+}
+
 /// Adds a key from `file`.
 pub fn key_add(
     root: &Root,
@@ -364,17 +380,7 @@ pub fn key_add(
     now: i64,
 ) -> Result<UserRecord> {
     let mut record = active(state, name)?;
-    let key = read_key(file)?;
-    if record
-        .keys
-        .iter()
-        .any(|k| k.fingerprint == key.fingerprint())
-    {
-        return Err(Error::Invalid {
-            what: format!("`{name}` already has key {}", key.fingerprint()),
-            hint: "nothing to do".into(),
-        });
-    }
+    let key = new_key(&record, file)?;
     record.keys.push(key_record(&key, now));
     write_keys(root, state, &record, "user.ssh_key.add")?;
     Ok(record)
@@ -405,17 +411,7 @@ pub fn key_rotate(
     now: i64,
 ) -> Result<UserRecord> {
     let mut record = active(state, name)?;
-    let key = read_key(file)?;
-    if record
-        .keys
-        .iter()
-        .any(|k| k.fingerprint == key.fingerprint())
-    {
-        return Err(Error::Invalid {
-            what: format!("`{name}` already has key {}", key.fingerprint()),
-            hint: "rotate to a new key".into(),
-        });
-    }
+    let key = new_key(&record, file)?;
     let until = now + i64::try_from(grace).unwrap_or(i64::MAX / 2);
     for k in &mut record.keys {
         k.expires = Some(k.expires.map_or(until, |t| t.min(until)));

@@ -12,6 +12,7 @@ pub mod delete;
 pub mod input;
 pub mod manage;
 pub mod qr;
+pub mod recover;
 pub mod sshkey;
 pub mod store;
 pub mod sudoers;

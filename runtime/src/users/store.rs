@@ -16,6 +16,10 @@ CREATE TABLE IF NOT EXISTS users (
     name   TEXT PRIMARY KEY,
     record TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pending (
+    name    TEXT PRIMARY KEY,
+    started INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS teams (
     name   TEXT PRIMARY KEY,
     record TEXT NOT NULL
@@ -224,4 +228,35 @@ pub fn save_team(state: &State, record: &TeamRecord) -> Result<()> {
 /// Deletes a team record.
 pub fn remove_team(state: &State, name: &str) -> Result<()> {
     remove(state, "teams", name)
+}
+
+/// Marks a create of `name` as started, durably, before its first step:
+/// a process killed mid-way leaves this row for [`super::recover`].
+pub fn begin_create(state: &State, name: &str, now: i64) -> Result<()> {
+    state
+        .connection()
+        .execute(
+            "INSERT OR REPLACE INTO pending (name, started) VALUES (?1, ?2)",
+            params![name, now],
+        )
+        .map_err(state.err())?;
+    Ok(())
+}
+
+/// Clears the mark of a create that finished or was rolled back.
+pub fn end_create(state: &State, name: &str) -> Result<()> {
+    remove(state, "pending", name)
+}
+
+/// Creates that started and never ended: their process died.
+pub fn interrupted_creates(state: &State) -> Result<Vec<String>> {
+    let mut stmt = state
+        .connection()
+        .prepare("SELECT name FROM pending ORDER BY name")
+        .map_err(state.err())?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(state.err())?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(state.err())
 }

@@ -91,16 +91,50 @@ pub fn install(root: &Root, user: &str, content: Option<&str>) -> Result<()> {
             hint: "install sudo (vpsc-mod-rbac depends on it): `apt install vpsc-mod-rbac`".into(),
         });
     }
-    let staged = format!("/etc/sudoers.d/.vpsc-{user}.new");
+    let staged = staged_path(user);
     let host_staged = root.path(&staged);
-    crate::effects::write_atomic(&host_staged, content.as_bytes(), 0o440, 0, 0)?;
+    stage(&host_staged, content).map_err(|e| {
+        let _ = std::fs::remove_file(&host_staged);
+        Error::io("write", &host_staged)(e)
+    })?;
     if let Err(e) = check(root, &staged, &host_staged) {
         let _ = std::fs::remove_file(&host_staged);
         return Err(e);
     }
+    crate::fault::point("sudoers.before_rename");
     std::fs::rename(&host_staged, &host_target).map_err(Error::io("rename", &host_target))?;
     std::fs::set_permissions(&host_target, std::fs::Permissions::from_mode(0o440))
         .map_err(Error::io("set permissions of", &host_target))
+}
+
+/// Where the drop-in of `user` is checked before it is renamed into
+/// place: sudo skips names with a `.` in sudoers.d.
+fn staged_path(user: &str) -> String {
+    format!("/etc/sudoers.d/.vpsc-{user}.new")
+}
+
+/// Writes the staged file itself (it is the temporary name already),
+/// root's, 0440, on disk before the rename.
+fn stage(host: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(host)?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o440))?;
+    std::os::unix::fs::fchown(&f, Some(0), Some(0))?;
+    f.write_all(content.as_bytes())?;
+    f.sync_all()
+}
+
+/// Removes a staged drop-in a killed process left behind.
+pub fn discard_staged(root: &Root, user: &str) -> Result<()> {
+    let host = root.path(&staged_path(user));
+    match std::fs::remove_file(&host) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", &host)(e)),
+        _ => Ok(()),
+    }
 }
 
 /// `visudo -c -q -f FILE`: the root's own visudo when it has one, else

@@ -17,7 +17,7 @@ use super::totp;
 use super::tx::Tx;
 use crate::converge::Report;
 use crate::error::{Error, Result};
-use crate::plan::{Effect, PLAN_FORMAT, Plan, When};
+use crate::plan::{Effect, Plan};
 use crate::rbac::Roles;
 use crate::root::Root;
 use crate::state::State;
@@ -183,35 +183,23 @@ fn plan(root: &Root) -> Result<Plan> {
                 KbdInteractiveAuthentication yes\n\
                 AuthenticationMethods publickey,keyboard-interactive\n";
     let raw = |t: &str| format!("{{% raw %}}{t}{{% endraw %}}");
-    Ok(Plan {
-        format: PLAN_FORMAT,
-        module: JOURNAL_NAME.into(),
-        version: crate::VERSION.into(),
-        parameters: Default::default(),
-        choices: Default::default(),
-        require: Vec::new(),
-        effects: vec![
-            When::always(Effect::Divert {
+    Ok(Plan::own(
+        JOURNAL_NAME,
+        vec![
+            Effect::Divert {
                 path: PAM_SSHD.into(),
                 template: raw(&pam),
                 mode: 0o644,
                 validate: None,
-            }),
-            When::always(Effect::ManagedFile {
+            },
+            Effect::ManagedFile {
                 path: SSHD_DROP_IN.into(),
                 template: raw(sshd),
                 mode: 0o644,
                 validate: Some(vec!["sshd".into(), "-t".into()]),
-            }),
+            },
         ],
-        verify: Vec::new(),
-        reload: vec![vec![
-            "systemctl".into(),
-            "try-reload-or-restart".into(),
-            "ssh.service".into(),
-        ]],
-        cis_waivers: Vec::new(),
-    })
+    ))
 }
 
 fn pam_module_installed(root: &Root) -> bool {

@@ -3,8 +3,10 @@
 //! leaves no trace on the system. Every step done or undone is an audit
 //! event (`user.create.account`, `user.create.account.undo`).
 //!
-//! The undo stack lives in memory: a process killed mid-way leaves the
-//! steps done so far, which `vpsc-user delete` or a rerun cleans up.
+//! The undo stack lives in memory. A process killed mid-way cannot use it;
+//! for `create`, a durable mark written before the first step lets the
+//! next `vpsc-user` command take the half-made account back (see
+//! [`super::recover`]).
 
 use crate::audit::{self, NewEvent};
 use crate::error::{Error, Result};
@@ -45,7 +47,9 @@ impl<'a> Tx<'a> {
         apply: impl FnOnce() -> Result<(serde_json::Value, Undo<'a>)>,
     ) -> Result<()> {
         let full = format!("{}.{name}", self.action);
+        crate::fault::point("user.step.before");
         let outcome = crate::fault::fail(&full).and_then(|()| apply());
+        crate::fault::point("user.step.after");
         match outcome {
             Ok((details, undo)) => {
                 self.record(&full, "ok", details)?;
