@@ -582,6 +582,10 @@ fn a_failed_step_or_bad_input_leaves_no_trace() {
         ("reserved root", ok(&[("name", "root")])),
         ("reserved www-data", ok(&[("name", "www-data")])),
         ("reserved systemd-", ok(&[("name", "systemd-foo")])),
+        (
+            "cis, whose drop-in name vpsc cis remediate uses",
+            ok(&[("name", "cis")]),
+        ),
         ("existing account", ok(&[("name", "daemon")])),
         ("existing group", ok(&[("name", "ops")])),
         ("email without @", ok(&[("--email", "dave.example.org")])),

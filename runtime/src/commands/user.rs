@@ -92,9 +92,7 @@ pub fn run(cli: UserCli) -> Result<i32> {
                         "{:<20} {:>6} {:<8} {:<24} {}",
                         u.name,
                         u.uid,
-                        serde_json::to_value(u.status)
-                            .map(|v| v.as_str().unwrap_or_default().to_owned())
-                            .unwrap_or_default(),
+                        u.status.to_string(),
                         u.roles_at(now).join(","),
                         u.email
                     );
@@ -268,39 +266,36 @@ pub fn run(cli: UserCli) -> Result<i32> {
                 }
             })
         }
-        UserCommand::TwoFactor { action } => {
+        UserCommand::TwoFactor {
+            action: TwoFactorAction::Code { name, at },
+        } => {
             let state = State::open(&root)?;
-            match action {
-                TwoFactorAction::Code { name, at } => {
-                    let secret = read_secret(&root, &state, &name)?;
-                    let t = at.unwrap_or_else(|| u64::try_from(now).unwrap_or(0));
-                    let code = totp::totp(&secret, t);
-                    if json {
-                        print_json(&serde_json::json!({"user": name, "time": t, "code": code}));
-                    } else {
-                        println!("{code}");
-                    }
-                    Ok(0)
-                }
-                TwoFactorAction::Enroll { .. }
-                | TwoFactorAction::Enforce
-                | TwoFactorAction::Relax => {
-                    unreachable!("handled above with the lock")
-                }
-                TwoFactorAction::Verify { name, code } => {
-                    let secret = read_secret(&root, &state, &name)?;
-                    let t = u64::try_from(now).unwrap_or(0);
-                    let ok = [t.saturating_sub(30), t, t + 30]
-                        .iter()
-                        .any(|&at| totp::totp(&secret, at) == code);
-                    if json {
-                        print_json(&serde_json::json!({"user": name, "valid": ok}));
-                    } else {
-                        println!("{}", if ok { "valid" } else { "invalid" });
-                    }
-                    Ok(if ok { 0 } else { 1 })
-                }
+            let secret = read_secret(&root, &state, &name)?;
+            let t = at.unwrap_or_else(|| u64::try_from(now).unwrap_or(0));
+            let code = totp::totp(&secret, t);
+            if json {
+                print_json(&serde_json::json!({"user": name, "time": t, "code": code}));
+            } else {
+                println!("{code}");
             }
+            Ok(0)
+        }
+        UserCommand::TwoFactor {
+            action: TwoFactorAction::Verify { name, code },
+        } => {
+            let state = State::open(&root)?;
+            let secret = read_secret(&root, &state, &name)?;
+            let t = u64::try_from(now).unwrap_or(0);
+            // One step either side, as pam_google_authenticator's window.
+            let ok = [t.saturating_sub(30), t, t + 30]
+                .iter()
+                .any(|&at| totp::totp(&secret, at) == code);
+            if json {
+                print_json(&serde_json::json!({"user": name, "valid": ok}));
+            } else {
+                println!("{}", if ok { "valid" } else { "invalid" });
+            }
+            Ok(if ok { 0 } else { 1 })
         }
     }
 }
@@ -392,7 +387,7 @@ fn audited<T>(
 
 fn show_record(u: &UserRecord, groups: &[String], now: i64) {
     println!("{} (uid {}): {} <{}>", u.name, u.uid, u.full_name, u.email);
-    println!("  status:  {:?}", u.status);
+    println!("  status:  {}", u.status);
     println!("  roles:   {}", u.roles_at(now).join(", "));
     for g in &u.grants {
         println!("  grant:   {} until {}", g.role, crate::dates::utc(g.until));

@@ -140,6 +140,18 @@ fn check(root: &Root, state: &State, req: &Request, now: i64) -> Result<Checked>
             hint: "pick another login name".into(),
         });
     }
+    // A drop-in of that name would be overwritten: `vpsc cis remediate`
+    // and modules' CIS remediation write /etc/sudoers.d/vpsc-<owner> too.
+    if root.path(&sudoers::path(&req.name)).exists() {
+        return Err(Error::Invalid {
+            what: format!(
+                "{} exists already, and user `{}` would take over its name",
+                sudoers::path(&req.name),
+                req.name
+            ),
+            hint: "pick another login name".into(),
+        });
+    }
     input::full_name(&req.full_name).map_err(invalid("pass --full-name \"First Last\""))?;
     input::email(&req.email).map_err(invalid("pass --email user@example.org"))?;
     let roles = Roles::load(root)?;

@@ -15,6 +15,9 @@ use crate::dates::days_from_civil;
 /// purpose: a person named Git is more likely than a git service account,
 /// which Debian calls `gitlab`/`gitea`/`_git` anyway.
 const RESERVED: &[&str] = &[
+    // vpsc's own journal names: `vpsc cis remediate` writes
+    // /etc/sudoers.d/vpsc-cis, where a user `cis` would have theirs.
+    "cis",
     // base-passwd users
     "root",
     "daemon",

@@ -38,6 +38,16 @@ pub enum Status {
     Deleted,
 }
 
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Active => "active",
+            Status::Locked => "locked",
+            Status::Deleted => "deleted",
+        })
+    }
+}
+
 /// An authorized SSH key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
