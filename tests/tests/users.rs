@@ -215,6 +215,37 @@ fn a_developer_is_onboarded_and_offboarded_completely() {
     ]);
     let rules = std::fs::read_to_string(chroot.path("/etc/sudoers.d/vpsc-alice")).expect("drop-in");
     assert!(rules.contains("NOTAFTER="), "{rules}");
+    chroot.run_ok(&[
+        "vpsc-user",
+        "temp-access",
+        "extend",
+        "alice",
+        "--role",
+        "devops",
+        "--for",
+        "8h",
+    ]);
+    let extended =
+        std::fs::read_to_string(chroot.path("/etc/sudoers.d/vpsc-alice")).expect("drop-in");
+    assert!(
+        extended.contains("NOTAFTER=") && extended != rules,
+        "{extended}"
+    );
+    let late = chroot.run(&[
+        "vpsc-user",
+        "temp-access",
+        "extend",
+        "alice",
+        "--role",
+        "devops",
+        "--for",
+        "1h",
+    ]);
+    assert_eq!(
+        late.status.code(),
+        Some(2),
+        "an extension that shortens is refused"
+    );
     assert!(groups(&chroot, "alice").iter().any(|x| x == "vpsc-devops"));
     assert_eq!(
         chroot
@@ -258,6 +289,25 @@ fn a_developer_is_onboarded_and_offboarded_completely() {
             .starts_with("expiry-time=\""),
         "{keys}"
     );
+    // Revoking the old key at once, by its fingerprint; adding it back.
+    let old = created["ssh_key"]["fingerprint"].as_str().expect("fp");
+    chroot.run_ok(&["vpsc-user", "ssh-key", "revoke", "alice", old]);
+    let keys =
+        std::fs::read_to_string(chroot.path("/home/alice/.ssh/authorized_keys")).expect("keys");
+    assert_eq!(keys.lines().count(), 1, "{keys}");
+    assert!(keys.contains("alice@new-laptop"), "{keys}");
+    chroot.run_ok(&["vpsc-user", "ssh-key", "add", "alice", "/tmp/alice.pub"]);
+    let again = chroot.run(&["vpsc-user", "ssh-key", "add", "alice", "/tmp/alice.pub"]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "the same key twice is refused"
+    );
+    // Teams: listed with members; leaving one.
+    let teams = chroot.run_ok(&["vpsc-user", "team", "list"]);
+    assert!(teams.contains("web") && teams.contains("alice"), "{teams}");
+    chroot.run_ok(&["vpsc-user", "role", "assign", "alice", "auditor"]);
+    assert!(groups(&chroot, "alice").iter().any(|g| g == "vpsc-auditor"));
 
     // Offboarding.
     let deleted = json(&chroot.run(&["vpsc-user", "--json", "delete", "alice", "--archive"]));
