@@ -412,11 +412,7 @@ mod tests {
     fn groups_resolve_and_the_last_line_for_a_path_wins() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = Root::new(dir.path());
-        let write = |p: &str, t: &str| {
-            let path = dir.path().join(p.trim_start_matches('/'));
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            std::fs::write(path, t).expect("write");
-        };
+        let write = |p: &str, t: &str| crate::testing::write(dir.path(), p, t);
         write(
             MAIN,
             "@@define TOOLS /usr/sbin\nAuditTools = p+i+n+u+g+s+b+acl+xattrs+sha512\n\

@@ -303,11 +303,7 @@ mod tests {
     fn augenrules_order_and_the_stop_at_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = Root::new(dir.path());
-        let write = |p: &str, t: &str| {
-            let path = dir.path().join(p.trim_start_matches('/'));
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            std::fs::write(path, t).expect("write");
-        };
+        let write = |p: &str, t: &str| crate::testing::write(dir.path(), p, t);
         write("/etc/audit/rules.d/10-base.rules", "-D\n-b 8192\n-e 1\n");
         write(
             "/etc/audit/rules.d/9-first.rules",

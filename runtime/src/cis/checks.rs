@@ -1483,11 +1483,7 @@ mod tests {
     fn module_rules_read_every_modprobe_directory() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = Root::new(dir.path());
-        let write = |p: &str, t: &str| {
-            let path = dir.path().join(p);
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            std::fs::write(path, t).expect("write");
-        };
+        let write = |p: &str, t: &str| crate::testing::write(dir.path(), p, t);
         write("lib/modules/6.1.0/kernel/fs/cramfs/cramfs.ko.xz", "");
         write(
             "lib/modules/6.1.0/kernel/drivers/usb/storage/usb-storage.ko.xz",

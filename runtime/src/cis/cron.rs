@@ -129,11 +129,7 @@ mod tests {
     fn system_and_user_crontabs_are_read_with_their_fields() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = Root::new(dir.path());
-        let write = |p: &str, t: &str| {
-            let path = dir.path().join(p.trim_start_matches('/'));
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            std::fs::write(path, t).expect("write");
-        };
+        let write = |p: &str, t: &str| crate::testing::write(dir.path(), p, t);
         write(
             "/etc/crontab",
             "SHELL=/bin/sh\n0 5 * * * root /usr/bin/aide.wrapper --config /etc/aide/aide.conf --check\n",

@@ -750,11 +750,7 @@ mod tests {
     fn includes_are_expanded_in_place_in_name_order() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = Root::new(dir.path());
-        let write = |p: &str, t: &str| {
-            let path = dir.path().join(p.trim_start_matches('/'));
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            std::fs::write(path, t).expect("write");
-        };
+        let write = |p: &str, t: &str| crate::testing::write(dir.path(), p, t);
         write(
             MAIN,
             "$FileCreateMode 0640\n$IncludeConfig /etc/rsyslog.d/*.conf\ninclude(file=\"/etc/rsyslog.extra\" mode=\"optional\")\n",
