@@ -4,6 +4,7 @@
 //! The plan format in [`plan`] is shared with the generator (`vpsc-gen`),
 //! which validates with the same code before it builds a package.
 
+pub mod accounts;
 pub mod audit;
 pub mod breaker;
 pub mod checks;

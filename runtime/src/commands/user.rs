@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 
 use super::{open_locked, print_json};
+use crate::accounts;
 use crate::cli_user::{
     KeyAction, RoleAction, TeamAction, TempAction, TwoFactorAction, UserCli, UserCommand,
 };
@@ -12,7 +13,7 @@ use crate::root::Root;
 use crate::state::State;
 use crate::users::create::{self, Created, KeySource, Request};
 use crate::users::store::{self, UserRecord};
-use crate::users::{delete, input, invalid, manage, system, totp, twofactor};
+use crate::users::{delete, input, invalid, manage, totp, twofactor};
 use std::fs::File;
 
 /// Runs the parsed `vpsc-user` command line; returns the exit status.
@@ -107,7 +108,7 @@ pub fn run(cli: UserCli) -> Result<i32> {
                 what: format!("`{name}` is not a user vpsc-user created"),
                 hint: "`vpsc-user list` shows them".into(),
             })?;
-            let groups = system::groups_of(&root, &name)?;
+            let groups = accounts::groups_of(&root, &name)?;
             if json {
                 print_json(
                     &serde_json::json!({"user": u, "groups": groups, "roles_now": u.roles_at(now)}),
@@ -333,7 +334,7 @@ fn temp_access(
 /// The TOTP secret of `name` from `~/.google_authenticator`.
 fn read_secret(root: &Root, state: &State, name: &str) -> Result<Vec<u8>> {
     let record = manage::active(state, name)?;
-    let account = system::account(root, &record.name)?.ok_or_else(|| Error::Precondition {
+    let account = accounts::account(root, &record.name)?.ok_or_else(|| Error::Precondition {
         what: format!("user `{name}` has no account"),
         hint: "the account was removed by hand".into(),
     })?;
@@ -360,7 +361,7 @@ fn changing(
         if json {
             print_json(r);
         } else {
-            let groups = system::groups_of(root, &r.name).unwrap_or_default();
+            let groups = accounts::groups_of(root, &r.name).unwrap_or_default();
             show_record(r, &groups, now);
         }
     })

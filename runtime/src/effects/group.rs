@@ -3,43 +3,16 @@
 //! this step created it.
 
 use super::{Ctx, Prior};
+use crate::accounts;
 use crate::error::{Error, Result};
 use crate::root::Root;
 
-/// A line of `/etc/group`.
-struct GroupEntry {
-    members: Vec<String>,
-}
-
-fn read_group(root: &Root, name: &str) -> Result<Option<GroupEntry>> {
-    let path = root.path("/etc/group");
-    let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
-    Ok(text.lines().find_map(|l| {
-        let mut f = l.split(':');
-        (f.next() == Some(name)).then(|| GroupEntry {
-            members: f
-                .nth(2)
-                .unwrap_or("")
-                .split(',')
-                .filter(|m| !m.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        })
-    }))
-}
-
-fn user_exists(root: &Root, user: &str) -> Result<bool> {
-    let path = root.path("/etc/passwd");
-    let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
-    Ok(text.lines().any(|l| l.split(':').next() == Some(user)))
-}
-
 pub(super) fn capture(ctx: &Ctx<'_>, name: &str) -> Result<(Prior, Option<Vec<u8>>)> {
-    let entry = read_group(ctx.root, name)?;
+    let members = accounts::members(ctx.root, name)?;
     Ok((
         Prior::Group {
-            existed: entry.is_some(),
-            members: entry.map(|e| e.members).unwrap_or_default(),
+            existed: members.is_some(),
+            members: members.unwrap_or_default(),
         },
         None,
     ))
@@ -51,7 +24,7 @@ pub(super) fn apply(ctx: &Ctx<'_>, name: &str, members: &[String]) -> Result<()>
             what: format!("group `{name}` of module `{}`: {what}", ctx.module),
             hint: "fix the parameter that names this user".into(),
         })?;
-        if !user_exists(ctx.root, m)? {
+        if accounts::account(ctx.root, m)?.is_none() {
             return Err(Error::Precondition {
                 what: format!("cannot add user `{m}` to group `{name}`: the user does not exist"),
                 hint: format!(
@@ -60,8 +33,8 @@ pub(super) fn apply(ctx: &Ctx<'_>, name: &str, members: &[String]) -> Result<()>
             });
         }
     }
-    let current = match read_group(ctx.root, name)? {
-        Some(e) => e.members,
+    let current = match accounts::members(ctx.root, name)? {
+        Some(m) => m,
         None => {
             ctx.root.shadow_tool(&["groupadd", "--system", name])?;
             Vec::new()
@@ -82,11 +55,11 @@ pub(super) fn undo(
     existed: bool,
     before: &[String],
 ) -> Result<()> {
-    let Some(current) = read_group(ctx.root, name)? else {
+    let Some(current) = accounts::members(ctx.root, name)? else {
         return Ok(());
     };
     for m in members {
-        if !before.contains(m) && current.members.contains(m) {
+        if !before.contains(m) && current.contains(m) {
             ctx.root.shadow_tool(&["gpasswd", "--delete", m, name])?;
         }
     }
@@ -98,5 +71,5 @@ pub(super) fn undo(
 
 /// Members of `group`, or `None` if it does not exist (unreadable counts as absent).
 pub fn members(root: &Root, group: &str) -> Option<Vec<String>> {
-    read_group(root, group).ok().flatten().map(|e| e.members)
+    accounts::members(root, group).ok().flatten()
 }

@@ -10,10 +10,10 @@ use serde::Serialize;
 use super::sshkey::PublicKey;
 use super::store::{self, KeyRecord, Status, UserRecord};
 use super::sudoers;
-use super::system;
 use super::totp;
 use super::tx::Tx;
 use super::{input, invalid};
+use crate::accounts;
 use crate::error::{Error, Result};
 use crate::rbac::{ResolvedRole, Roles};
 use crate::root::Root;
@@ -123,7 +123,7 @@ fn check(root: &Root, state: &State, req: &Request, now: i64) -> Result<Checked>
             hint: "pick another login name".into(),
         });
     }
-    if system::account(root, &req.name)?.is_some() {
+    if accounts::account(root, &req.name)?.is_some() {
         return Err(Error::Invalid {
             what: format!("user `{}` already exists", req.name),
             hint:
@@ -131,7 +131,7 @@ fn check(root: &Root, state: &State, req: &Request, now: i64) -> Result<Checked>
                     .into(),
         });
     }
-    if system::group_exists(root, &req.name)? {
+    if accounts::group_exists(root, &req.name)? {
         return Err(Error::Invalid {
             what: format!(
                 "a group named `{}` already exists, and the user's own group would take that name",
@@ -160,7 +160,7 @@ fn check(root: &Root, state: &State, req: &Request, now: i64) -> Result<Checked>
     }
     let role = roles.resolve(&req.role)?;
     for g in &role.groups {
-        if !system::group_exists(root, g)? {
+        if !accounts::group_exists(root, g)? {
             return Err(Error::Precondition {
                 what: format!("group `{g}` of role `{}` does not exist", req.role),
                 hint: "install vpsc-mod-rbac, which creates the role groups (`apt install vpsc-mod-rbac`)".into(),
@@ -391,14 +391,14 @@ fn run_steps(
         Ok((
             serde_json::json!({"shell": checked.shell, "expires": out.expires}),
             Box::new(move || {
-                if system::account(root, name)?.is_some() {
+                if accounts::account(root, name)?.is_some() {
                     root.shadow_tool(&["userdel", "--remove", name])?;
                 }
                 Ok(())
             }),
         ))
     })?;
-    let account = system::account(root, name)?.ok_or_else(|| Error::Precondition {
+    let account = accounts::account(root, name)?.ok_or_else(|| Error::Precondition {
         what: format!("useradd succeeded but `{name}` is not in /etc/passwd"),
         hint: "check /etc/nsswitch.conf and /etc/login.defs of the root".into(),
     })?;
@@ -546,7 +546,7 @@ pub fn key_record(key: &PublicKey, now: i64) -> KeyRecord {
 fn join_all(root: &Root, user: &str, groups: &[String]) -> Result<Vec<String>> {
     let mut joined = Vec::new();
     for g in groups {
-        match system::join(root, user, g) {
+        match accounts::join(root, user, g) {
             Ok(true) => joined.push(g.clone()),
             Ok(false) => {}
             Err(e) => {
@@ -560,7 +560,7 @@ fn join_all(root: &Root, user: &str, groups: &[String]) -> Result<Vec<String>> {
 
 fn leave_all(root: &Root, user: &str, groups: &[String]) -> Result<()> {
     for g in groups.iter().rev() {
-        system::leave(root, user, g)?;
+        accounts::leave(root, user, g)?;
     }
     Ok(())
 }

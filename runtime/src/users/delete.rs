@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::store::{self, Status};
 use super::sudoers;
-use super::system;
 use super::tx::Tx;
+use crate::accounts;
 use crate::error::{Error, Result};
 use crate::root::Root;
 use crate::state::State;
@@ -41,15 +41,15 @@ pub fn delete(root: &Root, state: &State, name: &str, archive: bool, now: i64) -
         what: format!("`{name}` is not a user vpsc-user created"),
         hint: "`vpsc-user list` shows them; other accounts are managed with deluser(8)".into(),
     })?;
-    let account = system::account(root, name)?.ok_or_else(|| Error::Precondition {
+    let account = accounts::account(root, name)?.ok_or_else(|| Error::Precondition {
         what: format!("user `{name}` has a vpsc record but no account in /etc/passwd"),
         hint: "the account was removed by hand; nothing is left to offboard".into(),
     })?;
     let mut tx = Tx::new(root, state, "user.delete", name);
 
     let shell = account.shell.clone();
-    let expiry = system::shadow_expiry(root, name)?;
-    let was_locked = system::password_locked(root, name)?;
+    let expiry = accounts::shadow_expiry(root, name)?;
+    let was_locked = accounts::password_locked(root, name)?;
     tx.step("lock", || {
         root.shadow_tool(&[
             "usermod",
@@ -92,17 +92,17 @@ pub fn delete(root: &Root, state: &State, name: &str, archive: bool, now: i64) -
         ))
     })?;
 
-    let groups = system::groups_of(root, name)?;
+    let groups = accounts::groups_of(root, name)?;
     let groups_left = groups.clone();
     tx.step("groups", || {
         for g in &groups {
-            system::leave(root, name, g)?;
+            accounts::leave(root, name, g)?;
         }
         Ok((
             serde_json::json!({"groups": groups}),
             Box::new(move || {
                 for g in &groups {
-                    system::join(root, name, g)?;
+                    accounts::join(root, name, g)?;
                 }
                 Ok(())
             }),

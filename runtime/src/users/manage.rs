@@ -8,9 +8,9 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use super::create::{key_record, read_key};
 use super::store::{self, Grant, Status, TeamRecord, UserRecord};
 use super::sudoers;
-use super::system;
 use super::tx::Tx;
 use super::{input, invalid};
+use crate::accounts;
 use crate::error::{Error, Result};
 use crate::rbac::Roles;
 use crate::root::Root;
@@ -62,13 +62,13 @@ pub fn sync_access(root: &Root, record: &UserRecord, now: i64) -> Result<Vec<Str
     for name in roles.names() {
         role_groups.extend(roles.resolve(name)?.groups);
     }
-    for g in system::groups_of(root, &record.name)? {
+    for g in accounts::groups_of(root, &record.name)? {
         if role_groups.contains(&g) && !wanted.contains(&g) && !record.teams.contains(&g) {
-            system::leave(root, &record.name, &g)?;
+            accounts::leave(root, &record.name, &g)?;
         }
     }
     for g in &wanted {
-        system::join(root, &record.name, g)?;
+        accounts::join(root, &record.name, g)?;
     }
     for (r, until) in &resolved {
         entries.push(sudoers::Entry {
@@ -290,7 +290,7 @@ pub fn unlock(root: &Root, state: &State, name: &str) -> Result<UserRecord> {
     let mut tx = Tx::new(root, state, "user.unlock", name);
     tx.step("account", || {
         let mut argv = vec!["usermod", "--expiredate", &expiry];
-        if system::password_locked(root, name)? {
+        if accounts::password_locked(root, name)? {
             argv.push("--unlock");
         }
         argv.push(name);
@@ -307,7 +307,7 @@ pub fn unlock(root: &Root, state: &State, name: &str) -> Result<UserRecord> {
 /// key with OpenSSH's `expiry-time` so sshd itself refuses it after the
 /// grace period (sshd(8), AUTHORIZED_KEYS FILE FORMAT).
 fn write_keys(root: &Root, state: &State, record: &UserRecord, action: &str) -> Result<()> {
-    let account = system::account(root, &record.name)?.ok_or_else(|| Error::Precondition {
+    let account = accounts::account(root, &record.name)?.ok_or_else(|| Error::Precondition {
         what: format!("user `{}` has no account", record.name),
         hint: "the account was removed by hand".into(),
     })?;
@@ -424,7 +424,7 @@ pub fn key_rotate(
 /// Creates team `name`: a group and a setgid folder the team shares.
 pub fn team_create(root: &Root, state: &State, name: &str, now: i64) -> Result<TeamRecord> {
     input::team_name(name).map_err(invalid("pick another team name"))?;
-    if store::team(state, name)?.is_some() || system::group_exists(root, name)? {
+    if store::team(state, name)?.is_some() || accounts::group_exists(root, name)? {
         return Err(Error::Invalid {
             what: format!("a team or group named `{name}` already exists"),
             hint: "pick another team name".into(),
@@ -446,7 +446,7 @@ pub fn team_create(root: &Root, state: &State, name: &str, now: i64) -> Result<T
     })?;
     let host = root.path(&folder);
     tx.step("folder", || {
-        let gid = system::gid(root, name)?.ok_or_else(|| Error::Precondition {
+        let gid = accounts::gid(root, name)?.ok_or_else(|| Error::Precondition {
             what: format!("groupadd succeeded but group `{name}` is missing"),
             hint: "check /etc/group".into(),
         })?;
@@ -507,12 +507,12 @@ pub fn team_member(
     );
     tx.step("member", || {
         if join {
-            system::join(root, user, team)?;
+            accounts::join(root, user, team)?;
             if !record.teams.iter().any(|t| t == team) {
                 record.teams.push(team.to_owned());
             }
         } else {
-            system::leave(root, user, team)?;
+            accounts::leave(root, user, team)?;
             record.teams.retain(|t| t != team);
         }
         store::save_user(state, &record)?;

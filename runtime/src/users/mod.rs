@@ -16,7 +16,6 @@ pub mod recover;
 pub mod sshkey;
 pub mod store;
 pub mod sudoers;
-pub mod system;
 pub mod totp;
 pub mod twofactor;
 pub mod tx;

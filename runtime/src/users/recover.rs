@@ -7,8 +7,8 @@
 
 use super::store;
 use super::sudoers;
-use super::system;
 use super::tx::Tx;
+use crate::accounts;
 use crate::error::Result;
 use crate::root::Root;
 use crate::state::State;
@@ -25,7 +25,7 @@ pub fn interrupted_creates(root: &Root, state: &State) -> Result<Vec<String>> {
         tracing::warn!(user = %name, "taking back an interrupted `vpsc-user create`");
         let mut tx = Tx::new(root, state, "user.create.recover", &name);
         tx.step("account", || {
-            let existed = system::account(root, &name)?.is_some();
+            let existed = accounts::account(root, &name)?.is_some();
             if existed {
                 root.shadow_tool(&["userdel", "--remove", &name])?;
             }

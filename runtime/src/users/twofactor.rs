@@ -12,9 +12,9 @@ use std::os::unix::fs::MetadataExt;
 
 use super::create::TotpEnrolment;
 use super::store::{self, Status, UserRecord};
-use super::system;
 use super::totp;
 use super::tx::Tx;
+use crate::accounts;
 use crate::converge::Report;
 use crate::error::{Error, Result};
 use crate::plan::{Effect, Plan};
@@ -58,7 +58,7 @@ pub fn enrolment(root: &Root, name: &str, secret: &totp::Secret) -> TotpEnrolmen
 /// Enrols `name` (again): a new secret replaces any old one.
 pub fn enroll(root: &Root, state: &State, name: &str) -> Result<TotpEnrolment> {
     let mut record = super::manage::active(state, name)?;
-    let account = system::account(root, name)?.ok_or_else(|| Error::Precondition {
+    let account = accounts::account(root, name)?.ok_or_else(|| Error::Precondition {
         what: format!("user `{name}` has no account"),
         hint: "the account was removed by hand".into(),
     })?;
@@ -85,7 +85,7 @@ pub fn enroll(root: &Root, state: &State, name: &str) -> Result<TotpEnrolment> {
 /// Why `record`'s second factor would not work, if it would not: the file
 /// must be the user's own, closed to others, and hold a TOTP secret.
 pub fn broken_factor(root: &Root, record: &UserRecord) -> Option<String> {
-    let account = match system::account(root, &record.name) {
+    let account = match accounts::account(root, &record.name) {
         Ok(Some(a)) => a,
         _ => return Some("no account".into()),
     };

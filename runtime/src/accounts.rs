@@ -1,6 +1,7 @@
-//! Reading the root's account databases (`/etc/passwd`, `/etc/group`) and
-//! changing them only through shadow-utils, aimed at the root with their
-//! own `--root` (Debian's tools keep the shadow files and locks right).
+//! The root's account databases (`/etc/passwd`, `/etc/group`,
+//! `/etc/shadow`): read here, by the group effect and by `vpsc-user`, and
+//! changed only through shadow-utils aimed at the root with their own
+//! `--root` (Debian's tools keep the shadow files and locks right).
 
 use crate::error::{Error, Result};
 use crate::root::Root;
@@ -42,32 +43,59 @@ pub fn account(root: &Root, name: &str) -> Result<Option<Account>> {
     }))
 }
 
-/// Whether group `name` exists.
-pub fn group_exists(root: &Root, name: &str) -> Result<bool> {
-    Ok(read(root, "/etc/group")?
-        .lines()
-        .any(|l| l.split(':').next() == Some(name)))
+/// A line of `/etc/group`: name, GID and members.
+struct GroupLine {
+    name: String,
+    gid: Option<u32>,
+    members: Vec<String>,
 }
 
-/// The groups that list `user` as a member (supplementary groups).
-pub fn groups_of(root: &Root, user: &str) -> Result<Vec<String>> {
+fn groups(root: &Root) -> Result<Vec<GroupLine>> {
     Ok(read(root, "/etc/group")?
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
-            (f.len() == 4 && f[3].split(',').any(|m| m == user)).then(|| f[0].to_owned())
+            (f.len() == 4).then(|| GroupLine {
+                name: f[0].to_owned(),
+                gid: f[2].parse().ok(),
+                members: f[3]
+                    .split(',')
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            })
         })
+        .collect())
+}
+
+/// Whether group `name` exists.
+pub fn group_exists(root: &Root, name: &str) -> Result<bool> {
+    Ok(members(root, name)?.is_some())
+}
+
+/// The members of group `name`, or `None` when there is no such group.
+pub fn members(root: &Root, name: &str) -> Result<Option<Vec<String>>> {
+    Ok(groups(root)?
+        .into_iter()
+        .find(|g| g.name == name)
+        .map(|g| g.members))
+}
+
+/// The groups that list `user` as a member (supplementary groups).
+pub fn groups_of(root: &Root, user: &str) -> Result<Vec<String>> {
+    Ok(groups(root)?
+        .into_iter()
+        .filter(|g| g.members.iter().any(|m| m == user))
+        .map(|g| g.name)
         .collect())
 }
 
 /// The numeric ID of group `name`.
 pub fn gid(root: &Root, name: &str) -> Result<Option<u32>> {
-    Ok(read(root, "/etc/group")?.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.len() == 4 && f[0] == name)
-            .then(|| f[2].parse().ok())
-            .flatten()
-    }))
+    Ok(groups(root)?
+        .into_iter()
+        .find(|g| g.name == name)
+        .and_then(|g| g.gid))
 }
 
 /// Adds `user` to `group` unless already a member; whether it was added.
