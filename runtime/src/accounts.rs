@@ -24,8 +24,7 @@ pub struct Account {
 }
 
 fn read(root: &Root, db: &str) -> Result<String> {
-    let path = root.path(db);
-    std::fs::read_to_string(&path).map_err(Error::io("read", &path))
+    root.read_to_string(db).map_err(Error::io("read", db))
 }
 
 /// The account `name`, if the root has one.

@@ -119,7 +119,7 @@ pub fn actor(root: &Root) -> String {
 }
 
 fn user_name(root: &Root, uid: u32) -> Option<String> {
-    std::fs::read_to_string(root.path("/etc/passwd"))
+    root.read_to_string("/etc/passwd")
         .ok()?
         .lines()
         .find_map(|l| {

@@ -95,7 +95,7 @@ pub fn run(root: &Root, module: &str, check: &Check, breakers: &Breakers<'_>) ->
                 format!("`{name}` is not on PATH ({})", crate::root::ROOT_PATH),
             ),
         },
-        Check::FileContains { path, text } => match std::fs::read_to_string(root.path(path)) {
+        Check::FileContains { path, text } => match root.read_to_string(path) {
             Ok(content) => match content.lines().position(|l| l.contains(text.as_str())) {
                 Some(i) => (true, format!("{path}:{} contains it", i + 1)),
                 None if content.contains(text.as_str()) => (true, format!("{path} contains it")),
@@ -156,7 +156,7 @@ pub fn run(root: &Root, module: &str, check: &Check, breakers: &Breakers<'_>) ->
             ),
             None => (false, format!("group {group} does not exist")),
         },
-        Check::Symlink { path, target } => match std::fs::read_link(root.path(path)) {
+        Check::Symlink { path, target } => match root.read_link(path) {
             Ok(t) if t == std::path::Path::new(target) => (true, format!("{path} -> {target}")),
             Ok(t) => (
                 false,
@@ -294,7 +294,7 @@ fn port_listening(
 /// passwd and group files.
 fn file_mode(root: &Root, path: &str, owner: &str, group: &str, mode: &str) -> (bool, String) {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let Ok(meta) = std::fs::symlink_metadata(root.path(path)) else {
+    let Ok(meta) = root.symlink_metadata(path) else {
         return (false, format!("{path} does not exist"));
     };
     let name_of = |file: &str, id: u32| root.account_name(file, id);
@@ -314,7 +314,7 @@ fn file_mode(root: &Root, path: &str, owner: &str, group: &str, mode: &str) -> (
 /// Whether `user` can log in with a key: sshd's default
 /// `AuthorizedKeysFile` (`~/.ssh/authorized_keys`) holds a public key line.
 fn authorized_key(root: &Root, user: &str) -> (bool, String) {
-    let passwd = std::fs::read_to_string(root.path("/etc/passwd")).unwrap_or_default();
+    let passwd = root.read_to_string("/etc/passwd").unwrap_or_default();
     let Some(home) = passwd.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
         (f.len() == 7 && f[0] == user).then(|| f[5].to_owned())
@@ -322,7 +322,7 @@ fn authorized_key(root: &Root, user: &str) -> (bool, String) {
         return (false, format!("user {user} does not exist"));
     };
     let file = format!("{}/.ssh/authorized_keys", home.trim_end_matches('/'));
-    let Ok(text) = std::fs::read_to_string(root.path(&file)) else {
+    let Ok(text) = root.read_to_string(&file) else {
         return (false, format!("{file} does not exist or cannot be read"));
     };
     // A key line is `[options] type base64 [comment]`; options never start
@@ -351,7 +351,7 @@ fn find_command(root: &Root, name: &str) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
     crate::root::ROOT_PATH.split(':').find_map(|dir| {
         let p = format!("{dir}/{name}");
-        std::fs::metadata(root.path(&p))
+        root.metadata(&p)
             .ok()
             .filter(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
             .map(|_| p)

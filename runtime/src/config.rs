@@ -93,8 +93,8 @@ impl RetryConfig {
 impl Config {
     /// Reads the settings under `root`; a missing file means the defaults.
     pub fn load(root: &Root) -> Result<Config> {
-        let path = root.path(CONFIG);
-        let text = match std::fs::read_to_string(&path) {
+        let path = std::path::PathBuf::from(CONFIG);
+        let text = match root.read_to_string(CONFIG) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(e) => return Err(Error::io("read", &path)(e)),

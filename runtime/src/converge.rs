@@ -39,8 +39,8 @@ pub fn load_plan(root: &Root, module: &str) -> Result<Plan> {
         what,
         hint: "module names are those of the vpsc-mod-* packages without the prefix".into(),
     })?;
-    let path = root.path(&format!("/{PLAN_DIR}/{module}.json"));
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::PlanUnreadable {
+    let path = std::path::PathBuf::from(format!("/{PLAN_DIR}/{module}.json"));
+    let text = root.read_to_string(&path.to_string_lossy()).map_err(|source| Error::PlanUnreadable {
         module: module.to_owned(),
         path: path.clone(),
         source,
@@ -60,12 +60,12 @@ pub fn load_plan(root: &Root, module: &str) -> Result<Plan> {
 
 /// The modules whose plans are installed under the root, by name.
 pub fn installed_modules(root: &Root) -> Result<Vec<String>> {
-    let dir = root.path(&format!("/{PLAN_DIR}"));
+    let dir = format!("/{PLAN_DIR}");
     let mut names = Vec::new();
-    match std::fs::read_dir(&dir) {
+    match root.read_dir_names(&dir) {
         Ok(entries) => {
-            for e in entries.flatten() {
-                if let Some(n) = e.file_name().to_string_lossy().strip_suffix(".json") {
+            for e in entries {
+                if let Some(n) = e.strip_suffix(".json") {
                     names.push(n.to_owned());
                 }
             }
@@ -385,11 +385,11 @@ fn still_holds(ctx: &Ctx<'_>, effect: &Effect) -> bool {
             template,
             mode,
             ..
-        } => effects::file_matches(&ctx.root.path(path), template.as_bytes(), *mode),
-        Effect::VendorFile { path } => ctx.root.path(path).is_file(),
+        } => effects::file_matches(ctx.root, path, template.as_bytes(), *mode),
+        Effect::VendorFile { path } => ctx.root.is_file(path),
         Effect::Fetch {
             path, sha256, mode, ..
-        } => effects::fetched_matches(&ctx.root.path(path), sha256, *mode),
+        } => effects::fetched_matches(ctx.root, path, sha256, *mode),
         _ => false,
     }
 }

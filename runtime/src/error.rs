@@ -93,6 +93,20 @@ pub enum Error {
         /// What does not fit.
         why: String,
     },
+    /// A path was not used because following it could reach a file the
+    /// runtime must not touch (a link a user could have planted, a hard
+    /// link to another owner's file, a FIFO).
+    #[error("refusing to {action} {path}: {what}")]
+    Refused {
+        /// What was about to be done ("write", "read", …).
+        action: &'static str,
+        /// The path concerned, inside the root.
+        path: String,
+        /// What is wrong with it, naming the link.
+        what: String,
+        /// How to repair it.
+        hint: String,
+    },
     /// A file operation failed.
     #[error("cannot {action} {}", path.display())]
     Io {
@@ -234,6 +248,7 @@ impl Error {
             ),
             Error::Invalid { hint, .. }
             | Error::Precondition { hint, .. }
+            | Error::Refused { hint, .. }
             | Error::RequirementFailed { hint, .. } => Some(hint.clone()),
             Error::VerifyFailed { .. } => Some(
                 "run `vpsc verify --json` for the failing checks and their evidence".into(),

@@ -49,27 +49,38 @@ impl Event {
 
 /// The hooks of `event` that run-parts would run, in order.
 fn hooks(root: &Root, event: Event) -> Result<Vec<PathBuf>> {
-    let dir = root.path(&format!("{HOOKS_DIR}/{}", event.name()));
-    let entries = match std::fs::read_dir(&dir) {
+    let dir = format!("{HOOKS_DIR}/{}", event.name());
+    let entries = match root.read_dir_names(&dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io("list", &dir)(e)),
     };
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        })
-        .map(|e| e.path())
-        .filter(|p| {
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-        .collect();
+    // A tree's hook is run by its host path: only one that resolves there
+    // to the very file found inside the tree (no link on the way) is run.
+    let top = std::fs::canonicalize(root.dir()).unwrap_or_else(|_| root.dir().to_path_buf());
+    let mut found = Vec::new();
+    for name in entries {
+        let runnable = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let inside = format!("{dir}/{name}");
+        if !runnable
+            || !root
+                .metadata(&inside)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        {
+            continue;
+        }
+        let host = root.path(&inside);
+        if !root.is_host()
+            && std::fs::canonicalize(&host).ok() != Some(top.join(inside.trim_start_matches('/')))
+        {
+            tracing::warn!(hook = %inside, "not run: a symbolic link leads to it");
+            continue;
+        }
+        found.push(host);
+    }
     found.sort();
     Ok(found)
 }
@@ -80,6 +91,12 @@ fn hooks(root: &Root, event: Event) -> Result<Vec<PathBuf>> {
 pub fn run(root: &Root, state: &State, event: Event, context: &[(&str, String)]) -> Result<()> {
     for hook in hooks(root, event)? {
         let mut cmd = Command::new(&hook);
+        if !root.is_host() {
+            // A tree's hook learns nothing of the caller's environment.
+            cmd.env_clear()
+                .env("PATH", crate::root::ROOT_PATH)
+                .env("LC_ALL", "C.UTF-8");
+        }
         cmd.env("VPSC_EVENT", event.name())
             .env("VPSC_ROOT", root.dir())
             .env("VPSC_ACTOR", audit::actor(root))

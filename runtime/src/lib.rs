@@ -13,6 +13,7 @@ pub mod cli;
 pub mod cli_user;
 pub mod commands;
 pub mod config;
+pub mod confined;
 pub mod converge;
 pub mod dates;
 pub mod effects;

@@ -32,19 +32,22 @@ type SiteFile = BTreeMap<String, Params>;
 /// Overrides of every site file for `module`, merged in file order, with
 /// the file that set each parameter (for error messages).
 pub fn overrides(root: &Root, module: &str) -> Result<Vec<(PathBuf, Params)>> {
-    let dir = root.path(SITE_DIR);
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "yaml") && p.is_file())
+    let mut files: Vec<String> = match root.read_dir_names(SITE_DIR) {
+        Ok(names) => names
+            .into_iter()
+            .filter(|n| n.ends_with(".yaml"))
+            .map(|n| format!("{SITE_DIR}/{n}"))
+            .filter(|p| root.is_file(p))
             .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("list", dir)(e)),
+        Err(e) => return Err(Error::io("list", SITE_DIR)(e)),
     };
     files.sort();
     let mut out = Vec::new();
-    for path in files {
-        let parsed = parse(&path)?;
+    for inside in files {
+        let text = root.read_to_string(&inside).map_err(Error::io("read", &inside))?;
+        let path = PathBuf::from(&inside);
+        let parsed = parse(&path, &text)?;
         if let Some(params) = parsed.get(module) {
             out.push((path, params.clone()));
         }
@@ -52,12 +55,11 @@ pub fn overrides(root: &Root, module: &str) -> Result<Vec<(PathBuf, Params)>> {
     Ok(out)
 }
 
-fn parse(path: &Path) -> Result<SiteFile> {
-    let text = std::fs::read_to_string(path).map_err(Error::io("read", path))?;
+fn parse(path: &Path, text: &str) -> Result<SiteFile> {
     if text.trim().is_empty() {
         return Ok(SiteFile::new());
     }
-    serde_norway::from_str::<SiteFile>(&text).map_err(|e| {
+    serde_norway::from_str::<SiteFile>(text).map_err(|e| {
         Error::yaml(
             path,
             &e,

@@ -11,7 +11,7 @@
 //! leaves, which recovery handles. The directory is 0700 and the file
 //! 0600, root only.
 
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -106,26 +106,41 @@ pub struct StepRow {
     pub backup: Option<Vec<u8>>,
 }
 
+/// The runtime's own directory (`/var/lib/vpsc`, 0700) opened inside the
+/// root, made if missing, and its path on the host for the two users that
+/// need a name (SQLite and the lock): the path the kernel resolved, checked
+/// to lie inside the root, so a link in a `--root` tree cannot lead out.
+pub fn state_dir(root: &Root) -> Result<(crate::confined::Dir, std::path::PathBuf)> {
+    let dir = root.ensure_dir(STATE_DIR, 0o700)?;
+    let host = dir.host_path(root)?;
+    Ok((dir, host))
+}
+
+/// The runtime's own directory.
+pub const STATE_DIR: &str = "/var/lib/vpsc";
+
 impl State {
     /// Opens (creating if needed) the state database under `root`.
     pub fn open(root: &Root) -> Result<State> {
-        let path = root.path(STATE_DB);
-        let dir = path.parent().expect("STATE_DB has a parent directory");
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(Error::io("create", dir))?;
+        let (dir, host_dir) = state_dir(root)?;
+        // Made with its final mode, never briefly readable by others; SQLite
+        // gives the WAL and shm files the database file's mode.
+        if dir.stat("state.db")?.is_none() {
+            match dir.create_new("state.db", 0o600) {
+                Ok(_) => {}
+                // Another process made it first: theirs is as good.
+                Err(Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
         }
+        let path = host_dir.join("state.db");
         let db_err = |source| Error::State {
             path: path.clone(),
             source,
         };
         let conn = Connection::open(&path).map_err(db_err)?;
-        // Set before any write so the WAL and shm files inherit a safe mode.
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-            .map_err(Error::io("set permissions of", &path))?;
+        dir.set_owner_mode("state.db", 0, 0, 0o600)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(db_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db_err)?;
@@ -463,9 +478,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = Root::new(dir.path());
         let _state = State::open(&root).expect("open");
-        let meta = std::fs::metadata(root.path(STATE_DB)).expect("stat");
+        let meta = root.metadata(STATE_DB).expect("stat");
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-        let dmeta = std::fs::metadata(root.path("/var/lib/vpsc")).expect("stat");
+        let dmeta = root.metadata("/var/lib/vpsc").expect("stat");
         assert_eq!(dmeta.permissions().mode() & 0o777, 0o700);
     }
 

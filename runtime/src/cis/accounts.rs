@@ -8,7 +8,7 @@ use crate::root::Root;
 
 pub(super) fn judge(root: &Root, property: AccountsProperty) -> Verdict {
     let table = |file: &str| -> Vec<(usize, Vec<String>)> {
-        std::fs::read_to_string(root.path(file))
+        root.read_to_string(file)
             .unwrap_or_default()
             .lines()
             .enumerate()
@@ -144,7 +144,7 @@ pub(super) fn judge(root: &Root, property: AccountsProperty) -> Verdict {
         | AccountsProperty::InactiveLock => {}
     }
     // Login shells: what /etc/shells lists, nologin excepted.
-    let shells: Vec<String> = std::fs::read_to_string(root.path("/etc/shells"))
+    let shells: Vec<String> = root.read_to_string("/etc/shells")
         .unwrap_or_default()
         .lines()
         .map(str::trim)
@@ -167,7 +167,7 @@ pub(super) fn judge(root: &Root, property: AccountsProperty) -> Verdict {
             Some(_) => {}
         },
         AccountsProperty::SystemAccountsNoShell => {
-            let defs = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
+            let defs = root.read_to_string("/etc/login.defs").unwrap_or_default();
             let uid_min = login_defs_value(&defs, "UID_MIN")
                 .and_then(|(_, v)| v.parse::<u64>().ok())
                 .unwrap_or(1000);
@@ -208,7 +208,7 @@ pub(super) fn judge(root: &Root, property: AccountsProperty) -> Verdict {
         }
         AccountsProperty::InactiveLock => {
             let defaults =
-                std::fs::read_to_string(root.path("/etc/default/useradd")).unwrap_or_default();
+                root.read_to_string("/etc/default/useradd").unwrap_or_default();
             let set = defaults
                 .lines()
                 .enumerate()

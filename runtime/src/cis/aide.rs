@@ -107,7 +107,7 @@ impl AideConf {
     /// Reads aide.conf and its includes under `root`.
     pub fn load(root: &Root) -> AideConf {
         let mut c = AideConf {
-            found: root.path(MAIN).is_file(),
+            found: root.is_file(MAIN),
             ..AideConf::default()
         };
         c.read(root, MAIN, 0);
@@ -118,7 +118,7 @@ impl AideConf {
         if depth > MAX_DEPTH {
             return;
         }
-        let Ok(text) = std::fs::read_to_string(root.path(file)) else {
+        let Ok(text) = root.read_to_string(file) else {
             return;
         };
         // Whether each enclosing @@if block is taken.
@@ -173,7 +173,7 @@ impl AideConf {
                     match (words.get(1), words.get(2)) {
                         (Some(dir), Some(regex)) => {
                             for f in dir_files(root, dir, regex) {
-                                let executable = std::fs::metadata(root.path(&f))
+                                let executable = root.metadata(&f)
                                     .is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
                                 if exec && executable {
                                     self.executables.push(f);
@@ -277,7 +277,7 @@ impl AideConf {
 /// Only the shapes aide.conf uses are read: `^[class]+$` (Debian's) and
 /// `.*`; another regex matches every name.
 fn dir_files(root: &Root, dir: &str, regex: &str) -> Vec<String> {
-    let Ok(list) = std::fs::read_dir(root.path(dir)) else {
+    let Ok(list) = root.read_dir_names(dir) else {
         return Vec::new();
     };
     let class = regex
@@ -285,9 +285,8 @@ fn dir_files(root: &Root, dir: &str, regex: &str) -> Vec<String> {
         .and_then(|r| r.strip_suffix("]+$"))
         .map(class_chars);
     let mut out: Vec<String> = list
-        .flatten()
-        .filter(|e| e.path().is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .into_iter()
+        .filter(|n| root.is_file(&format!("{}/{n}", dir.trim_end_matches('/'))))
         .filter(|n| {
             class
                 .as_ref()

@@ -317,7 +317,7 @@ fn placeholders(f: &Facts<'_>, texts: &[String]) -> Result<Vec<(String, String)>
     let mut out = vec![("{uid_min}".to_owned(), f.uid_min().to_string())];
     if texts.iter().any(|t| t.contains("{sudo_logfile}")) {
         let root = f.root();
-        if !root.path("/etc/sudoers").exists() {
+        if !root.exists("/etc/sudoers") {
             return Err(verdict(
                 CisStatus::Notapplicable,
                 vec![Evidence::said("no /etc/sudoers: sudo is not installed")],

@@ -77,7 +77,7 @@ pub fn known(key: &str) -> bool {
 impl AuditdConf {
     /// Reads the file under `root`.
     pub fn load(root: &Root) -> AuditdConf {
-        match std::fs::read_to_string(root.path(FILE)) {
+        match root.read_to_string(FILE) {
             Ok(text) => AuditdConf::parse(&text, &|exe| exe_ok(root, exe)),
             Err(_) => AuditdConf::default(),
         }
@@ -168,7 +168,7 @@ fn exe_ok(root: &Root, exe: &str) -> Result<(), String> {
     if !exe.starts_with('/') {
         return Err("exec needs the absolute path of a program".into());
     }
-    let meta = std::fs::metadata(root.path(exe)).map_err(|_| format!("{exe} does not exist"))?;
+    let meta = root.metadata(exe).map_err(|_| format!("{exe} does not exist"))?;
     let mode = meta.permissions().mode() & 0o777;
     if !meta.is_file() || meta.uid() != 0 || !matches!(mode, 0o750 | 0o755) {
         return Err(format!(

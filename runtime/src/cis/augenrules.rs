@@ -80,21 +80,18 @@ impl Loaded {
     pub fn from_disk(root: &Root) -> Loaded {
         let mut raw: Vec<(String, usize, String)> = Vec::new();
         let mut loaded = Loaded::default();
-        let augenrules = root.path(RULES_D).is_dir();
+        let augenrules = root.is_dir(RULES_D);
         if augenrules {
-            let mut names: Vec<String> = std::fs::read_dir(root.path(RULES_D))
-                .map(|entries| {
-                    entries
-                        .flatten()
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .filter(|n| n.ends_with(".rules") && !n.starts_with('.'))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut names: Vec<String> = root
+                .read_dir_names(RULES_D)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|n| n.ends_with(".rules") && !n.starts_with('.'))
+                .collect();
             names.sort_by(|a, b| version_cmp(a, b));
             for n in names {
                 let file = format!("{RULES_D}/{n}");
-                if let Ok(text) = std::fs::read_to_string(root.path(&file)) {
+                if let Ok(text) = root.read_to_string(&file) {
                     loaded.files.push(file.clone());
                     for (i, l) in text.lines().enumerate() {
                         let l = l.trim_end_matches('\r');
@@ -130,7 +127,7 @@ impl Loaded {
                 })
                 .collect();
             raw = head.into_iter().chain(body).chain(tail).collect();
-        } else if let Ok(text) = std::fs::read_to_string(root.path(AUDIT_RULES)) {
+        } else if let Ok(text) = root.read_to_string(AUDIT_RULES) {
             loaded.files.push(AUDIT_RULES.to_owned());
             for (i, l) in text.lines().enumerate() {
                 let t = l.trim();

@@ -732,7 +732,7 @@ impl<'r> Facts<'r> {
 
     /// UID_MIN of /etc/login.defs (1000 when unset, shadow's default).
     pub(super) fn uid_min(&self) -> u32 {
-        let text = std::fs::read_to_string(self.root.path("/etc/login.defs")).unwrap_or_default();
+        let text = self.root.read_to_string("/etc/login.defs").unwrap_or_default();
         login_defs_value(&text, "UID_MIN")
             .and_then(|(_, v)| v.parse().ok())
             .unwrap_or(1000)
@@ -1026,7 +1026,7 @@ impl CisCheck {
                 owner,
                 group,
             } => {
-                if f.root.path(path).exists() {
+                if f.root.exists(path) {
                     files::file_access(f.root, path, max_mode, owner, group)
                 } else {
                     verdict(

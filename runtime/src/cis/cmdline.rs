@@ -49,21 +49,20 @@ impl GrubDefaults {
     /// Sources /etc/default/grub and /etc/default/grub.d/*.cfg under `root`.
     pub fn load(root: &Root) -> GrubDefaults {
         let mut g = GrubDefaults {
-            found: root.path(GRUB_DEFAULT).is_file(),
+            found: root.is_file(GRUB_DEFAULT),
             ..GrubDefaults::default()
         };
         let mut files = vec![GRUB_DEFAULT.to_owned()];
-        if let Ok(entries) = std::fs::read_dir(root.path(GRUB_D)) {
+        if let Ok(entries) = root.read_dir_names(GRUB_D) {
             let mut names: Vec<String> = entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .into_iter()
                 .filter(|n| n.ends_with(".cfg"))
                 .collect();
             names.sort();
             files.extend(names.into_iter().map(|n| format!("{GRUB_D}/{n}")));
         }
         for file in files {
-            if let Ok(text) = std::fs::read_to_string(root.path(&file)) {
+            if let Ok(text) = root.read_to_string(&file) {
                 g.source(&file, &text);
             }
         }

@@ -31,15 +31,13 @@ fn cron_d_name(name: &str) -> bool {
 pub fn jobs(root: &Root) -> Vec<Job> {
     let mut files: Vec<(String, bool)> = vec![("/etc/crontab".into(), true)];
     let listed = |dir: &str, filter: &dyn Fn(&str) -> bool| -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(root.path(dir))
-            .map(|l| {
-                l.flatten()
-                    .filter(|e| e.path().is_file())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| filter(n))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut names: Vec<String> = root
+            .read_dir_names(dir)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| root.is_file(&format!("{dir}/{n}")))
+            .filter(|n| filter(n))
+            .collect();
         names.sort();
         names.into_iter().map(|n| format!("{dir}/{n}")).collect()
     };
@@ -55,7 +53,7 @@ pub fn jobs(root: &Root) -> Vec<Job> {
     );
     let mut out = Vec::new();
     for (file, system) in files {
-        let Ok(text) = std::fs::read_to_string(root.path(&file)) else {
+        let Ok(text) = root.read_to_string(&file) else {
             continue;
         };
         for (i, raw) in text.lines().enumerate() {

@@ -11,11 +11,10 @@ use crate::root::Root;
 /// the order dconf reads them.
 fn files(root: &Root, locks: bool) -> Vec<String> {
     let base = "/etc/dconf/db";
-    let mut dbs: Vec<String> = std::fs::read_dir(root.path(base))
+    let mut dbs: Vec<String> = root
+        .read_dir_names(base)
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".d"))
         .collect();
     dbs.sort();
@@ -26,12 +25,11 @@ fn files(root: &Root, locks: bool) -> Vec<String> {
         } else {
             format!("{base}/{db}")
         };
-        let mut names: Vec<String> = std::fs::read_dir(root.path(&dir))
+        let mut names: Vec<String> = root
+            .read_dir_names(&dir)
+            .unwrap_or_default()
             .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| root.symlink_metadata(&format!("{dir}/{n}")).is_ok_and(|m| m.is_file()))
             .collect();
         names.sort();
         out.extend(names.into_iter().map(|n| format!("{dir}/{n}")));
@@ -44,7 +42,7 @@ fn value(root: &Root, key_path: &str) -> Option<(String, usize, String)> {
     let (dir, key) = key_path.trim_start_matches('/').rsplit_once('/')?;
     let mut last = None;
     for f in files(root, false) {
-        let Ok(text) = std::fs::read_to_string(root.path(&f)) else {
+        let Ok(text) = root.read_to_string(&f) else {
             continue;
         };
         let mut section = String::new();
@@ -100,7 +98,7 @@ pub fn setting(
 /// A GNOME setting is locked: a line of a `locks/` file names it.
 pub fn locked(root: &Root, key: &str) -> Verdict {
     for f in files(root, true) {
-        let Ok(text) = std::fs::read_to_string(root.path(&f)) else {
+        let Ok(text) = root.read_to_string(&f) else {
             continue;
         };
         if let Some((i, _)) = text.lines().enumerate().find(|(_, l)| l.trim() == key) {
@@ -122,7 +120,7 @@ pub fn locked(root: &Root, key: &str) -> Verdict {
 /// (Debian's name for GDM's custom.conf), with its line: GKeyFile keeps
 /// the last of repeated keys.
 fn gdm_value(root: &Root, section: &str, key: &str) -> Option<(usize, String)> {
-    let text = std::fs::read_to_string(root.path(GDM_CONF)).unwrap_or_default();
+    let text = root.read_to_string(GDM_CONF).unwrap_or_default();
     let mut current = String::new();
     let mut found = None;
     for (i, raw) in text.lines().enumerate() {

@@ -23,7 +23,7 @@ const MAX_DEPTH: usize = 32;
 pub fn expand(root: &Root, pattern: &str) -> Vec<String> {
     let literal = !pattern.contains(['*', '?']);
     if literal {
-        return if std::fs::metadata(root.path(pattern)).is_ok() {
+        return if root.metadata(pattern).is_ok() {
             vec![pattern.to_owned()]
         } else {
             Vec::new()
@@ -32,7 +32,7 @@ pub fn expand(root: &Root, pattern: &str) -> Vec<String> {
     let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
     let mut out = Vec::new();
     walk(root, String::new(), &parts, &mut out, 0);
-    out.retain(|p| std::fs::metadata(root.path(p)).is_ok_and(|m| m.is_file()));
+    out.retain(|p| root.metadata(p).is_ok_and(|m| m.is_file()));
     out.sort();
     out.dedup();
     out
@@ -58,7 +58,7 @@ fn walk(root: &Root, at: String, parts: &[&str], out: &mut Vec<String>, depth: u
     }
     if !first.contains(['*', '?']) {
         let next = format!("{at}/{first}");
-        if std::fs::symlink_metadata(root.path(&next)).is_ok() {
+        if root.symlink_metadata(&next).is_ok() {
             walk(root, next, rest, out, depth + 1);
         }
         return;
@@ -74,16 +74,16 @@ fn walk(root: &Root, at: String, parts: &[&str], out: &mut Vec<String>, depth: u
 /// directory (not following symlinks, so `**` cannot loop).
 fn entries(root: &Root, at: &str) -> Vec<(String, bool)> {
     let dir = if at.is_empty() { "/" } else { at };
-    let Ok(list) = std::fs::read_dir(root.path(dir)) else {
+    let Ok(list) = root.read_dir_names(dir) else {
         return Vec::new();
     };
     let mut names: Vec<(String, bool)> = list
-        .flatten()
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                e.file_type().is_ok_and(|t| t.is_dir()),
-            )
+        .into_iter()
+        .map(|n| {
+            let is_dir = root
+                .symlink_metadata(&format!("{}/{n}", dir.trim_end_matches('/')))
+                .is_ok_and(|m| m.is_dir());
+            (n, is_dir)
         })
         .collect();
     names.sort();
@@ -137,7 +137,7 @@ pub fn judge(
     let mut bad = Vec::new();
     let mut good = Vec::new();
     for p in &matched {
-        let Ok(meta) = std::fs::metadata(root.path(p)) else {
+        let Ok(meta) = root.metadata(p) else {
             continue;
         };
         let mode = meta.permissions().mode() & 0o7777;
@@ -192,7 +192,7 @@ pub(super) fn file_access(
             verdicts.into_iter().flat_map(|v| v.evidence).collect(),
         );
     }
-    let Ok(meta) = std::fs::metadata(root.path(path)) else {
+    let Ok(meta) = root.metadata(path) else {
         return verdict(
             CisStatus::Notapplicable,
             vec![Evidence::at(path, 0, "does not exist")],

@@ -61,18 +61,17 @@ const LINK_DIRS: [&str; 3] = [
 /// The `.wants`/`.requires` link that enables `unit`, if any.
 fn enablement_link(root: &Root, unit: &str) -> Option<String> {
     for dir in LINK_DIRS {
-        let Ok(entries) = std::fs::read_dir(root.path(dir)) else {
+        let Ok(entries) = root.read_dir_names(dir) else {
             continue;
         };
         let mut names: Vec<String> = entries
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .into_iter()
             .filter(|n| n.ends_with(".wants") || n.ends_with(".requires"))
             .collect();
         names.sort();
         for n in names {
             let link = format!("{dir}/{n}/{unit}");
-            if std::fs::symlink_metadata(root.path(&link)).is_ok() {
+            if root.symlink_metadata(&link).is_ok() {
                 return Some(link);
             }
         }
@@ -86,7 +85,7 @@ fn mask(root: &Root, unit: &str) -> Option<String> {
         .into_iter()
         .map(|d| format!("{d}/{unit}"))
         .find(|p| {
-            std::fs::read_link(root.path(p)).is_ok_and(|t| t == std::path::Path::new("/dev/null"))
+            root.read_link(p).is_ok_and(|t| t == std::path::Path::new("/dev/null"))
         })
 }
 
@@ -116,7 +115,7 @@ fn installed(root: &Root, name: &str) -> bool {
 /// The last `KEY=value` of a shell-style settings file, quotes stripped,
 /// with its line; ufw reads /etc/ufw/ufw.conf and /etc/default/ufw so.
 fn setting(root: &Root, path: &str, key: &str) -> Option<(usize, String)> {
-    let text = std::fs::read_to_string(root.path(path)).ok()?;
+    let text = root.read_to_string(path).ok()?;
     text.lines()
         .enumerate()
         .filter_map(|(i, l)| {
@@ -308,7 +307,7 @@ impl IptRule {
 type Filter = (Vec<(String, String, usize)>, Vec<IptRule>);
 
 fn parse_iptables(root: &Root, file: &str) -> Option<Filter> {
-    let text = std::fs::read_to_string(root.path(file)).ok()?;
+    let text = root.read_to_string(file).ok()?;
     let mut in_filter = false;
     let mut policies = Vec::new();
     let mut rules = Vec::new();
@@ -660,7 +659,7 @@ pub fn nft_live(root: &Root) -> Nft {
 /// its rules; the echo of the committed load has them.
 pub fn nft_persisted(root: &Root) -> Nft {
     let conf = "/etc/nftables.conf";
-    if !root.path(conf).exists() {
+    if !root.exists(conf) {
         return Nft::Ruleset(
             Vec::new(),
             format!("{conf} does not exist: nftables.service loads nothing"),
@@ -668,7 +667,7 @@ pub fn nft_persisted(root: &Root) -> Nft {
     }
     let find = |c: &[&str]| {
         c.iter()
-            .find(|p| root.path(p).exists())
+            .find(|p| root.exists(p))
             .map(|p| p.to_string())
     };
     let Some(nft) = find(&["/usr/sbin/nft", "/sbin/nft"]) else {

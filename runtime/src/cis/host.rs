@@ -13,13 +13,13 @@ use crate::root::Root;
 /// `\r`, `\s`, `\v`, and not the distribution's name (`ID` of
 /// os-release). A missing file shows nothing.
 pub fn banner(root: &Root, path: &str) -> Verdict {
-    let Ok(text) = std::fs::read_to_string(root.path(path)) else {
+    let Ok(text) = root.read_to_string(path) else {
         return verdict(
             CisStatus::Pass,
             vec![Evidence::at(path, 0, "does not exist: nothing is shown")],
         );
     };
-    let os = std::fs::read_to_string(root.path("/etc/os-release"))
+    let os = root.read_to_string("/etc/os-release")
         .ok()
         .and_then(|t| {
             t.lines().find_map(|l| {
@@ -68,7 +68,7 @@ pub fn core_limit(root: &Root) -> Verdict {
     files.extend(super::dir_files(root, "/etc/security/limits.d", ".conf"));
     let mut last = None;
     for f in &files {
-        let Ok(text) = std::fs::read_to_string(root.path(f)) else {
+        let Ok(text) = root.read_to_string(f) else {
             continue;
         };
         for (i, raw) in text.lines().enumerate() {
@@ -104,7 +104,7 @@ pub fn core_limit(root: &Root) -> Verdict {
 /// Interactive users: UID at least login.defs' UID_MIN (not nobody), with
 /// a login shell from /etc/shells other than nologin.
 fn interactive_users(root: &Root) -> Vec<(usize, String, u32, u32, String)> {
-    let defs = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
+    let defs = root.read_to_string("/etc/login.defs").unwrap_or_default();
     // The last UID_MIN line wins, as shadow's getdef reads it.
     let uid_min = defs
         .lines()
@@ -114,14 +114,14 @@ fn interactive_users(root: &Root) -> Vec<(usize, String, u32, u32, String)> {
             (w.next() == Some("UID_MIN")).then(|| w.next().and_then(|v| v.parse::<u32>().ok()))?
         })
         .unwrap_or(1000);
-    let shells: Vec<String> = std::fs::read_to_string(root.path("/etc/shells"))
+    let shells: Vec<String> = root.read_to_string("/etc/shells")
         .unwrap_or_default()
         .lines()
         .map(str::trim)
         .filter(|l| l.starts_with('/') && !l.ends_with("/nologin"))
         .map(str::to_owned)
         .collect();
-    std::fs::read_to_string(root.path("/etc/passwd"))
+    root.read_to_string("/etc/passwd")
         .unwrap_or_default()
         .lines()
         .enumerate()
@@ -143,7 +143,7 @@ pub fn homes(root: &Root) -> Verdict {
     let users = interactive_users(root);
     let mut bad = Vec::new();
     for (line, name, uid, _, home) in &users {
-        match std::fs::metadata(root.path(home)) {
+        match root.metadata(home) {
             Err(_) => bad.push(Evidence::at(
                 "/etc/passwd",
                 *line,
@@ -195,19 +195,19 @@ pub fn dot_files(root: &Root) -> Verdict {
     let users = interactive_users(root);
     let mut bad = Vec::new();
     for (_, name, uid, gid, home) in &users {
-        let Ok(entries) = std::fs::read_dir(root.path(home)) else {
+        let Ok(entries) = root.read_dir_names(home) else {
             continue;
         };
+        let at = |n: &str| format!("{}/{n}", home.trim_end_matches('/'));
         let mut names: Vec<String> = entries
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .into_iter()
             .filter(|n| n.starts_with('.'))
+            .filter(|n| root.symlink_metadata(&at(n)).is_ok_and(|m| m.is_file()))
             .collect();
         names.sort();
         for n in names {
             let path = format!("{}/{n}", home.trim_end_matches('/'));
-            let Ok(m) = std::fs::metadata(root.path(&path)) else {
+            let Ok(m) = root.metadata(&path) else {
                 continue;
             };
             if n == ".forward" || n == ".rhosts" {
@@ -291,7 +291,7 @@ pub fn mta_local_only(root: &Root, live: bool) -> Verdict {
         |p: &str| crate::checks::package_status(root, p).is_some_and(|s| s.ends_with(" installed"));
     if installed("postfix") {
         let main = "/etc/postfix/main.cf";
-        let text = std::fs::read_to_string(root.path(main)).unwrap_or_default();
+        let text = root.read_to_string(main).unwrap_or_default();
         let set = text.lines().enumerate().filter_map(|(i, l)| {
             let (k, v) = l.split_once('=')?;
             (k.trim() == "inet_interfaces").then(|| (i + 1, v.trim().to_owned()))
@@ -323,7 +323,7 @@ pub fn mta_local_only(root: &Root, live: bool) -> Verdict {
     }
     if installed("exim4-daemon-light") || installed("exim4-daemon-heavy") {
         let conf = "/etc/exim4/update-exim4.conf.conf";
-        let text = std::fs::read_to_string(root.path(conf)).unwrap_or_default();
+        let text = root.read_to_string(conf).unwrap_or_default();
         let set = text
             .lines()
             .enumerate()
@@ -487,11 +487,10 @@ pub fn apparmor_enabled(live: bool) -> Verdict {
 /// (`APT::Install-Recommends "false";`).
 pub fn apt_option(root: &Root, key: &str, one_of: &[String]) -> Verdict {
     let dir = "/etc/apt/apt.conf.d";
-    let mut files: Vec<String> = std::fs::read_dir(root.path(dir))
+    let mut files: Vec<String> = root
+        .read_dir_names(dir)
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| {
             // apt skips names with other characters than these (apt.conf(5)).
             n.chars()
@@ -506,7 +505,7 @@ pub fn apt_option(root: &Root, key: &str, one_of: &[String]) -> Verdict {
     files.push("/etc/apt/apt.conf".into());
     let mut last = None;
     for f in &files {
-        let Ok(text) = std::fs::read_to_string(root.path(f)) else {
+        let Ok(text) = root.read_to_string(f) else {
             continue;
         };
         for (i, raw) in text.lines().enumerate() {

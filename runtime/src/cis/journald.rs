@@ -94,11 +94,10 @@ impl Journald {
     pub fn load(root: &Root) -> Journald {
         let mut dropins: BTreeMap<String, String> = BTreeMap::new();
         for dir in DROP_IN_DIRS.iter().rev() {
-            let Ok(entries) = std::fs::read_dir(root.path(dir)) else {
+            let Ok(entries) = root.read_dir_names(dir) else {
                 continue;
             };
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
+            for name in entries {
                 if name.ends_with(".conf") {
                     // Higher-priority directories come later and replace.
                     dropins.insert(name.clone(), format!("{dir}/{name}"));
@@ -108,7 +107,7 @@ impl Journald {
         let mut j = Journald::default();
         for file in std::iter::once(MAIN.to_owned()).chain(dropins.into_values()) {
             // A drop-in linked to /dev/null reads as empty, as it should.
-            let Ok(text) = std::fs::read_to_string(root.path(&file)) else {
+            let Ok(text) = root.read_to_string(&file) else {
                 continue;
             };
             j.read(&file, &text);

@@ -59,14 +59,14 @@ fn files(f: &Facts<'_>, dir: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![(dir.trim_end_matches('/').to_owned(), 0usize)];
     while let Some((d, depth)) = stack.pop() {
-        let Ok(list) = std::fs::read_dir(f.root().path(&d)) else {
+        let Ok(list) = f.root().read_dir_names(&d) else {
             continue;
         };
-        for e in list.flatten() {
-            let path = format!("{d}/{}", e.file_name().to_string_lossy());
-            match e.file_type() {
-                Ok(t) if t.is_dir() && depth < MAX_DEPTH => stack.push((path, depth + 1)),
-                Ok(t) if t.is_file() => out.push(path),
+        for name in list {
+            let path = format!("{d}/{name}");
+            match f.root().symlink_metadata(&path) {
+                Ok(m) if m.is_dir() && depth < MAX_DEPTH => stack.push((path, depth + 1)),
+                Ok(m) if m.is_file() => out.push(path),
                 _ => {}
             }
         }
@@ -78,7 +78,7 @@ fn files(f: &Facts<'_>, dir: &str) -> Vec<String> {
 /// Judges a log_files check.
 pub fn judge(f: &Facts<'_>, dir: &str, classes: &[LogClass]) -> Verdict {
     let root = f.root();
-    if !root.path(dir).is_dir() {
+    if !root.is_dir(dir) {
         return verdict(
             CisStatus::Notapplicable,
             vec![Evidence::said(format!("no {dir}"))],
@@ -86,7 +86,7 @@ pub fn judge(f: &Facts<'_>, dir: &str, classes: &[LogClass]) -> Verdict {
     }
     let uid_min = f.uid_min();
     let table = |db: &str| -> Vec<Vec<String>> {
-        std::fs::read_to_string(root.path(db))
+        root.read_to_string(db)
             .unwrap_or_default()
             .lines()
             .map(|l| l.split(':').map(str::to_owned).collect())
@@ -103,7 +103,7 @@ pub fn judge(f: &Facts<'_>, dir: &str, classes: &[LogClass]) -> Verdict {
     let all = files(f, dir);
     let mut bad = Vec::new();
     for p in &all {
-        let Ok(meta) = std::fs::metadata(root.path(p)) else {
+        let Ok(meta) = root.metadata(p) else {
             continue;
         };
         let base = p.rsplit('/').next().unwrap_or(p);

@@ -11,7 +11,7 @@ pub(super) fn judge(
     max: Option<u64>,
     min: Option<u64>,
 ) -> Verdict {
-    let text = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
+    let text = root.read_to_string("/etc/login.defs").unwrap_or_default();
     let Some((line, value)) = login_defs_value(&text, key) else {
         return verdict(
             CisStatus::Fail,

@@ -76,7 +76,7 @@ impl Benchmark {
     /// The benchmark of the release in `/etc/debian_version` under `root`
     /// (12.x → debian12; 13.x and trixie/sid → debian13).
     pub fn detect(root: &crate::root::Root) -> Benchmark {
-        let version = std::fs::read_to_string(root.path("/etc/debian_version")).unwrap_or_default();
+        let version = root.read_to_string("/etc/debian_version").unwrap_or_default();
         if version.trim_start().starts_with("12") {
             Benchmark::Debian12
         } else {
@@ -157,11 +157,10 @@ impl Rule {
 /// in the lexical order programs read drop-in directories in; none when
 /// the directory is missing.
 pub fn dir_files(root: &crate::root::Root, dir: &str, ext: &str) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(root.path(dir))
+    let mut names: Vec<String> = root
+        .read_dir_names(dir)
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(ext))
         .collect();
     names.sort();
@@ -177,11 +176,10 @@ pub fn expand(root: &crate::root::Root, pattern: &str) -> Vec<String> {
     if !name.contains(['*', '?']) {
         return vec![pattern.to_owned()];
     }
-    let mut out: Vec<String> = std::fs::read_dir(root.path(if dir.is_empty() { "/" } else { dir }))
+    let mut out: Vec<String> = root
+        .read_dir_names(if dir.is_empty() { "/" } else { dir })
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| sshd::wildcard(name, n))
         .map(|n| format!("{dir}/{n}"))
         .collect();

@@ -5,7 +5,6 @@
 //! module names with `-` and `_` equal.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use crate::root::Root;
 
@@ -44,24 +43,20 @@ pub fn canonical(name: &str) -> String {
 impl Modprobe {
     /// Reads every effective modprobe.d file under `root`.
     pub fn load(root: &Root) -> Modprobe {
-        let mut files: BTreeMap<String, (String, PathBuf)> = BTreeMap::new();
+        let mut files: BTreeMap<String, String> = BTreeMap::new();
         for dir in DIRS.iter().rev() {
-            let Ok(entries) = std::fs::read_dir(root.path(dir)) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
+            for name in root.read_dir_names(dir).unwrap_or_default() {
                 if name.ends_with(".conf") {
                     // Earlier directories (iterated last) win.
-                    files.insert(name.clone(), (format!("{dir}/{name}"), e.path()));
+                    files.insert(name.clone(), format!("{dir}/{name}"));
                 }
             }
         }
         let mut m = Modprobe::default();
         // modprobe reads the files in name order; the first install
         // command for a module is the one it runs.
-        for (shown, host) in files.into_values() {
-            let Ok(text) = std::fs::read_to_string(&host) else {
+        for shown in files.into_values() {
+            let Ok(text) = root.read_to_string(&shown) else {
                 continue;
             };
             for (i, line) in text.lines().enumerate() {
@@ -122,11 +117,8 @@ impl ModuleIndex {
     pub fn load(root: &Root) -> ModuleIndex {
         let mut index = ModuleIndex::default();
         for base in ["/usr/lib/modules", "/lib/modules"] {
-            if let Ok(kernels) = std::fs::read_dir(root.path(base)) {
-                for k in kernels.flatten() {
-                    let shown = format!("{base}/{}", k.file_name().to_string_lossy());
-                    index.walk(&k.path(), &shown);
-                }
+            for k in root.read_dir_names(base).unwrap_or_default() {
+                index.walk(root, &format!("{base}/{k}"));
             }
             if !index.files.is_empty() {
                 break;
@@ -148,15 +140,14 @@ impl ModuleIndex {
 
     /// Indexes the modules under host directory `dir`, which the root
     /// sees as `shown`.
-    fn walk(&mut self, dir: &std::path::Path, shown: &str) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
+    fn walk(&mut self, root: &Root, shown: &str) {
+        let Ok(entries) = root.read_dir_names(shown) else {
             return;
         };
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
+        for name in entries {
             let inside = format!("{shown}/{name}");
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                self.walk(&e.path(), &inside);
+            if root.symlink_metadata(&inside).is_ok_and(|m| m.is_dir()) {
+                self.walk(root, &inside);
                 continue;
             }
             if let Some((stem, _)) = name.split_once(".ko") {

@@ -31,7 +31,7 @@ pub fn find(root: &Root, path: &str) -> Option<Mount> {
                 })
             });
     }
-    let fstab = std::fs::read_to_string(root.path("/etc/fstab")).unwrap_or_default();
+    let fstab = root.read_to_string("/etc/fstab").unwrap_or_default();
     for (i, line) in fstab.lines().enumerate() {
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() > 3 && !f[0].starts_with('#') && f[1] == path {
@@ -48,13 +48,13 @@ pub fn find(root: &Root, path: &str) -> Option<Mount> {
                 "/usr/lib/systemd/system/tmp.mount",
             ]
             .into_iter()
-            .find(|u| std::fs::symlink_metadata(root.path(u)).is_ok())?;
-            if std::fs::read_link(root.path(unit))
+            .find(|u| root.symlink_metadata(u).is_ok())?;
+            if root.read_link(unit)
                 .is_ok_and(|t| t == std::path::Path::new("/dev/null"))
             {
                 return None;
             }
-            let text = std::fs::read_to_string(root.path(unit)).ok()?;
+            let text = root.read_to_string(unit).ok()?;
             let options = text
                 .lines()
                 .find_map(|l| l.trim().strip_prefix("Options="))

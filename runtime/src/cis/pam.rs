@@ -50,7 +50,7 @@ pub fn stack(root: &Root, file: &str) -> Vec<PamLine> {
 
 fn read(root: &Root, file: &str, out: &mut Vec<PamLine>, depth: usize) {
     let path = format!("/etc/pam.d/{file}");
-    let Ok(text) = std::fs::read_to_string(root.path(&path)) else {
+    let Ok(text) = root.read_to_string(&path) else {
         return;
     };
     // Continuation lines end in a backslash.
@@ -246,7 +246,7 @@ pub fn setting(
     }
     let mut found = None;
     for f in module.files(root) {
-        let Ok(text) = std::fs::read_to_string(root.path(&f)) else {
+        let Ok(text) = root.read_to_string(&f) else {
             continue;
         };
         for (i, raw) in text.lines().enumerate() {
@@ -377,7 +377,7 @@ pub(super) fn su_restricted(root: &Root) -> Verdict {
         line.line,
         format!("pam_wheel.so {}", line.args.join(" ")),
     )];
-    let groups = std::fs::read_to_string(root.path("/etc/group")).unwrap_or_default();
+    let groups = root.read_to_string("/etc/group").unwrap_or_default();
     let Some((gid, members)) = groups.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
         (f.first() == Some(&group.as_str()) && f.len() > 3)
@@ -390,7 +390,7 @@ pub(super) fn su_restricted(root: &Root) -> Verdict {
         ));
         return verdict(CisStatus::Fail, evidence);
     };
-    let primary: Vec<String> = std::fs::read_to_string(root.path("/etc/passwd"))
+    let primary: Vec<String> = root.read_to_string("/etc/passwd")
         .unwrap_or_default()
         .lines()
         .filter_map(|l| {

@@ -258,7 +258,7 @@ pub fn effects(
     // /etc/modprobe.d, procps /etc/sysctl.d): without it there is no
     // remediation of that kind, and the scan keeps saying so.
     let dir_exists = |dir: &str| {
-        let there = root.path(dir).is_dir();
+        let there = root.is_dir(dir);
         if !there {
             tracing::warn!(dir, "not remediated: the directory does not exist");
         }
@@ -295,7 +295,7 @@ pub fn effects(
     }
     // Only where the program that reads the file is installed: sshd and
     // visudo must accept the file before it is kept.
-    if !sshd.is_empty() && root.path("/usr/sbin/sshd").exists() {
+    if !sshd.is_empty() && root.exists("/usr/sbin/sshd") {
         let mut text = header("CIS SSH server settings");
         text.push_str("# sshd takes the first value it reads; this file sorts early.\n");
         for (k, v) in &sshd {
@@ -308,7 +308,7 @@ pub fn effects(
             Some(vec!["sshd".into(), "-t".into()]),
         );
     }
-    if !sudoers.is_empty() && root.path("/usr/sbin/visudo").exists() {
+    if !sudoers.is_empty() && root.exists("/usr/sbin/visudo") {
         let mut text = header("CIS sudo defaults");
         for l in &sudoers {
             text.push_str(l);
@@ -360,7 +360,7 @@ fn auto(
             for path in super::expand(root, path) {
                 // Nothing to override on a file that is not there; the
                 // rule is not applicable to it.
-                let Ok(meta) = std::fs::symlink_metadata(root.path(&path)) else {
+                let Ok(meta) = root.symlink_metadata(&path) else {
                     continue;
                 };
                 // A link's mode is not its own (chmod follows it), and

@@ -102,7 +102,7 @@ impl Rsyslog {
     /// Reads `/etc/rsyslog.conf` and what it includes under `root`.
     pub fn load(root: &Root) -> Rsyslog {
         let mut r = Rsyslog {
-            found: root.path(MAIN).is_file(),
+            found: root.is_file(MAIN),
             ..Rsyslog::default()
         };
         r.read(root, MAIN, 0);
@@ -113,7 +113,7 @@ impl Rsyslog {
         if depth > MAX_DEPTH {
             return;
         }
-        let Ok(text) = std::fs::read_to_string(root.path(file)) else {
+        let Ok(text) = root.read_to_string(file) else {
             return;
         };
         self.files.push(file.to_owned());
@@ -144,7 +144,7 @@ fn expand(root: &Root, pattern: &str) -> Vec<String> {
         Some((d, n)) => (if d.is_empty() { "/" } else { d }, n),
         None => return Vec::new(),
     };
-    let is_dir = root.path(pattern).is_dir();
+    let is_dir = root.is_dir(pattern);
     if !is_dir && !name.contains(['*', '?', '[']) {
         return vec![pattern.to_owned()];
     }
@@ -153,13 +153,12 @@ fn expand(root: &Root, pattern: &str) -> Vec<String> {
     } else {
         dir
     };
-    let Ok(entries) = std::fs::read_dir(root.path(listed)) else {
+    let Ok(entries) = root.read_dir_names(listed) else {
         return Vec::new();
     };
     let mut out: Vec<String> = entries
-        .flatten()
-        .filter(|e| e.path().is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .into_iter()
+        .filter(|n| root.is_file(&format!("{}/{n}", listed.trim_end_matches('/'))))
         .filter(|n| is_dir || (!n.starts_with('.') && glob_match(name, n)))
         .map(|n| format!("{}/{n}", listed.trim_end_matches('/')))
         .collect();

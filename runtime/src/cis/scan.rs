@@ -80,8 +80,8 @@ pub struct Waiver {
 
 /// Reads the waivers under `root` (none when the file is absent).
 pub fn waivers(root: &Root) -> Result<Vec<Waiver>> {
-    let path = root.path(WAIVERS);
-    let text = match std::fs::read_to_string(&path) {
+    let path = std::path::PathBuf::from(WAIVERS);
+    let text = match root.read_to_string(WAIVERS) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io("read", &path)(e)),

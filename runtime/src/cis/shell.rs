@@ -34,7 +34,7 @@ pub fn login_files(root: &Root) -> Vec<String> {
 pub fn statements(root: &Root, files: &[String]) -> Vec<Found> {
     let mut out = Vec::new();
     for f in files {
-        let Ok(text) = std::fs::read_to_string(root.path(f)) else {
+        let Ok(text) = root.read_to_string(f) else {
             continue;
         };
         for (i, raw) in text.lines().enumerate() {
@@ -98,7 +98,7 @@ pub fn umasks(statements: &[Found]) -> Vec<(Found, Option<u32>)> {
 /// the order they run (`$PATH` standing for the value so far). Debian's
 /// /etc/profile sets root's branch to the same value as ENV_SUPATH.
 pub fn root_path_entries(root: &Root) -> (Vec<String>, Vec<Found>) {
-    let defs = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
+    let defs = root.read_to_string("/etc/login.defs").unwrap_or_default();
     let mut path: Vec<String> = defs
         .lines()
         .rev()
@@ -146,7 +146,7 @@ pub(super) fn default_umask(root: &Root, at_least: &str) -> Verdict {
         .iter()
         .any(|l| l.kind == "session" && l.module == "pam_umask.so");
     if pam_umask {
-        let defs = std::fs::read_to_string(root.path("/etc/login.defs")).unwrap_or_default();
+        let defs = root.read_to_string("/etc/login.defs").unwrap_or_default();
         if let Some((line, v)) = login_defs_value(&defs, "UMASK") {
             set.push((
                 Evidence::at("/etc/login.defs", line, format!("UMASK {v} (pam_umask)")),
@@ -256,7 +256,7 @@ pub(super) fn root_path(root: &Root) -> Verdict {
         let problem = if dir.is_empty() || dir == "." || !dir.starts_with('/') {
             Some(format!("{dir:?}: the current directory is searched"))
         } else {
-            match std::fs::metadata(root.path(dir)) {
+            match root.metadata(dir) {
                 Err(_) => Some(format!("{dir} does not exist")),
                 Ok(m) if !m.is_dir() => Some(format!("{dir} is not a directory")),
                 Ok(m) if m.uid() != 0 => Some(format!("{dir} is not owned by root")),

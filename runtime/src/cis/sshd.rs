@@ -209,7 +209,7 @@ impl SshdConfig {
     /// Reads `/etc/ssh/sshd_config` under `root`; `None` when it is absent.
     pub fn load(root: &Root) -> Result<Option<SshdConfig>, String> {
         let main = "/etc/ssh/sshd_config";
-        if !root.path(main).exists() {
+        if !root.exists(main) {
             return Ok(None);
         }
         let mut config = SshdConfig {
@@ -258,7 +258,7 @@ impl SshdConfig {
         if depth > MAX_DEPTH {
             return Err(format!("{path}: Include nested deeper than {MAX_DEPTH}"));
         }
-        let text = std::fs::read_to_string(root.path(path))
+        let text = root.read_to_string(path)
             .map_err(|e| format!("cannot read {path}: {e}"))?;
         let mut scope = outer;
         for (i, raw) in text.lines().enumerate() {
@@ -343,21 +343,20 @@ fn unquote(value: &str) -> &str {
 fn expand(root: &Root, pattern: &str) -> Vec<String> {
     let (dir, name) = pattern.rsplit_once('/').unwrap_or(("", pattern));
     if !name.contains(['*', '?', '[']) {
-        return if root.path(pattern).is_file() {
+        return if root.is_file(pattern) {
             vec![pattern.to_owned()]
         } else {
             Vec::new()
         };
     }
-    let Ok(entries) = std::fs::read_dir(root.path(if dir.is_empty() { "/" } else { dir })) else {
+    let Ok(entries) = root.read_dir_names(if dir.is_empty() { "/" } else { dir }) else {
         return Vec::new();
     };
     let mut found: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .into_iter()
         .filter(|n| !n.starts_with('.') && glob(name.as_bytes(), n.as_bytes()))
         .map(|n| format!("{dir}/{n}"))
-        .filter(|p| root.path(p).is_file())
+        .filter(|p| root.is_file(p))
         .collect();
     found.sort();
     found

@@ -145,7 +145,7 @@ fn read(root: &Root, path: &str, out: &mut Vec<Entry>, specs: &mut Vec<Spec>, de
     if depth > MAX_DEPTH {
         return;
     }
-    let Ok(text) = std::fs::read_to_string(root.path(path)) else {
+    let Ok(text) = root.read_to_string(path) else {
         return;
     };
     let dir = path.rsplit_once('/').map_or("/", |(d, _)| d);
@@ -153,13 +153,12 @@ fn read(root: &Root, path: &str, out: &mut Vec<Entry>, specs: &mut Vec<Spec>, de
         let line = line.trim();
         if let Some(target) = directive(line, "includedir") {
             let target = resolve(dir, &target);
-            let Ok(entries) = std::fs::read_dir(root.path(&target)) else {
+            let Ok(entries) = root.read_dir_names(&target) else {
                 continue;
             };
             let mut names: Vec<String> = entries
-                .flatten()
-                .filter(|e| std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()))
-                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .into_iter()
+                .filter(|n| root.is_file(&format!("{}/{n}", target.trim_end_matches('/'))))
                 .filter(|n| !n.contains('.') && !n.ends_with('~'))
                 .collect();
             names.sort();
@@ -372,7 +371,7 @@ fn unquote(value: &str) -> &str {
 /// Whether `Defaults OPTION` holds for everyone (`!name`: is off), with
 /// the entry that decides it; scoped entries are shown but do not count.
 pub(super) fn defaults_option(root: &Root, option: &str, present: bool) -> Verdict {
-    if !root.path("/etc/sudoers").exists() {
+    if !root.exists("/etc/sudoers") {
         return verdict(
             CisStatus::Notapplicable,
             vec![Evidence::said("no /etc/sudoers: sudo is not installed")],
@@ -416,7 +415,7 @@ pub(super) fn defaults_option(root: &Root, option: &str, present: bool) -> Verdi
 }
 
 pub(super) fn sudoers_tag_absent(root: &Root, tag: &str) -> Verdict {
-    if !root.path("/etc/sudoers").exists() {
+    if !root.exists("/etc/sudoers") {
         return verdict(
             CisStatus::Notapplicable,
             vec![Evidence::said("no /etc/sudoers: sudo is not installed")],
@@ -456,7 +455,7 @@ pub(super) fn sudoers_value(
     max: i64,
     not: &[i64],
 ) -> Verdict {
-    if !root.path("/etc/sudoers").exists() {
+    if !root.exists("/etc/sudoers") {
         return verdict(
             CisStatus::Notapplicable,
             vec![Evidence::said("no /etc/sudoers: sudo is not installed")],

@@ -54,9 +54,8 @@ fn systemd_conf_files(root: &Root, main: &str, name: &str) -> Vec<String> {
         "/etc/systemd",
     ] {
         let d = format!("{dir}/{name}.d");
-        if let Ok(entries) = std::fs::read_dir(root.path(&d)) {
-            for e in entries.flatten() {
-                let n = e.file_name().to_string_lossy().into_owned();
+        if let Ok(entries) = root.read_dir_names(&d) {
+            for n in entries {
                 if n.ends_with(".conf") {
                     drop_ins.insert(n.clone(), format!("{d}/{n}"));
                 }
@@ -79,7 +78,7 @@ fn systemd_setting(
 ) -> Option<(String, usize, String)> {
     let mut last = None;
     for f in systemd_conf_files(root, main, name) {
-        let Ok(text) = std::fs::read_to_string(root.path(&f)) else {
+        let Ok(text) = root.read_to_string(&f) else {
             continue;
         };
         let mut current = String::new();
@@ -168,7 +167,7 @@ fn chrony_lines(root: &Root) -> Vec<(String, usize, String)> {
     let main = "/etc/chrony/chrony.conf";
     let mut out = Vec::new();
     let read = |file: &str, out: &mut Vec<(String, usize, String)>| {
-        if let Ok(text) = std::fs::read_to_string(root.path(file)) {
+        if let Ok(text) = root.read_to_string(file) {
             for (i, raw) in text.lines().enumerate() {
                 let line = raw.split(['#', '!', ';']).next().unwrap_or_default().trim();
                 if !line.is_empty() {
@@ -190,12 +189,11 @@ fn chrony_lines(root: &Root) -> Vec<(String, usize, String)> {
         })
         .collect();
     for (dir, ext) in dirs {
-        let Ok(entries) = std::fs::read_dir(root.path(&dir)) else {
+        let Ok(entries) = root.read_dir_names(&dir) else {
             continue;
         };
         let mut names: Vec<String> = entries
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .into_iter()
             .filter(|n| n.ends_with(ext))
             .collect();
         names.sort();
@@ -244,7 +242,7 @@ pub fn chrony_user(root: &Root) -> Verdict {
         }
     }
     let defaults = "/etc/default/chrony";
-    if let Ok(text) = std::fs::read_to_string(root.path(defaults)) {
+    if let Ok(text) = root.read_to_string(defaults) {
         for (i, line) in text.lines().enumerate() {
             let Some(opts) = line.trim().strip_prefix("DAEMON_OPTS=") else {
                 continue;
@@ -271,7 +269,7 @@ pub fn chrony_user(root: &Root) -> Verdict {
 /// `password_pbkdf2` for one; not applicable without GRUB's configuration.
 pub fn grub_password(root: &Root) -> Verdict {
     let cfg = "/boot/grub/grub.cfg";
-    let Ok(text) = std::fs::read_to_string(root.path(cfg)) else {
+    let Ok(text) = root.read_to_string(cfg) else {
         return verdict(
             CisStatus::Notapplicable,
             vec![Evidence::at(

@@ -45,7 +45,7 @@ pub fn unit_source(root: &Root, u: &str) -> Option<String> {
             u.strip_suffix(".service")
                 .map(|name| format!("/etc/init.d/{name}")),
         )
-        .find(|p| std::fs::symlink_metadata(root.path(p)).is_ok())
+        .find(|p| root.symlink_metadata(p).is_ok())
 }
 
 /// `abs` with its symlinks followed inside the root: an absolute target
@@ -55,11 +55,11 @@ pub fn unit_source(root: &Root, u: &str) -> Option<String> {
 pub fn resolve(root: &Root, abs: &str) -> Option<String> {
     let mut path = abs.to_owned();
     for _ in 0..MAX_HOPS {
-        let meta = std::fs::symlink_metadata(root.path(&path)).ok()?;
+        let meta = root.symlink_metadata(&path).ok()?;
         if !meta.file_type().is_symlink() {
             return Some(path);
         }
-        let target = std::fs::read_link(root.path(&path)).ok()?;
+        let target = root.read_link(&path).ok()?;
         let target = target.to_string_lossy();
         path = if target.starts_with('/') {
             target.into_owned()
@@ -111,28 +111,27 @@ impl UnitState {
         let resolved = source.as_deref().and_then(|s| resolve(root, s));
         let masked = match resolved.as_deref() {
             Some("/dev/null") => true,
-            Some(p) => std::fs::metadata(root.path(p)).is_ok_and(|m| m.len() == 0),
+            Some(p) => root.metadata(p).is_ok_and(|m| m.len() == 0),
             None => false,
         };
         let text = resolved
             .as_deref()
             .filter(|p| *p != "/dev/null")
-            .and_then(|p| std::fs::read_to_string(root.path(p)).ok())
+            .and_then(|p| root.read_to_string(p).ok())
             .unwrap_or_default();
         let mut wanted_by = Vec::new();
         for dir in UNIT_DIRS {
-            let Ok(entries) = std::fs::read_dir(root.path(dir)) else {
+            let Ok(entries) = root.read_dir_names(dir) else {
                 continue;
             };
             let mut names: Vec<String> = entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .into_iter()
                 .filter(|n| WANTS.iter().any(|w| n.ends_with(w)))
                 .collect();
             names.sort();
             for n in names {
                 let link = format!("{dir}/{n}/{u}");
-                if std::fs::symlink_metadata(root.path(&link)).is_ok() {
+                if root.symlink_metadata(&link).is_ok() {
                     wanted_by.push(link);
                 }
             }

@@ -5,9 +5,19 @@
 //! the privileged-command audit rules are about.
 
 use std::collections::BTreeSet;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
+
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::fstatat;
 
 use crate::root::Root;
+
+/// The file type bits of `st_mode` (inode(7)).
+mod libc_ifmt {
+    pub const MASK: u32 = 0o170000;
+    pub const DIR: u32 = 0o040000;
+    pub const REG: u32 = 0o100000;
+}
 
 /// Pseudo filesystems and volatile trees the rules do not cover.
 const SKIPPED: [&str; 4] = ["/proc", "/sys", "/dev", "/run"];
@@ -34,16 +44,15 @@ impl Walk {
     /// Walks `root`.
     pub fn run(root: &Root) -> Walk {
         let ids = |file: &str| -> BTreeSet<u32> {
-            std::fs::read_to_string(root.path(file))
+            root.read_to_string(file)
                 .unwrap_or_default()
                 .lines()
                 .filter_map(|l| l.split(':').nth(2)?.parse().ok())
                 .collect()
         };
         let (uids, gids) = (ids("/etc/passwd"), ids("/etc/group"));
-        let top = root.dir().to_path_buf();
         let mut walk = Walk::default();
-        let Ok(meta) = std::fs::symlink_metadata(&top) else {
+        let Ok(meta) = root.symlink_metadata("/") else {
             return walk;
         };
         let mut devices = BTreeSet::from([meta.dev()]);
@@ -63,37 +72,51 @@ impl Walk {
                 }
             }
         }
-        let mut stack = vec![top.clone()];
+        // Directories are opened inside the root and never through a link
+        // at their own name, and entries are looked at beside them
+        // (fstatat), so the walk cannot be led out of the tree.
+        let mut stack = vec![String::new()];
         while let Some(dir) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
+            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW;
+            let Ok(fd) = root.open_in(if dir.is_empty() { "/" } else { &dir }, flags) else {
                 continue;
             };
-            for e in entries.flatten() {
-                let path = e.path();
-                let shown = format!("/{}", path.strip_prefix(&top).unwrap_or(&path).display());
+            let Ok(listing) = fd.try_clone().map(nix::dir::Dir::from_fd) else {
+                continue;
+            };
+            let Ok(listing) = listing else {
+                continue;
+            };
+            for e in listing.into_iter().flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name == "." || name == ".." {
+                    continue;
+                }
+                let shown = format!("{dir}/{name}");
                 if SKIPPED.contains(&shown.as_str()) {
                     continue;
                 }
-                let Ok(m) = std::fs::symlink_metadata(&path) else {
+                let Ok(m) = fstatat(&fd, name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW) else {
                     continue;
                 };
-                if !devices.contains(&m.dev()) {
+                if !devices.contains(&m.st_dev) {
                     continue;
                 }
                 walk.files += 1;
-                let mode = m.permissions().mode();
-                if !uids.contains(&m.uid()) {
+                let mode = m.st_mode;
+                if !uids.contains(&m.st_uid) {
                     walk.unowned.push(shown.clone());
                 }
-                if !gids.contains(&m.gid()) {
+                if !gids.contains(&m.st_gid) {
                     walk.ungrouped.push(shown.clone());
                 }
-                if m.file_type().is_dir() {
+                let kind = mode & libc_ifmt::MASK;
+                if kind == libc_ifmt::DIR {
                     if mode & 0o002 != 0 && mode & 0o1000 == 0 {
-                        walk.world_writable_dirs.push(shown);
+                        walk.world_writable_dirs.push(shown.clone());
                     }
-                    stack.push(path);
-                } else if m.file_type().is_file() {
+                    stack.push(shown);
+                } else if kind == libc_ifmt::REG {
                     if mode & 0o6000 != 0 {
                         walk.setid.push(shown.clone());
                     }

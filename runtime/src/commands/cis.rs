@@ -231,8 +231,12 @@ fn write_textfile(
     summary: &scan::Summary,
 ) -> Result<()> {
     use std::fmt::Write;
-    let host = root.path(&path.to_string_lossy());
-    let Some(dir) = host.parent().filter(|d| d.is_dir()) else {
+    let inside = path.to_string_lossy().into_owned();
+    let parent = path
+        .parent()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !root.is_dir(&parent) {
         tracing::info!(path = %path.display(), "no textfile collector directory; metrics not written");
         return Ok(());
     };
@@ -291,9 +295,9 @@ fn write_textfile(
     );
     let _ = writeln!(out, "# TYPE vpsc_cis_last_scan_timestamp_seconds gauge");
     let _ = writeln!(out, "vpsc_cis_last_scan_timestamp_seconds {now}");
-    let tmp = dir.join(format!(".vpsc_cis.prom.{}", std::process::id()));
-    std::fs::write(&tmp, out).map_err(Error::io("write", &tmp))?;
-    std::fs::rename(&tmp, &host).map_err(Error::io("replace", &host))
+    // The collector's directory may belong to node-exporter's account: the
+    // write goes through a random O_EXCL name, never a name it could plant.
+    root.write_file(&inside, out.as_bytes(), 0o644, 0, 0)
 }
 
 fn usage(what: String, allowed: &str) -> Error {
@@ -373,8 +377,7 @@ fn preview(root: &Root, effect: &crate::plan::Effect) -> String {
             mode,
             ..
         } => {
-            let host = root.path(path);
-            let old = std::fs::metadata(&host).ok();
+            let old = root.metadata(path).ok();
             let mut text = match &old {
                 Some(m) if m.mode() & 0o7777 != *mode => {
                     format!("mode {:04o} -> {mode:04o}\n", m.mode() & 0o7777)
@@ -382,7 +385,7 @@ fn preview(root: &Root, effect: &crate::plan::Effect) -> String {
                 None => format!("new file, mode {mode:04o}\n"),
                 _ => String::new(),
             };
-            text.push_str(&unified_diff(&host, path, template));
+            text.push_str(&unified_diff(root, path, template));
             if text.is_empty() {
                 "unchanged\n".into()
             } else {
@@ -394,7 +397,7 @@ fn preview(root: &Root, effect: &crate::plan::Effect) -> String {
             owner,
             group,
             mode,
-        } => match std::fs::metadata(root.path(path)) {
+        } => match root.metadata(path) {
             Ok(m) => format!(
                 "{}:{} {:04o} -> {owner}:{group} {mode:04o} (dpkg-statoverride)\n",
                 root.account_name("/etc/passwd", m.uid()),
@@ -416,31 +419,41 @@ fn preview(root: &Root, effect: &crate::plan::Effect) -> String {
 }
 
 /// `diff -u` of the file (or nothing) against the new content; diff is in
-/// diffutils, which Debian marks essential.
-fn unified_diff(host: &std::path::Path, path: &str, new: &str) -> String {
+/// diffutils, which Debian marks essential. The current file is read
+/// inside the root and fed on stdin; the new text is a file in a private
+/// directory of root's.
+fn unified_diff(root: &Root, path: &str, new: &str) -> String {
     use std::io::Write;
-    let old = if host.exists() {
-        host.to_path_buf()
-    } else {
-        std::path::PathBuf::from("/dev/null")
-    };
-    let child = std::process::Command::new("diff")
-        .arg("-u")
-        .arg(format!("--label=a{path}"))
-        .arg(format!("--label=b{path}"))
-        .arg(&old)
-        .arg("-")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn();
-    let Ok(mut child) = child else {
-        return "(diff is not installed; install diffutils)\n".into();
-    };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(new.as_bytes());
+    use std::os::unix::fs::DirBuilderExt;
+    let old = root.read(path).unwrap_or_default();
+    let old_label = if root.exists(path) { format!("a{path}") } else { "/dev/null".into() };
+    let private = std::env::temp_dir().join(format!(
+        "vpsc-diff-{:016x}",
+        crate::confined::random_u64()
+    ));
+    if std::fs::DirBuilder::new().mode(0o700).create(&private).is_err() {
+        return "(no private temporary directory for diff)\n".into();
     }
-    child
-        .wait_with_output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
+    let new_file = private.join("new");
+    let diff = std::fs::write(&new_file, new).ok().and_then(|()| {
+        let mut child = std::process::Command::new("diff")
+            .arg("-u")
+            .arg(format!("--label={old_label}"))
+            .arg(format!("--label=b{path}"))
+            .arg("-")
+            .arg(&new_file)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .ok()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(&old);
+        }
+        child
+            .wait_with_output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    });
+    let _ = std::fs::remove_dir_all(&private);
+    diff.unwrap_or_else(|| "(diff is not installed; install diffutils)\n".into())
 }

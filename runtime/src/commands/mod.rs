@@ -12,6 +12,7 @@ pub mod user;
 mod verify;
 
 use std::fs::File;
+use std::os::unix::fs::OpenOptionsExt;
 
 use crate::cli::{Cli, Command, ProfileAction};
 use crate::error::{Error, Result};
@@ -167,11 +168,13 @@ pub(crate) fn record_outcome(
 /// commands never interleave their effects; readers need no lock.
 pub(crate) fn open_locked(root: &Root) -> Result<(State, File)> {
     let state = State::open(root)?;
-    let path = root.path("/var/lib/vpsc/lock");
+    let path = crate::state::state_dir(root)?.1.join("lock");
     let lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .mode(0o600)
         .open(&path)
         .map_err(Error::io("open", &path))?;
     lock.lock().map_err(Error::io("lock", &path))?;

@@ -17,8 +17,10 @@ fn load(root: &Root, name: &str) -> Result<ProfileDoc> {
         what: what.replace("module name", "profile name"),
         hint: "profile names are those of the vpsc-profile-* packages without the prefix".into(),
     })?;
-    let path = root.path(&format!("/{PROFILE_DIR}/{name}.json"));
-    let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
+    let path = std::path::PathBuf::from(format!("/{PROFILE_DIR}/{name}.json"));
+    let text = root
+        .read_to_string(&path.to_string_lossy())
+        .map_err(Error::io("read", &path))?;
     let doc: ProfileDoc = serde_json::from_str(&text).map_err(|e| Error::Invalid {
         what: format!("profile file {} is invalid: {e}", path.display()),
         hint: format!("reinstall vpsc-profile-{name}"),
@@ -43,9 +45,7 @@ fn reconverge(root: &Root, state: &State, doc: &ProfileDoc) -> Result<Vec<String
             .module(module)?
             .is_some_and(|m| m.state == ModuleState::Configured);
         if configured
-            && root
-                .path(&format!("/{}/{module}.json", crate::plan::PLAN_DIR))
-                .exists()
+            && root.exists(&format!("/{}/{module}.json", crate::plan::PLAN_DIR))
         {
             converge::configure(root, state, module)?;
             done.push(module.clone());

@@ -46,12 +46,12 @@ pub fn status(root: &Root, state: &State, json: bool) -> Result<i32> {
                         mode,
                         ..
                     },
-                ) if !effects::file_matches(&root.path(&path), template.as_bytes(), mode) => {
+                ) if !effects::file_matches(root, &path, template.as_bytes(), mode) => {
                     Some(path)
                 }
                 Ok(Effect::Fetch {
                     path, sha256, mode, ..
-                }) if !effects::fetched_matches(&root.path(&path), &sha256, mode) => Some(path),
+                }) if !effects::fetched_matches(root, &path, &sha256, mode) => Some(path),
                 _ => None,
             })
             .collect();

@@ -338,10 +338,17 @@ fn read_secret(root: &Root, state: &State, name: &str) -> Result<Vec<u8>> {
         what: format!("user `{name}` has no account"),
         hint: "the account was removed by hand".into(),
     })?;
-    let path = root.path(&format!("{}/.google_authenticator", account.home));
-    let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
+    let home = root.user_dir(&account.home, account.uid, "home directory")?;
+    let path = home.shown_of(crate::users::twofactor::SECRET_FILE);
+    let (content, _) = home
+        .read(crate::users::twofactor::SECRET_FILE)?
+        .ok_or_else(|| Error::Precondition {
+            what: format!("{path} does not exist: `{name}` has no second factor"),
+            hint: format!("enrol them: `vpsc-user 2fa enroll {name}`"),
+        })?;
+    let text = String::from_utf8_lossy(&content);
     totp::parse_google_authenticator(&text).map_err(|e| Error::Invalid {
-        what: format!("{}: {e}", path.display()),
+        what: format!("{path}: {e}"),
         hint: format!("enrol again: remove the file and run `vpsc-user create` for a new user, or re-run google-authenticator as {name}"),
     })
 }

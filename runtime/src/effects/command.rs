@@ -5,7 +5,7 @@ use super::{Ctx, Prior};
 use crate::error::Result;
 
 pub(super) fn capture(ctx: &Ctx<'_>, creates: Option<&str>) -> Result<(Prior, Option<Vec<u8>>)> {
-    let skipped = creates.is_some_and(|p| std::fs::symlink_metadata(ctx.root.path(p)).is_ok());
+    let skipped = creates.is_some_and(|p| ctx.root.symlink_metadata(p).is_ok());
     Ok((Prior::Command { skipped }, None))
 }
 

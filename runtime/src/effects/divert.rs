@@ -48,9 +48,8 @@ pub(super) fn apply(
         );
         run_host(&argv)?;
     }
-    let host = ctx.root.path(path);
-    if !super::file::matches_content(&host, content, mode) {
-        super::file::write_atomic(&host, content, mode, 0, 0)?;
+    if !super::file::matches_content(ctx.root, path, content, mode) {
+        ctx.root.write_file(path, content, mode, 0, 0)?;
     }
     if let Some(argv) = validate
         && let Err(e) = super::file::run_validator(ctx, argv, path)
@@ -70,7 +69,7 @@ pub(super) fn undo(ctx: &Ctx<'_>, path: &str, existed: bool) -> Result<()> {
     if diversion_of(ctx, path)?.is_none() {
         return Ok(());
     }
-    super::file::remove_if_present(&ctx.root.path(path))?;
+    ctx.root.remove_file(path)?;
     let package = ctx.package();
     let mut argv = dpkg_divert(ctx);
     argv.extend(["--package", &package, "--rename", "--remove", path].map(String::from));

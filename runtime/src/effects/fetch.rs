@@ -6,7 +6,7 @@
 //! through the endpoint's circuit breaker with retries; a wrong hash or a
 //! missing file is permanent and not retried.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -71,7 +71,19 @@ fn attempt(url: &str, sha256: &str) -> std::result::Result<Vec<u8>, Failure> {
             Failure::Transient(message)
         });
     }
-    let data = std::fs::read(&target)
+    // The directory is _apt's: whatever it holds is read without
+    // following a link planted at the name.
+    let data = {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut buf = Vec::new();
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+            .open(&target)
+            .and_then(|mut f| f.read_to_end(&mut buf))
+            .map(|_| buf)
+    }
         .map_err(|e| Failure::Permanent(format!("cannot read the download: {e}")))?;
     // apt checked the hash already; a second look costs nothing.
     let actual: String = Sha256::digest(&data)
@@ -92,10 +104,12 @@ struct DownloadDir(PathBuf);
 
 impl DownloadDir {
     fn new() -> std::io::Result<DownloadDir> {
-        let path = std::env::temp_dir().join(format!("vpsc-fetch-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir(&path)?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))?;
+        // Unpredictable, and mkdir fails on anything planted at the name.
+        let path = std::env::temp_dir().join(format!(
+            "vpsc-fetch-{:016x}",
+            crate::confined::random_u64()
+        ));
+        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
         // apt's methods drop to _apt; hand it the directory so the download
         // is sandboxed instead of running as root with a warning.
         if let Ok(Some(apt)) = nix::unistd::User::from_name("_apt") {

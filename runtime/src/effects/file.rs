@@ -1,31 +1,24 @@
 //! Managed files under `/etc` and vendor files under `/usr/lib`.
 //!
-//! Managed files are written atomically (temp file, fsync, rename) as
-//! root:root, optionally validated before they are kept, and restored
+//! Managed files are written atomically inside the root (a random
+//! temporary name, fsync, rename; see [`crate::confined`]) as root:root, optionally validated before they are kept, and restored
 //! byte-for-byte with their old metadata on undo.
 
-use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use super::{Ctx, Prior};
 use crate::error::{Error, Result};
-use crate::root::display_argv;
+use crate::root::{Root, display_argv};
 
 pub(super) fn capture(ctx: &Ctx<'_>, path: &str) -> Result<(Prior, Option<Vec<u8>>)> {
-    let host = ctx.root.path(path);
-    let parent = host
+    let parent = Path::new(path)
         .parent()
-        .expect("validated paths are absolute and below /");
-    if !parent.is_dir() {
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    if !ctx.root.is_dir(&parent) {
         return Err(Error::Precondition {
-            what: format!(
-                "cannot manage {path}: its directory {} does not exist",
-                Path::new(path)
-                    .parent()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            ),
+            what: format!("cannot manage {path}: its directory {parent} does not exist"),
             hint: format!(
                 "add the package that owns that directory to the `packages:` of module `{}`",
                 ctx.module
@@ -35,12 +28,12 @@ pub(super) fn capture(ctx: &Ctx<'_>, path: &str) -> Result<(Prior, Option<Vec<u8
     if let Some(owner) = conffile_owner(ctx, path)? {
         return Err(Error::Precondition {
             what: format!("cannot manage {path}: it is a conffile of package {owner}"),
-            hint: "use a `divert` effect for files other packages ship (PACKAGING.md §1)".into(),
+            hint: "use a `divert` effect for files other packages ship (docs/packaging.md)".into(),
         });
     }
-    match std::fs::symlink_metadata(&host) {
+    match ctx.root.symlink_metadata(path) {
         Ok(meta) if meta.is_file() => {
-            let ([mode, uid, gid], content) = read_regular(&host, &meta)?;
+            let ([mode, uid, gid], content) = read_regular(ctx.root, path, &meta)?;
             Ok((
                 Prior::File {
                     existed: true,
@@ -64,7 +57,7 @@ pub(super) fn capture(ctx: &Ctx<'_>, path: &str) -> Result<(Prior, Option<Vec<u8
             },
             None,
         )),
-        Err(e) => Err(Error::io("inspect", host)(e)),
+        Err(e) => Err(Error::io("inspect", path)(e)),
     }
 }
 
@@ -78,9 +71,8 @@ pub(super) fn apply(
     prior: &Prior,
     backup: Option<&[u8]>,
 ) -> Result<()> {
-    let host = ctx.root.path(path);
-    if !matches_content(&host, content, mode) {
-        write_atomic(&host, content, mode, 0, 0)?;
+    if !matches_content(ctx.root, path, content, mode) {
+        ctx.root.write_file(path, content, mode, 0, 0)?;
     }
     if let Some(argv) = validate
         && let Err(e) = run_validator(ctx, argv, path)
@@ -123,7 +115,6 @@ pub(super) fn restore(
     prior: &Prior,
     backup: Option<&[u8]>,
 ) -> Result<()> {
-    let host = ctx.root.path(path);
     match prior {
         Prior::File {
             existed: true,
@@ -135,9 +126,9 @@ pub(super) fn restore(
                 what: format!("backup of {path}"),
                 reason: "the prior content is missing from the journal".into(),
             })?;
-            write_atomic(&host, content, *mode, *uid, *gid)
+            ctx.root.write_file(path, content, *mode, *uid, *gid)
         }
-        Prior::File { existed: false, .. } => remove_if_present(&host),
+        Prior::File { existed: false, .. } => ctx.root.remove_file(path),
         other => Err(Error::StateCorrupt {
             what: format!("step `file:{path}`"),
             reason: format!("prior state {other:?} is not a file state"),
@@ -146,8 +137,12 @@ pub(super) fn restore(
 }
 
 /// Content, mode, uid and gid of a regular file about to be replaced.
-pub(super) fn read_regular(host: &Path, meta: &std::fs::Metadata) -> Result<([u32; 3], Vec<u8>)> {
-    let content = std::fs::read(host).map_err(Error::io("read", host))?;
+pub(super) fn read_regular(
+    root: &Root,
+    path: &str,
+    meta: &std::fs::Metadata,
+) -> Result<([u32; 3], Vec<u8>)> {
+    let content = root.read(path).map_err(Error::io("read", path))?;
     Ok((
         [meta.permissions().mode() & 0o7777, meta.uid(), meta.gid()],
         content,
@@ -155,7 +150,7 @@ pub(super) fn read_regular(host: &Path, meta: &std::fs::Metadata) -> Result<([u3
 }
 
 pub(super) fn check_vendor(ctx: &Ctx<'_>, path: &str) -> Result<()> {
-    if ctx.root.path(path).is_file() {
+    if ctx.root.is_file(path) {
         Ok(())
     } else {
         Err(Error::Precondition {
@@ -168,20 +163,10 @@ pub(super) fn check_vendor(ctx: &Ctx<'_>, path: &str) -> Result<()> {
     }
 }
 
-/// Removes a file; one that is already gone is fine (undo is idempotent).
-pub(super) fn remove_if_present(host: &Path) -> Result<()> {
-    match std::fs::remove_file(host) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io("remove", host)(e)),
-    }
-}
-
-/// Whether `host` already has exactly this content and mode.
-/// Whether `host` is a regular file with this SHA-256 (hex) and mode.
-pub fn matches_sha256(host: &Path, sha256: &str, mode: u32) -> bool {
+/// Whether `path` is a regular file with this SHA-256 (hex) and mode.
+pub fn matches_sha256(root: &Root, path: &str, sha256: &str, mode: u32) -> bool {
     use sha2::{Digest, Sha256};
-    match (std::fs::symlink_metadata(host), std::fs::read(host)) {
+    match (root.symlink_metadata(path), root.read(path)) {
         (Ok(meta), Ok(current)) => {
             meta.is_file()
                 && meta.permissions().mode() & 0o7777 == mode
@@ -195,44 +180,14 @@ pub fn matches_sha256(host: &Path, sha256: &str, mode: u32) -> bool {
     }
 }
 
-/// Whether `host` is a regular file with this content and mode.
-pub fn matches_content(host: &Path, content: &[u8], mode: u32) -> bool {
-    match (std::fs::symlink_metadata(host), std::fs::read(host)) {
+/// Whether `path` is a regular file with this content and mode.
+pub fn matches_content(root: &Root, path: &str, content: &[u8], mode: u32) -> bool {
+    match (root.symlink_metadata(path), root.read(path)) {
         (Ok(meta), Ok(current)) => {
             meta.is_file() && meta.permissions().mode() & 0o7777 == mode && current == content
         }
         _ => false,
     }
-}
-
-/// Writes `content` to `host` atomically with the given metadata.
-pub fn write_atomic(host: &Path, content: &[u8], mode: u32, uid: u32, gid: u32) -> Result<()> {
-    let dir = host.parent().expect("absolute path has a parent");
-    let name = host
-        .file_name()
-        .expect("path has a file name")
-        .to_string_lossy();
-    let tmp = dir.join(format!(".{name}.vpsc-new"));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        f.write_all(content)?;
-        std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
-        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        f.sync_all()?;
-        crate::fault::point("file.before_rename");
-        std::fs::rename(&tmp, host)?;
-        crate::fault::point("file.after_rename");
-        std::fs::File::open(dir)?.sync_all()
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io("write", host)(e)
-    })
 }
 
 /// The package that ships `path` as a conffile, if any, asked of

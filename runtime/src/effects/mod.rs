@@ -19,7 +19,6 @@ use serde::{Deserialize, Serialize};
 pub use divert::DIVERT_SUFFIX;
 pub use file::matches_content as file_matches;
 pub use file::matches_sha256 as fetched_matches;
-pub use file::write_atomic;
 pub use group::members as group_members;
 pub use sysctl::persisted as sysctl_persisted;
 pub use sysctl::persisted_at as sysctl_persisted_at;

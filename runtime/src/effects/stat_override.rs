@@ -21,8 +21,7 @@ pub(super) fn capture(ctx: &Ctx<'_>, path: &str) -> Result<(Prior, Option<Vec<u8
             ),
         });
     }
-    let host = ctx.root.path(path);
-    let meta = std::fs::symlink_metadata(&host).map_err(|e| {
+    let meta = ctx.root.symlink_metadata(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::Precondition {
                 what: format!("cannot set owner and mode of {path}: it does not exist"),
@@ -32,7 +31,7 @@ pub(super) fn capture(ctx: &Ctx<'_>, path: &str) -> Result<(Prior, Option<Vec<u8
                 ),
             }
         } else {
-            Error::io("inspect", &host)(e)
+            Error::io("inspect", path)(e)
         }
     })?;
     if meta.file_type().is_symlink() {
@@ -88,17 +87,18 @@ pub(super) fn undo(ctx: &Ctx<'_>, path: &str, mode: u32, uid: u32, gid: u32) -> 
     if listed(ctx, path)?.is_some() {
         remove(ctx, path)?;
     }
-    let host = ctx.root.path(path);
-    match std::fs::symlink_metadata(&host) {
+    match ctx.root.symlink_metadata(path) {
         Ok(_) => {
-            std::os::unix::fs::lchown(&host, Some(uid), Some(gid))
-                .map_err(Error::io("chown", &host))?;
-            std::fs::set_permissions(&host, std::fs::Permissions::from_mode(mode))
-                .map_err(Error::io("chmod", &host))
+            let (parent, name) = path
+                .rsplit_once('/')
+                .expect("validated paths are absolute and below /");
+            ctx.root
+                .open_dir(if parent.is_empty() { "/" } else { parent })?
+                .set_owner_mode(name, uid, gid, mode)
         }
         // The owning package went first: nothing left to restore.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io("inspect", host)(e)),
+        Err(e) => Err(Error::io("inspect", path)(e)),
     }
 }
 

@@ -9,10 +9,9 @@ use super::{Ctx, Prior};
 use crate::error::{Error, Result};
 
 pub(super) fn capture(ctx: &Ctx<'_>, path: &str) -> Result<(Prior, Option<Vec<u8>>)> {
-    let host = ctx.root.path(path);
-    match std::fs::symlink_metadata(&host) {
+    match ctx.root.symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
-            let target = std::fs::read_link(&host).map_err(Error::io("read link", &host))?;
+            let target = ctx.root.read_link(path).map_err(Error::io("read link", path))?;
             Ok((
                 Prior::Symlink {
                     link: Some(target.to_string_lossy().into_owned()),
@@ -22,7 +21,7 @@ pub(super) fn capture(ctx: &Ctx<'_>, path: &str) -> Result<(Prior, Option<Vec<u8
             ))
         }
         Ok(meta) if meta.is_file() => {
-            let (file, content) = super::file::read_regular(&host, &meta)?;
+            let (file, content) = super::file::read_regular(ctx.root, path, &meta)?;
             Ok((
                 Prior::Symlink {
                     link: None,
@@ -42,14 +41,14 @@ pub(super) fn capture(ctx: &Ctx<'_>, path: &str) -> Result<(Prior, Option<Vec<u8
             },
             None,
         )),
-        Err(e) => Err(Error::io("inspect", host)(e)),
+        Err(e) => Err(Error::io("inspect", path)(e)),
     }
 }
 
 pub(super) fn apply(ctx: &Ctx<'_>, path: &str, target: &str) -> Result<()> {
     // A dangling link would be worse than none (a time zone that does not
     // exist makes glibc fall back to UTC silently).
-    if !ctx.root.path(target).exists() {
+    if !ctx.root.exists(target) {
         return Err(Error::Precondition {
             what: format!("cannot point {path} at {target}: it does not exist"),
             hint: format!(
@@ -57,11 +56,10 @@ pub(super) fn apply(ctx: &Ctx<'_>, path: &str, target: &str) -> Result<()> {
             ),
         });
     }
-    let host = ctx.root.path(path);
-    if std::fs::read_link(&host).is_ok_and(|t| t == Path::new(target)) {
+    if ctx.root.read_link(path).is_ok_and(|t| t == Path::new(target)) {
         return Ok(());
     }
-    replace_with_link(&host, target)
+    replace_with_link(ctx, path, target)
 }
 
 pub(super) fn undo(
@@ -71,40 +69,29 @@ pub(super) fn undo(
     file: Option<[u32; 3]>,
     backup: Option<&[u8]>,
 ) -> Result<()> {
-    let host = ctx.root.path(path);
     match (link, file) {
         (Some(old), _) => {
-            if std::fs::read_link(&host).is_ok_and(|t| t == Path::new(old)) {
+            if ctx.root.read_link(path).is_ok_and(|t| t == Path::new(old)) {
                 return Ok(());
             }
-            replace_with_link(&host, old)
+            replace_with_link(ctx, path, old)
         }
         (None, Some([mode, uid, gid])) => {
             let content = backup.ok_or_else(|| Error::StateCorrupt {
                 what: format!("backup of {path}"),
                 reason: "the prior content is missing from the journal".into(),
             })?;
-            super::file::write_atomic(&host, content, mode, uid, gid)
+            ctx.root.write_file(path, content, mode, uid, gid)
         }
-        (None, None) => super::file::remove_if_present(&host),
+        (None, None) => ctx.root.remove_file(path),
     }
 }
 
-fn replace_with_link(host: &Path, target: &str) -> Result<()> {
-    let dir = host.parent().expect("absolute path has a parent");
-    let name = host
-        .file_name()
-        .expect("path has a file name")
-        .to_string_lossy();
-    let tmp = dir.join(format!(".{name}.vpsc-new"));
-    let _ = std::fs::remove_file(&tmp);
-    let swap = || -> std::io::Result<()> {
-        std::os::unix::fs::symlink(target, &tmp)?;
-        std::fs::rename(&tmp, host)?;
-        std::fs::File::open(dir)?.sync_all()
-    };
-    swap().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io("link", host)(e)
-    })
+fn replace_with_link(ctx: &Ctx<'_>, path: &str, target: &str) -> Result<()> {
+    let (parent, name) = path
+        .rsplit_once('/')
+        .expect("validated paths are absolute and below /");
+    ctx.root
+        .open_dir(if parent.is_empty() { "/" } else { parent })?
+        .symlink(name, target)
 }

@@ -74,8 +74,7 @@ pub fn persisted(root: &crate::root::Root, key: &str) -> Option<String> {
 /// glob and sets nothing. Of two globs matching a key, the one assigned
 /// last is applied last and wins.
 pub fn persisted_at(root: &crate::root::Root, key: &str) -> Option<(String, String, usize)> {
-    let mut files: std::collections::BTreeMap<String, (String, PathBuf)> =
-        std::collections::BTreeMap::new();
+    let mut files: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
     for dir in [
         "/usr/lib/sysctl.d",
         "/lib/sysctl.d",
@@ -83,25 +82,22 @@ pub fn persisted_at(root: &crate::root::Root, key: &str) -> Option<(String, Stri
         "/run/sysctl.d",
         "/etc/sysctl.d",
     ] {
-        if let Ok(entries) = std::fs::read_dir(root.path(dir)) {
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.ends_with(".conf") {
-                    // Later directories in this loop have higher priority.
-                    files.insert(name.clone(), (format!("{dir}/{name}"), e.path()));
-                }
+        for name in root.read_dir_names(dir).unwrap_or_default() {
+            if name.ends_with(".conf") {
+                // Later directories in this loop have higher priority.
+                files.insert(name.clone(), format!("{dir}/{name}"));
             }
         }
     }
-    let mut paths: Vec<(String, PathBuf)> = files.into_values().collect();
-    paths.push(("/etc/sysctl.conf".into(), root.path("/etc/sysctl.conf")));
+    let mut paths: Vec<String> = files.into_values().collect();
+    paths.push("/etc/sysctl.conf".into());
     let wanted = normalize(key);
     // The explicit assignment of `key` (`None` as value: excluded from
     // globs), and the globs in the order systemd-sysctl applies them.
     let mut explicit: Option<(Option<String>, String, usize)> = None;
     let mut globs: Vec<(String, String, String, usize)> = Vec::new();
-    for (shown, p) in paths {
-        let Ok(text) = std::fs::read_to_string(&p) else {
+    for shown in paths {
+        let Ok(text) = root.read_to_string(&shown) else {
             continue;
         };
         for (i, line) in text.lines().enumerate() {

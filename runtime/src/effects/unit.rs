@@ -52,21 +52,19 @@ fn set(root: &Root, name: &str, enabled: bool) -> Result<()> {
 /// directory under `/etc/systemd/system` links to it, and it is not masked.
 /// Read from the symlinks so verify needs no systemd and no subprocess.
 pub fn is_enabled(root: &Root, name: &str) -> bool {
-    let base = root.path("/etc/systemd/system");
-    if is_masked(&base.join(name)) {
+    const BASE: &str = "/etc/systemd/system";
+    if is_masked(root, &format!("{BASE}/{name}")) {
         return false;
     }
-    let Ok(entries) = std::fs::read_dir(&base) else {
+    let Ok(entries) = root.read_dir_names(BASE) else {
         return false;
     };
-    entries.flatten().any(|e| {
-        let dir = e.file_name();
-        let dir = dir.to_string_lossy();
+    entries.iter().any(|dir| {
         (dir.ends_with(".wants") || dir.ends_with(".requires") || dir.ends_with(".upholds"))
-            && std::fs::symlink_metadata(e.path().join(name)).is_ok()
+            && root.symlink_metadata(&format!("{BASE}/{dir}/{name}")).is_ok()
     })
 }
 
-fn is_masked(path: &Path) -> bool {
-    std::fs::read_link(path).is_ok_and(|t| t == Path::new("/dev/null"))
+fn is_masked(root: &Root, path: &str) -> bool {
+    root.read_link(path).is_ok_and(|t| t == Path::new("/dev/null"))
 }

@@ -75,13 +75,12 @@ pub struct ResolvedRole {
 impl Roles {
     /// Reads the host's roles file, else the packaged one.
     pub fn load(root: &Root) -> Result<Roles> {
-        let host = root.path(HOST_ROLES);
-        let path = if host.exists() {
-            host
+        let path = PathBuf::from(if root.exists(HOST_ROLES) {
+            HOST_ROLES
         } else {
-            root.path(PACKAGED_ROLES)
-        };
-        let text = match std::fs::read_to_string(&path) {
+            PACKAGED_ROLES
+        });
+        let text = match root.read_to_string(&path.to_string_lossy()) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::Precondition {

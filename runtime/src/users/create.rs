@@ -4,6 +4,7 @@
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -142,7 +143,7 @@ fn check(root: &Root, state: &State, req: &Request, now: i64) -> Result<Checked>
     }
     // A drop-in of that name would be overwritten: `vpsc cis remediate`
     // and modules' CIS remediation write /etc/sudoers.d/vpsc-<owner> too.
-    if root.path(&sudoers::path(&req.name)).exists() {
+    if root.exists(&sudoers::path(&req.name)) {
         return Err(Error::Invalid {
             what: format!(
                 "{} exists already, and user `{}` would take over its name",
@@ -176,7 +177,7 @@ fn check(root: &Root, state: &State, req: &Request, now: i64) -> Result<Checked>
             });
         }
     }
-    if !role.sudo.is_empty() && !root.path("/etc/sudoers.d").is_dir() {
+    if !role.sudo.is_empty() && !root.is_dir("/etc/sudoers.d") {
         return Err(Error::Precondition {
             what: format!(
                 "role `{}` has sudo rules, but /etc/sudoers.d does not exist: sudo is not installed",
@@ -187,9 +188,9 @@ fn check(root: &Root, state: &State, req: &Request, now: i64) -> Result<Checked>
         });
     }
     let shell = req.shell.clone().unwrap_or_else(|| "/bin/bash".into());
-    let shells = std::fs::read_to_string(root.path("/etc/shells")).unwrap_or_default();
+    let shells = root.read_to_string("/etc/shells").unwrap_or_default();
     input::shell(&shells, &shell).map_err(invalid("pass --shell with a shell from /etc/shells"))?;
-    if !root.path(&shell).exists() {
+    if !root.exists(&shell) {
         return Err(Error::Invalid {
             what: format!("shell {shell} is listed in /etc/shells but not installed"),
             hint: "install its package or pass another --shell".into(),
@@ -245,7 +246,11 @@ pub fn read_key(path: &Path) -> Result<PublicKey> {
 /// Makes an ed25519 pair with ssh-keygen in a private temporary folder
 /// that is removed again: the private half exists only in the output.
 fn generate_key(user: &str) -> Result<(PublicKey, String)> {
-    let dir = std::env::temp_dir().join(format!("vpsc-user-{}-{user}", std::process::id()));
+    // Unpredictable, and mkdir fails on anything planted at the name.
+    let dir = std::env::temp_dir().join(format!(
+        "vpsc-user-{user}-{:016x}",
+        crate::confined::random_u64()
+    ));
     std::fs::DirBuilder::new()
         .mode(0o700)
         .create(&dir)
@@ -404,28 +409,23 @@ fn run_steps(
     })?;
     out.uid = Some(account.uid);
     out.home = account.home.clone();
-    let home = account.home.clone();
     let (uid, gid) = (account.uid, account.gid);
+    // Everything below the home is the new user's: no link in it is followed.
+    let home = Rc::new(root.user_dir(&account.home, uid, "home directory")?);
 
+    let dirs = Rc::clone(&home);
     tx.step("folders", || {
         let mut made = Vec::new();
         for (folder, mode) in FOLDERS {
-            let path = root.path(&format!("{home}/{folder}"));
-            if !path.exists() {
-                std::fs::DirBuilder::new()
-                    .mode(*mode)
-                    .create(&path)
-                    .map_err(Error::io("create", &path))?;
-                std::os::unix::fs::chown(&path, Some(uid), Some(gid))
-                    .map_err(Error::io("change the owner of", &path))?;
-                made.push(path);
+            if dirs.ensure_subdir(folder, *mode, uid, gid)?.1 {
+                made.push(*folder);
             }
         }
         Ok((
             serde_json::json!({"folders": FOLDERS.iter().map(|f| f.0).collect::<Vec<_>>()}),
             Box::new(move || {
-                for p in made.iter().rev() {
-                    let _ = std::fs::remove_dir_all(p);
+                for folder in made.iter().rev() {
+                    dirs.remove_tree(folder)?;
                 }
                 Ok(())
             }),
@@ -463,10 +463,11 @@ fn run_steps(
     }
 
     if let Some(key) = &checked.key {
+        let keys = Rc::clone(&home);
         tx.step("ssh_key", || {
-            let path = root.path(&format!("{home}/.ssh/authorized_keys"));
-            crate::effects::write_atomic(
-                &path,
+            let ssh = keys.subdir(".ssh")?;
+            ssh.write(
+                "authorized_keys",
                 format!("{}\n", key.to_line()).as_bytes(),
                 0o600,
                 uid,
@@ -474,7 +475,7 @@ fn run_steps(
             )?;
             Ok((
                 serde_json::json!({"fingerprint": key.fingerprint(), "type": key.kind()}),
-                Box::new(move || remove_file(&path)),
+                Box::new(move || ssh.remove("authorized_keys")),
             ))
         })?;
         out.private_key = checked.private_key.clone();
@@ -482,26 +483,27 @@ fn run_steps(
 
     if req.totp {
         let secret = totp::Secret::generate().map_err(Error::io("read", "/dev/urandom"))?;
+        let factor = Rc::clone(&home);
         tx.step("totp", || {
-            let path = super::twofactor::write_secret(root, &home, uid, gid, &secret)?;
+            super::twofactor::write_secret(&factor, uid, gid, &secret)?;
             Ok((
-                serde_json::json!({"file": format!("{home}/.google_authenticator")}),
-                Box::new(move || remove_file(&path)),
+                serde_json::json!({"file": factor.shown_of(super::twofactor::SECRET_FILE)}),
+                Box::new(move || factor.remove(super::twofactor::SECRET_FILE)),
             ))
         })?;
         out.totp = Some(super::twofactor::enrolment(root, name, &secret));
     }
 
+    let git = Rc::clone(&home);
     tx.step("git", || {
-        let path = root.path(&format!("{home}/.gitconfig"));
         let text = format!(
             "[user]\n\tname = {}\n\temail = {}\n",
             req.full_name, req.email
         );
-        crate::effects::write_atomic(&path, text.as_bytes(), 0o644, uid, gid)?;
+        git.write(".gitconfig", text.as_bytes(), 0o644, uid, gid)?;
         Ok((
             serde_json::json!({"name": req.full_name, "email": req.email}),
-            Box::new(move || remove_file(&path)),
+            Box::new(move || git.remove(".gitconfig")),
         ))
     })?;
 
@@ -565,16 +567,9 @@ fn leave_all(root: &Root, user: &str, groups: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn remove_file(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", path)(e)),
-        _ => Ok(()),
-    }
-}
-
 /// The root's host name, for the account label in authenticator apps.
 pub fn hostname(root: &Root) -> String {
-    std::fs::read_to_string(root.path("/etc/hostname"))
+    root.read_to_string("/etc/hostname")
         .ok()
         .map(|h| h.trim().to_owned())
         .filter(|h| crate::names::host(h).is_ok())

@@ -4,8 +4,6 @@
 //! removed, and with `--archive` its home packed into a root-only archive
 //! under /var/lib/vpsc/archive and removed.
 
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-
 use serde::Serialize;
 
 use super::store::{self, Status};
@@ -79,8 +77,7 @@ pub fn delete(root: &Root, state: &State, name: &str, archive: bool, now: i64) -
         Ok((serde_json::json!({"ended": ended}), Box::new(|| Ok(()))))
     })?;
 
-    let drop_in = root.path(&sudoers::path(name));
-    let before = std::fs::read_to_string(&drop_in).ok();
+    let before = root.read_to_string(&sudoers::path(name)).ok();
     tx.step("sudoers", || {
         sudoers::install(root, name, None)?;
         Ok((
@@ -117,16 +114,12 @@ pub fn delete(root: &Root, state: &State, name: &str, archive: bool, now: i64) -
             .filter(char::is_ascii_digit)
             .collect();
         let path = format!("{ARCHIVE_DIR}/{name}-{stamp}.tar.gz");
-        let host = root.path(&path);
-        let host_home = root.path(&home);
+        let file = format!("{name}-{stamp}.tar.gz");
         tx.step("archive", || {
-            pack(root, &host_home, &host)?;
+            let (dir, report) = pack(root, &account, &file)?;
             Ok((
-                serde_json::json!({"archive": path, "home": home}),
-                Box::new(move || {
-                    let _ = std::fs::remove_file(&host);
-                    Ok(())
-                }),
+                serde_json::json!({"archive": path, "home": home, "entries": report.stored, "skipped": report.skipped}),
+                Box::new(move || dir.remove(&file)),
             ))
         })?;
         archive_path = Some(path);
@@ -143,17 +136,25 @@ pub fn delete(root: &Root, state: &State, name: &str, archive: bool, now: i64) -
         ))
     })?;
 
-    let host_home = root.path(&account.home);
     tx.step("home", || {
-        if archive_path.is_some() {
-            if host_home.exists() {
-                std::fs::remove_dir_all(&host_home).map_err(Error::io("remove", &host_home))?;
+        let (parent, last) = account
+            .home
+            .rsplit_once('/')
+            .filter(|(_, last)| !last.is_empty())
+            .ok_or_else(|| Error::Precondition {
+                what: format!("home directory `{}` of `{name}` is not an absolute path", account.home),
+                hint: "fix the home field of /etc/passwd".into(),
+            })?;
+        let parent = root.open_dir(if parent.is_empty() { "/" } else { parent })?;
+        if parent.stat(last)?.is_some() {
+            if archive_path.is_some() {
+                // Through descriptors: a link inside the home is removed, not followed.
+                parent.remove_tree(last)?;
+            } else {
+                // Kept for a later archive, closed to everyone but root.
+                root.user_dir(&account.home, account.uid, "home directory")?
+                    .chmod(0o700)?;
             }
-        } else if host_home.exists() {
-            // Kept for a later archive, closed to everyone but root.
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&host_home, std::fs::Permissions::from_mode(0o700))
-                .map_err(Error::io("set permissions of", &host_home))?;
         }
         Ok((
             serde_json::json!({"removed": archive_path.is_some()}),
@@ -189,36 +190,35 @@ fn end_sessions(root: &Root, name: &str) -> bool {
     true
 }
 
-/// Packs `home` into a gzip'd tar at `archive`, created 0600 in a 0700
-/// directory, owners and modes kept, links stored as links.
-fn pack(root: &Root, home: &std::path::Path, archive: &std::path::Path) -> Result<()> {
-    let dir = root.path(ARCHIVE_DIR);
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .map_err(Error::io("create", &dir))?;
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(archive)
-        .map_err(Error::io("create", archive))?;
-    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
-    let mut tar = tar::Builder::new(gz);
-    tar.follow_symlinks(false);
-    let name = home
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "home".into());
-    let written = tar
-        .append_dir_all(&name, home)
-        .and_then(|()| tar.into_inner())
-        .and_then(|gz| gz.finish())
-        .and_then(|f| f.sync_all());
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(archive);
-        return Err(Error::io("write", archive)(e));
+/// Packs the home of `account` into `ARCHIVE_DIR/file`, a gzip'd tar
+/// created 0600 in a 0700 directory, owners and modes kept, links stored
+/// as links; a file that is only linked into the home is left out.
+fn pack(
+    root: &Root,
+    account: &accounts::Account,
+    file: &str,
+) -> Result<(crate::confined::Dir, crate::confined::ArchiveReport)> {
+    let home = root.user_dir(&account.home, account.uid, "home directory")?;
+    let dir = root.ensure_dir(ARCHIVE_DIR, 0o700)?;
+    let out = dir.create_new(file, 0o600)?;
+    let top = account
+        .home
+        .rsplit('/')
+        .find(|s| !s.is_empty())
+        .unwrap_or("home")
+        .to_owned();
+    let gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+    let written = crate::confined::archive_dir(&home, &top, account.uid, gz).and_then(|(gz, report)| {
+        gz.finish()
+            .and_then(|f| f.sync_all())
+            .map_err(Error::io("write", dir.shown_of(file)))?;
+        Ok(report)
+    });
+    match written {
+        Ok(report) => Ok((dir, report)),
+        Err(e) => {
+            let _ = dir.remove(file);
+            Err(e)
+        }
     }
-    Ok(())
 }

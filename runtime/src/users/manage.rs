@@ -3,8 +3,6 @@
 //! the sudoers drop-in) is always re-derived from the record and the roles
 //! file by [`sync_access`], so the system and the record cannot drift.
 
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-
 use super::create::{key_record, read_key};
 use super::store::{self, Grant, Status, TeamRecord, UserRecord};
 use super::sudoers;
@@ -311,23 +309,21 @@ fn write_keys(root: &Root, state: &State, record: &UserRecord, action: &str) -> 
         what: format!("user `{}` has no account", record.name),
         hint: "the account was removed by hand".into(),
     })?;
-    let path = root.path(&format!("{}/.ssh/authorized_keys", account.home));
     let lines = authorized_keys(record);
-    let before = std::fs::read(&path).ok();
+    let home = root.user_dir(&account.home, account.uid, "home directory")?;
+    let before = match home.stat(".ssh")? {
+        Some(_) => home.subdir(".ssh")?.read("authorized_keys")?.map(|(b, _)| b),
+        None => None,
+    };
     let mut tx = Tx::new(root, state, action, &record.name);
     tx.step("authorized_keys", || {
-        let ssh = root.path(&format!("{}/.ssh", account.home));
-        if !ssh.exists() {
-            std::fs::DirBuilder::new().mode(0o700).create(&ssh).map_err(Error::io("create", &ssh))?;
-            std::os::unix::fs::chown(&ssh, Some(account.uid), Some(account.gid))
-                .map_err(Error::io("change the owner of", &ssh))?;
-        }
-        crate::effects::write_atomic(&path, lines.as_bytes(), 0o600, account.uid, account.gid)?;
+        let (ssh, _) = home.ensure_subdir(".ssh", 0o700, account.uid, account.gid)?;
+        ssh.write("authorized_keys", lines.as_bytes(), 0o600, account.uid, account.gid)?;
         store::save_user(state, record)?;
         Ok((
             serde_json::json!({"keys": record.keys.iter().map(|k| &k.fingerprint).collect::<Vec<_>>()}),
             Box::new(move || match &before {
-                Some(b) => crate::effects::write_atomic(&path, b, 0o600, account.uid, account.gid),
+                Some(b) => ssh.write("authorized_keys", b, 0o600, account.uid, account.gid),
                 None => Ok(()),
             }),
         ))
@@ -444,30 +440,25 @@ pub fn team_create(root: &Root, state: &State, name: &str, now: i64) -> Result<T
             Box::new(move || root.shadow_tool(&["groupdel", name])),
         ))
     })?;
-    let host = root.path(&folder);
     tx.step("folder", || {
         let gid = accounts::gid(root, name)?.ok_or_else(|| Error::Precondition {
             what: format!("groupadd succeeded but group `{name}` is missing"),
             hint: "check /etc/group".into(),
         })?;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(root.path(TEAM_DIR))
-            .map_err(Error::io("create", root.path(TEAM_DIR)))?;
-        std::fs::DirBuilder::new()
-            .mode(0o770)
-            .create(&host)
-            .map_err(Error::io("create", &host))?;
-        std::os::unix::fs::chown(&host, Some(0), Some(gid))
-            .map_err(Error::io("change the owner of", &host))?;
+        let teams = root.ensure_dir(TEAM_DIR, 0o755)?;
+        let (dir, made) = teams.ensure_subdir(name, 0o770, 0, gid)?;
+        if !made {
+            return Err(Error::Precondition {
+                what: format!("{folder} exists already, so it cannot become the team's folder"),
+                hint: format!("move {folder} away (it was not made by vpsc-user), then create the team again"),
+            });
+        }
         // setgid: files made inside belong to the team, not to their author.
-        std::fs::set_permissions(&host, std::fs::Permissions::from_mode(0o2770))
-            .map_err(Error::io("set permissions of", &host))?;
+        dir.chmod(0o2770)?;
         Ok((
             serde_json::json!({"folder": folder, "mode": "2770"}),
             Box::new(move || {
-                let _ = std::fs::remove_dir(&host);
+                let _ = teams.remove_dir(name);
                 Ok(())
             }),
         ))

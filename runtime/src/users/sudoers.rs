@@ -3,7 +3,6 @@
 //! ignores (it skips files with a `.` in `sudoers.d`), then renamed into
 //! place, so sudo never reads a broken or half-written file.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -74,86 +73,59 @@ fn sudo_time(secs: i64) -> String {
 /// Installs `content` as the drop-in of `user` after visudo accepted it,
 /// or removes the drop-in when `content` is `None`.
 pub fn install(root: &Root, user: &str, content: Option<&str>) -> Result<()> {
-    let target = path(user);
-    let host_target = root.path(&target);
     let Some(content) = content else {
-        return match std::fs::remove_file(&host_target) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(Error::io("remove", &host_target)(e))
-            }
-            _ => Ok(()),
-        };
+        return root.remove_file(&path(user));
     };
-    let dir = root.path("/etc/sudoers.d");
-    if !dir.is_dir() {
+    if !root.is_dir(DIR) {
         return Err(Error::Precondition {
             what: "/etc/sudoers.d does not exist: sudo is not installed".into(),
             hint: "install sudo (vpsc-mod-rbac depends on it): `apt install vpsc-mod-rbac`".into(),
         });
     }
-    let staged = staged_path(user);
-    let host_staged = root.path(&staged);
-    stage(&host_staged, content).map_err(|e| {
-        let _ = std::fs::remove_file(&host_staged);
-        Error::io("write", &host_staged)(e)
-    })?;
-    if let Err(e) = check(root, &staged, &host_staged) {
-        let _ = std::fs::remove_file(&host_staged);
+    let dir = root.open_dir(DIR)?;
+    let staged = staged_name(user);
+    dir.write(&staged, content.as_bytes(), 0o440, 0, 0)?;
+    if let Err(e) = check(root, &dir, &staged) {
+        let _ = dir.remove(&staged);
         return Err(e);
     }
     crate::fault::point("sudoers.before_rename");
-    std::fs::rename(&host_staged, &host_target).map_err(Error::io("rename", &host_target))?;
-    std::fs::set_permissions(&host_target, std::fs::Permissions::from_mode(0o440))
-        .map_err(Error::io("set permissions of", &host_target))
+    dir.rename(&staged, &format!("vpsc-{user}"))
 }
 
-/// Where the drop-in of `user` is checked before it is renamed into
-/// place: sudo skips names with a `.` in sudoers.d.
-fn staged_path(user: &str) -> String {
-    format!("/etc/sudoers.d/.vpsc-{user}.new")
-}
+/// The directory sudo reads drop-ins from.
+const DIR: &str = "/etc/sudoers.d";
 
-/// Writes the staged file itself (it is the temporary name already),
-/// root's, 0440, on disk before the rename.
-fn stage(host: &Path, content: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(host)?;
-    f.set_permissions(std::fs::Permissions::from_mode(0o440))?;
-    std::os::unix::fs::fchown(&f, Some(0), Some(0))?;
-    f.write_all(content.as_bytes())?;
-    f.sync_all()
+/// The name the drop-in of `user` is checked under before it is renamed
+/// into place: sudo skips names with a `.` in sudoers.d.
+fn staged_name(user: &str) -> String {
+    format!(".vpsc-{user}.new")
 }
 
 /// Removes a staged drop-in a killed process left behind.
 pub fn discard_staged(root: &Root, user: &str) -> Result<()> {
-    let host = root.path(&staged_path(user));
-    match std::fs::remove_file(&host) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", &host)(e)),
-        _ => Ok(()),
-    }
+    root.remove_file(&format!("{DIR}/{}", staged_name(user)))
 }
 
-/// `visudo -c -q -f FILE`: the root's own visudo when it has one, else
-/// the host's on the file's host path.
-fn check(root: &Root, inside: &str, host: &Path) -> Result<()> {
+/// `visudo -c -q -f FILE`: the root's own visudo when it has one, else the
+/// host's, reading the staged file through the directory root holds open.
+fn check(root: &Root, dir: &crate::confined::Dir, staged: &str) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let inside = format!("{DIR}/{staged}");
     let argv: Vec<String>;
-    let cmd = if root.path("/usr/sbin/visudo").exists() {
-        argv = ["visudo", "-c", "-q", "-f", inside]
+    let cmd = if root.exists("/usr/sbin/visudo") {
+        argv = ["visudo", "-c", "-q", "-f", &inside]
             .map(String::from)
             .to_vec();
         root.command(&argv)
     } else if Path::new("/usr/sbin/visudo").exists() {
-        argv = vec![
-            "visudo".into(),
-            "-c".into(),
-            "-q".into(),
-            "-f".into(),
-            host.to_string_lossy().into_owned(),
-        ];
+        // Not the tree's path by name: a link in the tree could lead it out.
+        let held = format!(
+            "/proc/{}/fd/{}/{staged}",
+            std::process::id(),
+            dir.fd().as_raw_fd()
+        );
+        argv = ["visudo", "-c", "-q", "-f", &held].map(String::from).to_vec();
         Root::new("/").command(&argv)
     } else {
         return Err(Error::Precondition {

@@ -8,8 +8,6 @@
 //! amounts to root lacks a working second factor, so no administrator is
 //! locked out; users not enrolled pass with `nullok`, as before.
 
-use std::os::unix::fs::MetadataExt;
-
 use super::create::TotpEnrolment;
 use super::store::{self, Status, UserRecord};
 use super::totp;
@@ -31,19 +29,19 @@ pub const JOURNAL_NAME: &str = "vpsc-2fa";
 const SSHD_DROP_IN: &str = "/etc/ssh/sshd_config.d/20-vpsc-2fa.conf";
 const PAM_SSHD: &str = "/etc/pam.d/sshd";
 
-/// Writes a fresh TOTP secret to `~/.google_authenticator` (0400, the
-/// user's own); the secret is written nowhere else.
+/// The secret's file in a home, as pam_google_authenticator looks for it.
+pub const SECRET_FILE: &str = ".google_authenticator";
+
+/// Writes a fresh TOTP secret to `~/.google_authenticator` in the open
+/// `home` (0400, the user's own); the secret is written nowhere else.
 pub fn write_secret(
-    root: &Root,
-    home: &str,
+    home: &crate::confined::Dir,
     uid: u32,
     gid: u32,
     secret: &totp::Secret,
-) -> Result<std::path::PathBuf> {
-    let path = root.path(&format!("{home}/.google_authenticator"));
+) -> Result<()> {
     let text = totp::google_authenticator_file(&secret.base32(), secret.scratch_codes());
-    crate::effects::write_atomic(&path, text.as_bytes(), 0o400, uid, gid)?;
-    Ok(path)
+    home.write(SECRET_FILE, text.as_bytes(), 0o400, uid, gid)
 }
 
 /// What a user's authenticator app needs, shown once.
@@ -63,18 +61,18 @@ pub fn enroll(root: &Root, state: &State, name: &str) -> Result<TotpEnrolment> {
         hint: "the account was removed by hand".into(),
     })?;
     let secret = totp::Secret::generate().map_err(Error::io("read", "/dev/urandom"))?;
-    let path = root.path(&format!("{}/.google_authenticator", account.home));
-    let before = std::fs::read(&path).ok();
+    let home = root.user_dir(&account.home, account.uid, "home directory")?;
+    let before = home.read(SECRET_FILE)?.map(|(b, _)| b);
     let mut tx = Tx::new(root, state, "user.2fa.enroll", name);
     tx.step("totp", || {
-        write_secret(root, &account.home, account.uid, account.gid, &secret)?;
+        write_secret(&home, account.uid, account.gid, &secret)?;
         record.totp = true;
         store::save_user(state, &record)?;
         Ok((
-            serde_json::json!({"file": format!("{}/.google_authenticator", account.home)}),
+            serde_json::json!({"file": home.shown_of(SECRET_FILE)}),
             Box::new(move || match &before {
-                Some(b) => crate::effects::write_atomic(&path, b, 0o400, account.uid, account.gid),
-                None => std::fs::remove_file(&path).map_err(Error::io("remove", &path)),
+                Some(b) => home.write(SECRET_FILE, b, 0o400, account.uid, account.gid),
+                None => home.remove(SECRET_FILE),
             }),
         ))
     })?;
@@ -89,18 +87,21 @@ pub fn broken_factor(root: &Root, record: &UserRecord) -> Option<String> {
         Ok(Some(a)) => a,
         _ => return Some("no account".into()),
     };
-    let path = root.path(&format!("{}/.google_authenticator", account.home));
-    let meta = match std::fs::symlink_metadata(&path) {
-        Ok(m) => m,
-        Err(_) => return Some(format!("no {}/.google_authenticator", account.home)),
+    let shown = format!("{}/{SECRET_FILE}", account.home);
+    let read = root
+        .user_dir(&account.home, account.uid, "home directory")
+        .and_then(|home| home.read(SECRET_FILE));
+    let (content, st) = match read {
+        Ok(Some(found)) => found,
+        Ok(None) => return Some(format!("no {shown}")),
+        Err(e) => return Some(e.to_string()),
     };
-    if !meta.is_file() || meta.uid() != account.uid || meta.mode() & 0o077 != 0 {
+    if st.st_uid != account.uid || st.st_mode & 0o077 != 0 {
         return Some(format!(
-            "{}/.google_authenticator is not a file of theirs closed to others (pam_google_authenticator refuses it)",
-            account.home
+            "{shown} is not a file of theirs closed to others (pam_google_authenticator refuses it)"
         ));
     }
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let text = String::from_utf8_lossy(&content);
     totp::parse_google_authenticator(&text).err()
 }
 
@@ -132,7 +133,7 @@ pub fn admins_without_factor(
 
 /// The plan of the enforcement, built from the root's current PAM file.
 fn plan(root: &Root) -> Result<Plan> {
-    if !root.path("/usr/sbin/sshd").exists() {
+    if !root.exists("/usr/sbin/sshd") {
         return Err(Error::Precondition {
             what: "openssh-server is not installed: there is no SSH login to protect".into(),
             hint: "install openssh-server first".into(),
@@ -145,13 +146,13 @@ fn plan(root: &Root) -> Result<Plan> {
         });
     }
     // The original, also when a previous enforce diverted it already.
-    let diverted = root.path(&format!("{PAM_SSHD}{}", crate::effects::DIVERT_SUFFIX));
-    let source = if diverted.exists() {
-        diverted
+    let diverted = format!("{PAM_SSHD}{}", crate::effects::DIVERT_SUFFIX);
+    let source = if root.exists(&diverted) {
+        diverted.as_str()
     } else {
-        root.path(PAM_SSHD)
+        PAM_SSHD
     };
-    let original = std::fs::read_to_string(&source).map_err(Error::io("read", &source))?;
+    let original = root.read_to_string(source).map_err(Error::io("read", source))?;
     let mut replaced = false;
     let pam: String = original
         .lines()
@@ -172,7 +173,7 @@ fn plan(root: &Root) -> Result<Plan> {
         return Err(Error::Precondition {
             what: format!(
                 "{} has no `@include common-auth` line to replace",
-                source.display()
+                source
             ),
             hint:
                 "the file was changed from Debian's; add the pam_google_authenticator line by hand"
@@ -203,14 +204,11 @@ fn plan(root: &Root) -> Result<Plan> {
 }
 
 fn pam_module_installed(root: &Root) -> bool {
-    let Ok(dirs) = std::fs::read_dir(root.path("/usr/lib")) else {
+    let Ok(dirs) = root.read_dir_names("/usr/lib") else {
         return false;
     };
-    dirs.flatten().any(|d| {
-        d.path()
-            .join("security/pam_google_authenticator.so")
-            .exists()
-    })
+    dirs.iter()
+        .any(|d| root.exists(&format!("/usr/lib/{d}/security/pam_google_authenticator.so")))
 }
 
 /// Turns the SSH second-factor requirement on, unless an administrator
