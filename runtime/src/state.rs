@@ -472,6 +472,7 @@ fn parse_module_state(name: &str, state: &str) -> Result<ModuleState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn state_file_is_root_only() {

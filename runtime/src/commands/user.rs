@@ -174,13 +174,21 @@ pub fn run(cli: UserCli) -> Result<i32> {
             TempAction::Sweep => {
                 let (state, _lock) = locked(&root)?;
                 let result = manage::sweep(&root, &state, now);
-                audited(&root, &state, "user.sweep", "*", result, |changed| {
+                let failed = result.as_ref().map(|s| s.failed.len()).unwrap_or(0);
+                let code = audited(&root, &state, "user.sweep", "*", result, |swept| {
                     if json {
-                        print_json(&serde_json::json!({"changed": changed}));
-                    } else if !changed.is_empty() {
-                        println!("expired access removed for: {}", changed.join(", "));
+                        print_json(swept);
+                        return;
                     }
-                })
+                    if !swept.changed.is_empty() {
+                        println!("expired access removed for: {}", swept.changed.join(", "));
+                    }
+                    for f in &swept.failed {
+                        eprintln!("error: {} was not swept: {}", f.user, f.error);
+                    }
+                })?;
+                // Checked and found wanting: some user still has expired access.
+                Ok(if failed > 0 { 1 } else { code })
             }
         },
         UserCommand::Team { action } => match action {

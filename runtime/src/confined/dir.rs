@@ -138,6 +138,23 @@ impl Dir {
         Ok(Dir::from_fd(fd, self.shown_of(rel), self.guard))
     }
 
+    /// The directory that holds the file `rel` (a path below this one),
+    /// opened to `action` that file: a refusal names the file and the link
+    /// on the way to it.
+    pub fn parent_of_file(&self, action: &'static str, rel: &str) -> Result<Dir> {
+        let parent = rel.rsplit_once('/').map(|(p, _)| p).unwrap_or(".");
+        let fd = open_at(
+            &self.fd,
+            parent,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW,
+            0,
+            self.guard.policy(),
+        )
+        .map_err(|e| self.refusal(action, rel, e))?;
+        let shown = if parent == "." { self.shown.clone() } else { self.shown_of(parent) };
+        Ok(Dir::from_fd(fd, shown, self.guard))
+    }
+
     /// The directory `name` below this one, made (`mode`, owned by
     /// `uid:gid`) when missing; also says whether it was made now. An
     /// existing one keeps its owner and mode.
@@ -252,6 +269,7 @@ impl Dir {
     /// was at `name` (a link included) is replaced, never written through.
     pub fn write(&self, name: &str, content: &[u8], mode: u32, uid: u32, gid: u32) -> Result<()> {
         check_name(name, &self.shown)?;
+        self.discard_temporaries(name);
         let (tmp, fd) = self.create_temp(name)?;
         let written = (|| -> std::io::Result<()> {
             let mut f = std::fs::File::from(fd);
@@ -269,6 +287,23 @@ impl Dir {
             let _ = nix::unistd::unlinkat(&self.fd, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
             Error::io("write", self.shown_of(name))(e)
         })
+    }
+
+    /// Removes what a write of `name` killed before its rename left behind
+    /// (`.NAME.vpsc-` and 16 hex digits), so a re-run converges to the tree
+    /// an uninterrupted run leaves; unlinking never follows a link.
+    fn discard_temporaries(&self, name: &str) {
+        let prefix = format!(".{name}.vpsc-");
+        let Ok(names) = super::walk::names(&self.fd) else {
+            return;
+        };
+        for n in names {
+            if n.strip_prefix(&prefix)
+                .is_some_and(|rest| rest.len() == 16 && rest.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                let _ = nix::unistd::unlinkat(&self.fd, n.as_str(), UnlinkatFlags::NoRemoveDir);
+            }
+        }
     }
 
     /// A new, empty file 0600 with an unpredictable name beside `name`.

@@ -27,7 +27,7 @@ fn open_dir(parent: impl AsFd, name: &str) -> nix::Result<OwnedFd> {
 
 /// The names in the open directory `dir` (a duplicate descriptor is read,
 /// so `dir` stays usable), `.` and `..` left out, sorted.
-fn names(dir: &OwnedFd) -> nix::Result<Vec<String>> {
+pub(super) fn names(dir: &OwnedFd) -> nix::Result<Vec<String>> {
     let dup = dir.try_clone().map_err(|_| Errno::EMFILE)?;
     let listing = nix::dir::Dir::from_fd(dup)?;
     let mut out: Vec<String> = listing

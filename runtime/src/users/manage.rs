@@ -235,32 +235,77 @@ pub fn temp_revoke(
     })
 }
 
-/// Removes expired grants and expired rotated keys of every user (the
-/// timer runs this); returns the users changed.
-pub fn sweep(root: &Root, state: &State, now: i64) -> Result<Vec<String>> {
-    let mut changed = Vec::new();
+/// What a sweep did: users whose expired access was removed, and users
+/// it could not sweep, each with the reason.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Swept {
+    /// Users whose expired grants or keys were removed.
+    pub changed: Vec<String>,
+    /// Users left as they were, with why.
+    pub failed: Vec<SweepFailure>,
+}
+
+/// One user the sweep could not finish.
+#[derive(Debug, serde::Serialize)]
+pub struct SweepFailure {
+    /// Login name.
+    pub user: String,
+    /// The error, as one line.
+    pub error: String,
+}
+
+/// Removes expired grants and expired rotated keys of every user, each
+/// user on their own: one that fails (a damaged home, a record that no
+/// longer matches the system) is reported and audited, and the others are
+/// still swept.
+pub fn sweep(root: &Root, state: &State, now: i64) -> Result<Swept> {
+    let mut out = Swept::default();
     for r in store::users(state)? {
         if r.status == Status::Deleted {
             continue;
         }
-        let expired_grants = r.grants.iter().any(|g| g.until <= now);
-        let expired_keys = r.keys.iter().any(|k| k.expires.is_some_and(|t| t <= now));
-        if expired_grants {
-            change_access(root, state, &r.name, "user.temp_access.sweep", now, |rec| {
-                rec.grants.retain(|g| g.until > now);
-                Ok(())
-            })?;
-        }
-        if expired_keys {
-            let mut rec = active(state, &r.name)?;
-            rec.keys.retain(|k| k.expires.is_none_or(|t| t > now));
-            write_keys(root, state, &rec, "user.ssh_key.sweep")?;
-        }
-        if expired_grants || expired_keys {
-            changed.push(r.name.clone());
+        match sweep_one(root, state, &r, now) {
+            Ok(true) => out.changed.push(r.name.clone()),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(user = %r.name, error = %e, "not swept");
+                let event = crate::audit::append(
+                    state,
+                    crate::audit::NewEvent {
+                        actor: crate::audit::actor(root),
+                        action: "user.temp_access.sweep.user".into(),
+                        target: r.name.clone(),
+                        result: format!("error: {e}"),
+                        details: serde_json::json!({"hint": e.hint()}),
+                    },
+                )?;
+                crate::audit::forward(root, &event);
+                out.failed.push(SweepFailure {
+                    user: r.name.clone(),
+                    error: e.to_string(),
+                });
+            }
         }
     }
-    Ok(changed)
+    Ok(out)
+}
+
+/// Sweeps one user; says whether anything expired was removed.
+fn sweep_one(root: &Root, state: &State, r: &UserRecord, now: i64) -> Result<bool> {
+    let expired_grants = r.grants.iter().any(|g| g.until <= now);
+    let expired_keys = r.keys.iter().any(|k| k.expires.is_some_and(|t| t <= now));
+    if expired_grants {
+        change_access(root, state, &r.name, "user.temp_access.sweep", now, |rec| {
+            rec.grants.retain(|g| g.until > now);
+            Ok(())
+        })?;
+    }
+    if expired_keys {
+        let mut rec = active(state, &r.name)?;
+        rec.keys.retain(|k| k.expires.is_none_or(|t| t > now));
+        write_keys(root, state, &rec, "user.ssh_key.sweep")?;
+    }
+    Ok(expired_grants || expired_keys)
 }
 
 /// Locks `name`: password locked and account expired, so neither a
@@ -311,13 +356,20 @@ fn write_keys(root: &Root, state: &State, record: &UserRecord, action: &str) -> 
     })?;
     let lines = authorized_keys(record);
     let home = root.user_dir(&account.home, account.uid, "home directory")?;
-    let before = match home.stat(".ssh")? {
-        Some(_) => home.subdir(".ssh")?.read("authorized_keys")?.map(|(b, _)| b),
+    let existing = match home.stat(".ssh")? {
+        Some(_) => Some(home.parent_of_file("write", ".ssh/authorized_keys")?),
+        None => None,
+    };
+    let before = match &existing {
+        Some(ssh) => ssh.read("authorized_keys")?.map(|(b, _)| b),
         None => None,
     };
     let mut tx = Tx::new(root, state, action, &record.name);
     tx.step("authorized_keys", || {
-        let (ssh, _) = home.ensure_subdir(".ssh", 0o700, account.uid, account.gid)?;
+        let ssh = match existing {
+            Some(ssh) => ssh,
+            None => home.ensure_subdir(".ssh", 0o700, account.uid, account.gid)?.0,
+        };
         ssh.write("authorized_keys", lines.as_bytes(), 0o600, account.uid, account.gid)?;
         store::save_user(state, record)?;
         Ok((
