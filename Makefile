@@ -17,6 +17,8 @@ SIGNING_KEY ?= $(DEMO_KEY_DIR)/archive.sec.asc
 ARCHIVE_KEY ?= $(DEMO_KEY_DIR)/archive.pub.asc
 ARCHIVE_URL ?= file:$(abspath $(DIST))
 VPSC_GEN := target/release/vpsc-gen
+# Test builds carry fault injection; release builds (the packages) never do.
+TEST_FEATURES := --features vpsc/fault-injection
 
 .PHONY: demo test lint bench deps debs repo runtime-deb lintian clean e2e-full piuparts
 
@@ -27,7 +29,7 @@ demo: repo
 
 ## make test: unit, golden, CLI and end-to-end tests (Debian 13 chroot), then lintian
 test: lint runtime-deb
-	$(CARGO) test --workspace -- --test-threads=1
+	$(CARGO) test --workspace $(TEST_FEATURES) -- --test-threads=1
 	$(MAKE) lintian
 
 ## make e2e-full: also install, verify and remove the intermediate and advanced profiles, then piuparts
@@ -38,7 +40,7 @@ e2e-full: deps runtime-deb
 ## make lint: formatting, clippy, rustdoc
 lint: deps
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets $(TEST_FEATURES) -- -D warnings
 	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --workspace --no-deps
 
 ## make bench: generator time per package, no-op runtime call, publishing 1,000 packages

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 /// Configure and verify vpsc modules; called by the maintainer scripts of
 /// vpsc-mod-* and vpsc-profile-* packages.
 #[derive(Debug, Parser)]
-#[command(name = "vpsc", version, about, long_about = None)]
+#[command(name = "vpsc", version = crate::fault::VERSION, about, long_about = None)]
 pub struct Cli {
     /// Operate on this root directory instead of / (default: $DPKG_ROOT, else /).
     #[arg(long, global = true, value_name = "DIR")]

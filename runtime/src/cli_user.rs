@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 /// Every change is recorded in the audit log, and a failed change is
 /// undone.
 #[derive(Debug, Parser)]
-#[command(name = "vpsc-user", version, about, long_about = None)]
+#[command(name = "vpsc-user", version = crate::fault::VERSION, about, long_about = None)]
 pub struct UserCli {
     /// Operate on this root directory instead of / (as `useradd --root`).
     #[arg(long, global = true, value_name = "DIR")]

@@ -114,6 +114,14 @@ impl Chroot {
         cmd
     }
 
+    /// Copies the test build of `name` (see [`crate::test_build`]) into the
+    /// chroot as `/usr/local/sbin/NAME-faults` and returns that path.
+    pub fn install_test_build(&self, name: &str) -> String {
+        let inside = format!("/usr/local/sbin/{name}-faults");
+        fs::copy(crate::test_build(name), self.path(&inside)).expect("copy the test build");
+        inside
+    }
+
     /// Runs `argv` inside the chroot and returns its output, whatever the status.
     pub fn run(&self, argv: &[&str]) -> Output {
         self.command(argv)

@@ -35,6 +35,26 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// A binary of the runtime built for the tests, with fault injection
+/// (`VPSC_FAULT_AT`, `VPSC_FAIL_STEP`), which the packaged binaries lack:
+/// `target/debug/NAME` as `make test` builds it. Panics with the command
+/// that builds it when it is missing or built without the feature.
+pub fn test_build(name: &str) -> PathBuf {
+    let path = workspace_root().join("target/debug").join(name);
+    let version = std::process::Command::new(&path)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    assert!(
+        version.contains("fault injection"),
+        "{} is missing or has no fault injection ({version:?}): run the tests with `make test` \
+         (cargo test --workspace --features vpsc/fault-injection)",
+        path.display()
+    );
+    path
+}
+
 /// Where per-machine caches live (base tarball, apt archives); `cargo clean` deletes them.
 pub fn cache_dir() -> PathBuf {
     workspace_root().join("target").join("e2e-cache")

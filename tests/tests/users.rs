@@ -536,9 +536,31 @@ fn a_failed_step_or_bad_input_leaves_no_trace() {
             "account", "folders", "groups", "teams", "sudoers", "ssh_key", "totp", "git", "record"
         ]
     );
+    // Failures are injected into a test build; the packaged binary has no
+    // such machinery: it ignores the variables, and does not even name them.
+    let faulty = chroot.install_test_build("vpsc-user");
+    let packaged = std::fs::read(chroot.path("/usr/sbin/vpsc-user")).expect("packaged vpsc-user");
+    for var in [b"VPSC_FAULT_AT".as_slice(), b"VPSC_FAIL_STEP".as_slice()] {
+        assert!(
+            !packaged.windows(var.len()).any(|w| w == var),
+            "the packaged vpsc-user names {}",
+            String::from_utf8_lossy(var)
+        );
+    }
+    let untouched = chroot
+        .command(&["vpsc-user", "team", "create", "qa"])
+        .env("VPSC_FAULT_AT", "1")
+        .env("VPSC_FAIL_STEP", "team.create.group")
+        .output()
+        .expect("run");
+    assert!(
+        untouched.status.success(),
+        "the packaged vpsc-user obeyed fault injection: {}",
+        String::from_utf8_lossy(&untouched.stderr)
+    );
     let before = Snapshot::take_also(chroot.root(), PEOPLE);
 
-    let argv: Vec<&str> = ["vpsc-user"].into_iter().chain(args).collect();
+    let argv: Vec<&str> = [faulty.as_str()].into_iter().chain(args).collect();
     for step in &steps {
         let out = chroot
             .command(&argv)
@@ -702,7 +724,7 @@ fn a_failed_step_or_bad_input_leaves_no_trace() {
     // Killed at every point it passes (SIGKILL, as a power cut would stop
     // it): the next changing command takes the half-made account back,
     // until a kill comes late enough that the create had finished.
-    let real: Vec<&str> = ["vpsc-user", "--json"].into_iter().chain(args).collect();
+    let real: Vec<&str> = [faulty.as_str(), "--json"].into_iter().chain(args).collect();
     let mut point = 0;
     loop {
         point += 1;

@@ -42,17 +42,21 @@ pub fn run(root: &Root, action: CisAction, json: bool) -> Result<i32> {
             dry_run,
         } => remediate(root, level, parse_profile(&profile)?, only, dry_run, json),
         CisAction::Revert => {
-            let state = crate::state::State::open(root)?;
-            let report = crate::converge::unconfigure(root, &state, REMEDIATION)?;
-            if json {
-                super::print_json(&report);
-            } else {
-                println!(
-                    "{} change(s) of vpsc cis remediate undone",
-                    report.undone.len()
-                );
-            }
-            Ok(0)
+            // A change like configure: under the runtime's lock, audited,
+            // and a failure fires the on-error hooks.
+            let (state, _lock) = super::open_locked(root)?;
+            let result = crate::converge::unconfigure(root, &state, REMEDIATION).map(|report| {
+                if json {
+                    super::print_json(&report);
+                } else {
+                    println!(
+                        "{} change(s) of vpsc cis remediate undone",
+                        report.undone.len()
+                    );
+                }
+                0
+            });
+            super::audited(root, &state, "cis.revert", REMEDIATION, result)
         }
     }
 }
@@ -325,21 +329,26 @@ fn remediate(
             only: only.clone(),
         }],
     );
-    let state = crate::state::State::open(root)?;
     if !dry_run {
-        let report = crate::converge::configure_plan(root, &state, &plan)?;
-        if json {
-            super::print_json(&report);
-        } else {
-            println!(
-                "{} applied, {} undone, {} unchanged; `vpsc cis revert` undoes them",
-                report.applied.len(),
-                report.undone.len(),
-                report.unchanged.len()
-            );
-        }
-        return Ok(0);
+        // A change like configure: under the runtime's lock, audited, and
+        // a failure fires the on-error hooks.
+        let (state, _lock) = super::open_locked(root)?;
+        let result = crate::converge::configure_plan(root, &state, &plan).map(|report| {
+            if json {
+                super::print_json(&report);
+            } else {
+                println!(
+                    "{} applied, {} undone, {} unchanged; `vpsc cis revert` undoes them",
+                    report.applied.len(),
+                    report.undone.len(),
+                    report.unchanged.len()
+                );
+            }
+            0
+        });
+        return super::audited(root, &state, "cis.remediate", REMEDIATION, result);
     }
+    let state = crate::state::State::open(root)?;
     let ours = state
         .steps(REMEDIATION)?
         .into_iter()

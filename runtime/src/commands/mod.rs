@@ -111,7 +111,7 @@ fn activate_system_verify(result: &Result<i32>) {
 /// effect it applied or undid has its own event already), then passes
 /// the outcome on. A failure to record fails the command: an unaudited
 /// change is not acceptable.
-fn audited(
+pub(crate) fn audited(
     root: &Root,
     state: &State,
     action: &str,

@@ -83,8 +83,20 @@ pub fn install(root: &Root, user: &str, content: Option<&str>) -> Result<()> {
         });
     }
     let dir = root.open_dir(DIR)?;
+    // The staged name is the temporary already (sudo skips it): written in
+    // place, new (O_EXCL, no link followed), so a kill leaves one known name.
     let staged = staged_name(user);
-    dir.write(&staged, content.as_bytes(), 0o440, 0, 0)?;
+    dir.remove(&staged)?;
+    let written = dir.create_new(&staged, 0o440).and_then(|mut f| {
+        use std::io::Write;
+        f.write_all(content.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(Error::io("write", format!("{DIR}/{staged}")))
+    });
+    if let Err(e) = written {
+        let _ = dir.remove(&staged);
+        return Err(e);
+    }
     if let Err(e) = check(root, &dir, &staged) {
         let _ = dir.remove(&staged);
         return Err(e);
