@@ -26,6 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Converge a module to its installed plan, then verify it (postinst configure).
+    #[command(hide = true)]
     Configure {
         /// Module name, e.g. `ssh` for vpsc-mod-ssh.
         module: String,
@@ -34,14 +35,19 @@ pub enum Command {
         from: Option<String>,
     },
     /// Undo everything the journal records for a module (prerm remove).
+    #[command(hide = true)]
     Unconfigure {
         /// Module name.
         module: String,
     },
     /// Forget a module's journal and backups after its removal (postrm purge).
+    #[command(hide = true)]
     Forget {
         /// Module name.
         module: String,
+        /// Forget by hand, outside the postrm of the module's package.
+        #[arg(long)]
+        force: bool,
     },
     /// Run verify checks; exit 1 if any fails.
     Verify {
@@ -52,6 +58,7 @@ pub enum Command {
     Status,
     /// Verify every configured module once and run the post-install hooks
     /// (vpsc-runtime's postinst, when dpkg processes its trigger).
+    #[command(hide = true)]
     Triggered {
         /// The triggers dpkg names (informational).
         triggers: Vec<String>,
@@ -80,7 +87,9 @@ pub enum Command {
         #[command(subcommand)]
         action: RbacAction,
     },
-    /// Apply or release a profile's parameter overrides.
+    /// Apply or release a profile's parameter overrides (the profile
+    /// packages' maintainer scripts).
+    #[command(hide = true)]
     Profile {
         /// apply or release.
         #[command(subcommand)]

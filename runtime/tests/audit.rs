@@ -44,7 +44,7 @@ fn seven_events() -> tempfile::TempDir {
     let root = dir.path();
     ok(root, &["configure", "demo"]);
     ok(root, &["unconfigure", "demo"]);
-    ok(root, &["forget", "demo"]);
+    ok(root, &["forget", "demo", "--force"]);
     dir
 }
 

@@ -440,3 +440,74 @@ fn unmet_requirement_refuses_and_changes_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn forget_refuses_by_hand_and_while_changes_are_in_force() {
+    let dir = tree();
+    let root = dir.path();
+    let configured = vpsc(root, &["configure", "demo"]);
+    assert!(configured.status.success());
+    let refused = vpsc(root, &["forget", "demo"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("could never be undone") && stderr.contains("--force"), "{stderr}");
+    // As the package's postrm runs it: still refused, the changes are live.
+    let in_postrm = common::vpsc_env(root, &["forget", "demo"], &[("DPKG_MAINTSCRIPT_NAME", "postrm")]);
+    let stderr = String::from_utf8_lossy(&in_postrm.stderr);
+    assert_eq!(in_postrm.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("still has 2 change(s) in force"), "{stderr}");
+    assert!(vpsc(root, &["unconfigure", "demo"]).status.success());
+    let purged = common::vpsc_env(root, &["forget", "demo"], &[("DPKG_MAINTSCRIPT_NAME", "postrm")]);
+    assert!(purged.status.success(), "{}", String::from_utf8_lossy(&purged.stderr));
+}
+
+#[test]
+fn plumbing_commands_are_hidden_from_help() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vpsc"))
+        .arg("--help")
+        .output()
+        .expect("vpsc --help");
+    let help = String::from_utf8_lossy(&out.stdout);
+    for shown in ["verify", "status", "cis", "audit", "rbac", "breaker"] {
+        assert!(help.contains(&format!("  {shown} ")), "{shown} missing from {help}");
+    }
+    for hidden in ["configure", "unconfigure", "forget", "triggered", "profile"] {
+        assert!(!help.contains(&format!("  {hidden} ")), "{hidden} shown in {help}");
+    }
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    // Far more audit events than a pipe holds (64 KiB).
+    let dir = tree();
+    let root = dir.path();
+    for _ in 0..100 {
+        assert!(vpsc(root, &["configure", "demo"]).status.success());
+        assert!(vpsc(root, &["unconfigure", "demo"]).status.success());
+    }
+    let all = vpsc(root, &["audit", "export"]);
+    assert!(all.stdout.len() > 192 * 1024, "{} bytes", all.stdout.len());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vpsc"))
+        .arg("--root")
+        .arg(root)
+        .args(["audit", "export"])
+        .env("VPSC_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("vpsc audit export");
+    let mut first = String::new();
+    {
+        use std::io::BufRead;
+        let stdout = child.stdout.take().expect("stdout");
+        std::io::BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("one line");
+        // Dropped here: the pipe closes, as `| head -1` closes it.
+    }
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(first.starts_with('{'), "{first}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -35,7 +35,7 @@ pub fn run(state: &State, action: AuditAction, json: bool) -> Result<i32> {
                 print_json(&events);
             } else {
                 for e in &events {
-                    println!(
+                    outln!(
                         "{:>6} {} {:<24} {:<20} {} — {}",
                         e.seq,
                         utc(e.time / 1_000_000),
@@ -53,7 +53,7 @@ pub fn run(state: &State, action: AuditAction, json: bool) -> Result<i32> {
             if json {
                 print_json(&verdict);
             } else {
-                println!(
+                outln!(
                     "audit log intact: {} events, head {}",
                     verdict.events, verdict.head
                 );
@@ -64,7 +64,12 @@ pub fn run(state: &State, action: AuditAction, json: bool) -> Result<i32> {
             let mut out = std::io::stdout().lock();
             for e in audit::query(state, &Query::default())? {
                 let line = serde_json::to_string(&e).expect("events serialise");
-                writeln!(out, "{line}").map_err(Error::io("write", "standard output"))?;
+                match writeln!(out, "{line}") {
+                    Ok(()) => {}
+                    // The reader has what it wanted (`| head -1`): stop quietly.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
+                    Err(e) => return Err(Error::io("write", "standard output")(e)),
+                }
             }
             Ok(0)
         }

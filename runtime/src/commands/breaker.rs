@@ -15,7 +15,7 @@ pub fn run(root: &Root, state: &State, action: BreakerAction, json: bool) -> Res
             if json {
                 print_json(&rows);
             } else if rows.is_empty() {
-                println!("no breaker has seen a failure");
+                outln!("no breaker has seen a failure");
             } else {
                 for r in rows {
                     let state = match r.state {
@@ -23,7 +23,7 @@ pub fn run(root: &Root, state: &State, action: BreakerAction, json: bool) -> Res
                         Phase::Open => "OPEN",
                         Phase::HalfOpen => "half-open",
                     };
-                    println!(
+                    outln!(
                         "{state:<9} {} — {} recent failure(s){}",
                         r.key,
                         r.failures.len(),

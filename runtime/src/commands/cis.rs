@@ -49,7 +49,7 @@ pub fn run(root: &Root, action: CisAction, json: bool) -> Result<i32> {
                 if json {
                     super::print_json(&report);
                 } else {
-                    println!(
+                    outln!(
                         "{} change(s) of vpsc cis remediate undone",
                         report.undone.len()
                     );
@@ -163,28 +163,28 @@ fn scan_command(root: &Root, args: ScanArgs, json: bool) -> Result<i32> {
     match format.as_str() {
         "json" => {
             for f in &findings {
-                println!("{}", serde_json::to_string(f).expect("findings serialise"));
+                outln!("{}", serde_json::to_string(f).expect("findings serialise"));
             }
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string(&serde_json::json!({ "summary": summary }))
                     .expect("summary serialises")
             );
         }
-        "junit" => print!("{}", scan::junit(&findings, &summary)),
+        "junit" => out!("{}", scan::junit(&findings, &summary)),
         _ => {
             for f in &findings {
                 let status = serde_json::to_value(f.status)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_uppercase))
                     .unwrap_or_default();
-                println!("{status:<14} {:<10} L{} {}", f.id, f.level, f.title);
+                outln!("{status:<14} {:<10} L{} {}", f.id, f.level, f.title);
                 if f.status != CisStatus::Pass {
                     for e in &f.evidence {
-                        println!("{:>27} {}", "", scan::evidence_text(e));
+                        outln!("{:>27} {}", "", scan::evidence_text(e));
                     }
                     if let Some(w) = &f.waiver {
-                        println!("{:>27} waiver: {w}", "");
+                        outln!("{:>27} waiver: {w}", "");
                     }
                 }
             }
@@ -201,7 +201,7 @@ fn scan_command(root: &Root, args: ScanArgs, json: bool) -> Result<i32> {
                     )
                 })
                 .collect();
-            println!(
+            outln!(
                 "{} (Level {} {}): {} rules, {}; score {:.1}%",
                 summary.benchmark,
                 summary.level,
@@ -337,7 +337,7 @@ fn remediate(
             if json {
                 super::print_json(&report);
             } else {
-                println!(
+                outln!(
                     "{} applied, {} undone, {} unchanged; `vpsc cis revert` undoes them",
                     report.applied.len(),
                     report.undone.len(),
@@ -363,13 +363,13 @@ fn remediate(
     if json {
         super::print_json(&serde_json::json!({ "rules": covered, "changes": changes }));
     } else {
-        println!("dry run: nothing is changed. Rules remediated:");
+        outln!("dry run: nothing is changed. Rules remediated:");
         for c in &covered {
-            println!("  {:<10} {}", c.id, c.title);
+            outln!("  {:<10} {}", c.id, c.title);
         }
         for c in &changes {
-            println!("--- {}", c["key"].as_str().unwrap_or_default());
-            print!("{}", c["change"].as_str().unwrap_or_default());
+            outln!("--- {}", c["key"].as_str().unwrap_or_default());
+            out!("{}", c["change"].as_str().unwrap_or_default());
         }
     }
     Ok(0)

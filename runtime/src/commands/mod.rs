@@ -1,5 +1,22 @@
 //! One file per subcommand, mirroring the CLI.
 
+/// `println!` that never panics: a reader that went away (`vpsc audit
+/// export | head -1`) ends the output, never the command or its audit.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// `print!` that never panics (see [`outln!`]).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
 mod audit;
 mod breaker;
 mod cis;
@@ -41,9 +58,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             activate_system_verify(&result);
             audited(&root, &state, "module.unconfigure", &module, result)
         }
-        Command::Forget { module } => {
+        Command::Forget { module, force } => {
             let (state, _lock) = open_locked(&root)?;
-            let result = configure::forget(&state, &module, cli.json);
+            let result = configure::forget(&state, &module, force, cli.json);
             audited(&root, &state, "module.forget", &module, result)
         }
         Command::Verify { modules } => {
@@ -183,7 +200,7 @@ pub(crate) fn open_locked(root: &Root) -> Result<(State, File)> {
 
 /// Prints `value` as one JSON document on stdout.
 pub(crate) fn print_json<T: serde::Serialize>(value: &T) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(value).expect("output types serialise")
     );

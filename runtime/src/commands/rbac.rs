@@ -20,14 +20,14 @@ pub fn run(root: &Root, state: &State, action: RbacAction, json: bool) -> Result
             if json {
                 print_json(&serde_json::json!({"file": roles.path, "roles": all}));
             } else {
-                println!("roles from {}", roles.path.display());
+                outln!("roles from {}", roles.path.display());
                 for r in &all {
                     let inherits = if r.inherits.is_empty() {
                         String::new()
                     } else {
                         format!(" (inherits {})", r.inherits.join(", "))
                     };
-                    println!("  {:<10} {}{inherits}", r.name, r.description);
+                    outln!("  {:<10} {}{inherits}", r.name, r.description);
                 }
             }
             Ok(0)
@@ -40,13 +40,13 @@ pub fn run(root: &Root, state: &State, action: RbacAction, json: bool) -> Result
             if json {
                 print_json(&r);
             } else {
-                println!("role {}: {}", r.name, r.description);
-                println!("  inherits:    {}", r.inherits.join(", "));
-                println!("  groups:      {}", r.groups.join(", "));
-                println!("  permissions: {}", r.permissions.join(", "));
-                println!("  sudo rules:");
+                outln!("role {}: {}", r.name, r.description);
+                outln!("  inherits:    {}", r.inherits.join(", "));
+                outln!("  groups:      {}", r.groups.join(", "));
+                outln!("  permissions: {}", r.permissions.join(", "));
+                outln!("  sudo rules:");
                 for s in &r.sudo {
-                    println!("    {s}");
+                    outln!("    {s}");
                 }
             }
             Ok(0)
@@ -84,9 +84,9 @@ pub fn run(root: &Root, state: &State, action: RbacAction, json: bool) -> Result
                     "status": record.status,
                 }));
             } else if let Some((role, p)) = &by {
-                println!("allowed: {user} holds {permission} through role {role} ({p})");
+                outln!("allowed: {user} holds {permission} through role {role} ({p})");
             } else {
-                println!(
+                outln!(
                     "denied: no role {user} holds grants {permission}{}",
                     if record.status == Status::Active {
                         ""

@@ -69,22 +69,22 @@ pub fn status(root: &Root, state: &State, json: bool) -> Result<i32> {
         print_json(&serde_json::json!({ "profiles": profiles, "modules": out }));
     } else {
         if !profiles.is_empty() {
-            println!("profile: {}", profiles.join(", "));
+            outln!("profile: {}", profiles.join(", "));
         }
         for m in &out {
-            println!(
+            outln!(
                 "{:<16} {:<10} {:?} ({} steps)",
                 m.name, m.version, m.state, m.steps
             );
             for p in &m.pending {
-                println!("  pending: {p}");
+                outln!("  pending: {p}");
             }
             for d in &m.drift {
-                println!("  drift: {d} was changed since vpsc wrote it");
+                outln!("  drift: {d} was changed since vpsc wrote it");
             }
         }
         if out.is_empty() {
-            println!("no module configured");
+            outln!("no module configured");
         }
     }
     Ok(0)

@@ -74,10 +74,10 @@ pub fn run(cli: UserCli) -> Result<i32> {
                 if json {
                     print_json(d);
                 } else {
-                    println!("offboarded {} (uid {} kept from reuse)", d.user, d.uid);
-                    println!("  left groups: {}", d.groups_left.join(", "));
+                    outln!("offboarded {} (uid {} kept from reuse)", d.user, d.uid);
+                    outln!("  left groups: {}", d.groups_left.join(", "));
                     if let Some(a) = &d.archive {
-                        println!("  home archived to {a} (root only)");
+                        outln!("  home archived to {a} (root only)");
                     }
                 }
             })
@@ -89,7 +89,7 @@ pub fn run(cli: UserCli) -> Result<i32> {
                 print_json(&users);
             } else {
                 for u in &users {
-                    println!(
+                    outln!(
                         "{:<20} {:>6} {:<8} {:<24} {}",
                         u.name,
                         u.uid,
@@ -181,7 +181,7 @@ pub fn run(cli: UserCli) -> Result<i32> {
                         return;
                     }
                     if !swept.changed.is_empty() {
-                        println!("expired access removed for: {}", swept.changed.join(", "));
+                        outln!("expired access removed for: {}", swept.changed.join(", "));
                     }
                     for f in &swept.failed {
                         eprintln!("error: {} was not swept: {}", f.user, f.error);
@@ -199,7 +199,7 @@ pub fn run(cli: UserCli) -> Result<i32> {
                     if json {
                         print_json(t);
                     } else {
-                        println!(
+                        outln!(
                             "team {} created: group {}, shared folder {} (setgid)",
                             t.name, t.name, t.folder
                         );
@@ -222,7 +222,7 @@ pub fn run(cli: UserCli) -> Result<i32> {
                         serde_json::json!({"team": t.name, "folder": t.folder, "members": members}),
                     );
                     if !json {
-                        println!("{:<20} {:<28} {}", t.name, t.folder, members.join(", "));
+                        outln!("{:<20} {:<28} {}", t.name, t.folder, members.join(", "));
                     }
                 }
                 if json {
@@ -263,12 +263,12 @@ pub fn run(cli: UserCli) -> Result<i32> {
                 if json {
                     print_json(r);
                 } else if enforce {
-                    println!(
+                    outln!(
                         "SSH logins now need the key and a TOTP code ({} change(s)); `vpsc-user 2fa relax` undoes it",
                         r.applied.len()
                     );
                 } else {
-                    println!(
+                    outln!(
                         "SSH second factor no longer required ({} change(s) undone)",
                         r.undone.len()
                     );
@@ -285,7 +285,7 @@ pub fn run(cli: UserCli) -> Result<i32> {
             if json {
                 print_json(&serde_json::json!({"user": name, "time": t, "code": code}));
             } else {
-                println!("{code}");
+                outln!("{code}");
             }
             Ok(0)
         }
@@ -302,7 +302,7 @@ pub fn run(cli: UserCli) -> Result<i32> {
             if json {
                 print_json(&serde_json::json!({"user": name, "valid": ok}));
             } else {
-                println!("{}", if ok { "valid" } else { "invalid" });
+                outln!("{}", if ok { "valid" } else { "invalid" });
             }
             Ok(if ok { 0 } else { 1 })
         }
@@ -402,24 +402,24 @@ fn audited<T>(
 }
 
 fn show_record(u: &UserRecord, groups: &[String], now: i64) {
-    println!("{} (uid {}): {} <{}>", u.name, u.uid, u.full_name, u.email);
-    println!("  status:  {}", u.status);
-    println!("  roles:   {}", u.roles_at(now).join(", "));
+    outln!("{} (uid {}): {} <{}>", u.name, u.uid, u.full_name, u.email);
+    outln!("  status:  {}", u.status);
+    outln!("  roles:   {}", u.roles_at(now).join(", "));
     for g in &u.grants {
-        println!("  grant:   {} until {}", g.role, crate::dates::utc(g.until));
+        outln!("  grant:   {} until {}", g.role, crate::dates::utc(g.until));
     }
-    println!("  groups:  {}", groups.join(", "));
-    println!("  teams:   {}", u.teams.join(", "));
+    outln!("  groups:  {}", groups.join(", "));
+    outln!("  teams:   {}", u.teams.join(", "));
     for k in &u.keys {
         let exp = k
             .expires
             .map(|t| format!(" (until {})", crate::dates::utc(t)))
             .unwrap_or_default();
-        println!("  key:     {} {} {}{exp}", k.kind, k.fingerprint, k.comment);
+        outln!("  key:     {} {} {}{exp}", k.kind, k.fingerprint, k.comment);
     }
-    println!("  2fa:     {}", if u.totp { "TOTP" } else { "none" });
+    outln!("  2fa:     {}", if u.totp { "TOTP" } else { "none" });
     if let Some(e) = u.expires {
-        println!("  expires: {}", crate::dates::utc(e));
+        outln!("  expires: {}", crate::dates::utc(e));
     }
 }
 
@@ -430,42 +430,42 @@ fn show_created(c: &Created, json: bool) {
     }
     let what = if c.dry_run { "would create" } else { "created" };
     let uid = c.uid.map(|u| format!(" (uid {u})")).unwrap_or_default();
-    println!("{what} user {}{uid}, role {}", c.user, c.roles.join(", "));
-    println!("  home:    {}", c.home);
-    println!("  groups:  {}", c.groups.join(", "));
+    outln!("{what} user {}{uid}, role {}", c.user, c.roles.join(", "));
+    outln!("  home:    {}", c.home);
+    outln!("  groups:  {}", c.groups.join(", "));
     if let Some(s) = &c.sudoers {
-        println!("  sudo:    {s}: {}", c.sudo_rules.join(", "));
+        outln!("  sudo:    {s}: {}", c.sudo_rules.join(", "));
     }
     if let Some(k) = &c.ssh_key {
-        println!("  ssh key: {} {} {}", k.kind, k.fingerprint, k.comment);
+        outln!("  ssh key: {} {} {}", k.kind, k.fingerprint, k.comment);
     }
     if let Some(e) = &c.expires {
-        println!("  expires: {e}");
+        outln!("  expires: {e}");
     }
     if c.dry_run {
-        println!("  steps:   {}", c.steps.join(", "));
+        outln!("  steps:   {}", c.steps.join(", "));
         return;
     }
     if let Some(t) = &c.totp {
         show_totp(t);
     }
     if let Some(p) = &c.private_key {
-        println!("\nPrivate key (shown once; hand it over securely, then forget it):\n{p}");
+        outln!("\nPrivate key (shown once; hand it over securely, then forget it):\n{p}");
     }
 }
 
 fn show_totp(t: &crate::users::create::TotpEnrolment) {
-    println!(
+    outln!(
         "\nTOTP: add this account to an authenticator app:\n  {}",
         t.uri
     );
     if std::io::stdout().is_terminal()
         && let Ok(qr) = crate::users::qr::terminal(&t.uri)
     {
-        println!("{qr}");
+        outln!("{qr}");
     }
-    println!("Scratch codes (shown once, each works once):");
+    outln!("Scratch codes (shown once, each works once):");
     for s in &t.scratch_codes {
-        println!("  {s}");
+        outln!("  {s}");
     }
 }

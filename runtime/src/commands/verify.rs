@@ -35,7 +35,7 @@ pub fn verify(root: &Root, state: &State, modules: &[String], json: bool) -> Res
         }));
     } else {
         for r in &results {
-            println!(
+            outln!(
                 "{} {:<10} {} — {}",
                 r.status.word(),
                 r.module,
@@ -43,7 +43,7 @@ pub fn verify(root: &Root, state: &State, modules: &[String], json: bool) -> Res
                 r.detail
             );
         }
-        println!(
+        outln!(
             "{passed} passed, {failed} failed, {skipped} not evaluated (need a running system)"
         );
     }
