@@ -5,9 +5,12 @@
 //!
 //! Event `n` stores `hash = SHA-256(hash(n-1) ‖ canonical JSON of event n)`,
 //! the first event chaining from 64 zeros. The chain head (sequence number
-//! and hash) is also written to the system log after each append, so a
-//! truncated tail can be told from the log even though the database alone
-//! cannot show it. Purging a module never deletes audit events.
+//! and hash) is also anchored outside the database after each append: a
+//! line in [`ANCHOR`] (append-only on a running system, `chattr +a`, so
+//! ordinary tools cannot rewrite it) and the system log. `verify` compares
+//! the chain's end with the anchor, so deleting the newest events, which
+//! leaves a shorter but intact chain, is caught. Purging a module never
+//! deletes audit events.
 
 use std::io::Write;
 
@@ -256,6 +259,8 @@ pub struct Verdict {
     pub events: i64,
     /// Hash of the last event (compare with the last one in the system log).
     pub head: String,
+    /// The newest event anchored outside the database, if the anchor exists.
+    pub anchored: Option<i64>,
 }
 
 /// Walks the whole chain; the error names the first event that does not
@@ -291,13 +296,118 @@ pub fn verify(state: &State) -> Result<Verdict> {
     Ok(Verdict {
         events: expected_seq - 1,
         head: prev,
+        anchored: None,
     })
+}
+
+/// Where each event's sequence number and hash are appended, outside the
+/// database.
+pub const ANCHOR: &str = "/var/log/vpsc/audit.anchor";
+
+/// Anchors `e` outside the database, once its transaction has committed:
+/// a line `SEQ HASH` appended to [`ANCHOR`], and a line in the system log.
+/// Best effort: the database is the record; a missing anchor line only
+/// weakens the check of its end.
+pub fn forward(root: &Root, e: &Event) {
+    if let Err(err) = anchor(root, e) {
+        tracing::warn!(error = %err, "cannot anchor audit event {} in {ANCHOR}", e.seq);
+    }
+    syslog(root, e);
+}
+
+fn anchor(root: &Root, e: &Event) -> Result<()> {
+    let dir = root.ensure_dir("/var/log/vpsc", 0o750)?;
+    let (mut file, made) = dir.open_append("audit.anchor", 0o600)?;
+    if made && root.is_live() {
+        // Append-only: root's ordinary tools (an editor, sqlite3, sed -i)
+        // cannot rewrite it; only a deliberate `chattr -a` can.
+        if let Err(err) = root.run(&["chattr", "+a", ANCHOR]) {
+            tracing::info!(error = %err, "{ANCHOR} is not append-only (file system without the attribute?)");
+        }
+    }
+    writeln!(file, "{} {}", e.seq, e.hash).map_err(Error::io("append to", ANCHOR))
+}
+
+/// The newest `SEQ HASH` line near the end of the anchor, if there is one.
+pub fn anchored(root: &Root) -> Result<Option<(i64, String)>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let fd = match root.open_in(
+        ANCHOR,
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_NOFOLLOW,
+    ) {
+        Ok(fd) => fd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read", ANCHOR)(e)),
+    };
+    let mut file = std::fs::File::from(fd);
+    let len = file.metadata().map_err(Error::io("inspect", ANCHOR))?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(4096)))
+        .map_err(Error::io("read", ANCHOR))?;
+    let mut tail = String::new();
+    file.read_to_string(&mut tail)
+        .map_err(Error::io("read", ANCHOR))?;
+    let parse = |l: &str| {
+        l.split_once(' ')
+            .and_then(|(s, h)| Some((s.parse::<i64>().ok()?, h.trim().to_owned())))
+            .filter(|(_, h)| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    let lines: Vec<&str> = tail.lines().filter(|l| !l.trim().is_empty()).collect();
+    let Some(last) = lines.last() else {
+        return Ok(None);
+    };
+    if parse(last).is_none() {
+        return Err(Error::AuditBroken {
+            seq: 0,
+            why: format!("the last line of {ANCHOR} is not `SEQ HASH`: {last:?}"),
+        });
+    }
+    // Racing commands append their lines in the order they get there, not
+    // always in chain order: the newest is the highest of the last ones.
+    Ok(lines
+        .iter()
+        .filter_map(|l| parse(l))
+        .max_by_key(|(seq, _)| *seq))
+}
+
+/// [`verify`], then the chain's end against the anchor: an anchored event
+/// the database lacks means its newest events were deleted (or lost in a
+/// crash before they reached the disk).
+pub fn verify_anchored(root: &Root, state: &State) -> Result<Verdict> {
+    let mut verdict = verify(state)?;
+    let Some((seq, hash)) = anchored(root)? else {
+        return Ok(verdict);
+    };
+    verdict.anchored = Some(seq);
+    if seq > verdict.events {
+        let missing = seq - verdict.events;
+        return Err(Error::AuditBroken {
+            seq: verdict.events + 1,
+            why: format!(
+                "the log ends at event {}, but {ANCHOR} records event {seq}: the newest {missing} event(s) are missing",
+                verdict.events
+            ),
+        });
+    }
+    let stored: Option<String> = state
+        .connection()
+        .query_row("SELECT hash FROM audit WHERE seq = ?1", [seq], |r| r.get(0))
+        .optional()
+        .map_err(state.err())?;
+    if stored.as_deref() != Some(hash.as_str()) {
+        return Err(Error::AuditBroken {
+            seq,
+            why: format!(
+                "its hash differs from the one {ANCHOR} recorded (the chain from here was rewritten)"
+            ),
+        });
+    }
+    Ok(verdict)
 }
 
 /// Sends one line to the system log (`/dev/log`, which journald also
 /// serves), facility authpriv: audit records belong with the other
-/// security messages. Best effort: the database is the record.
-pub fn forward(root: &Root, e: &Event) {
+/// security messages.
+fn syslog(root: &Root, e: &Event) {
     if !root.is_live() {
         return;
     }

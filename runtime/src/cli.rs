@@ -63,6 +63,10 @@ pub enum Command {
         /// The triggers dpkg names (informational).
         triggers: Vec<String>,
     },
+    /// Undo the runtime's own changes (CIS remediation, the SSH second
+    /// factor) before vpsc-runtime is removed (its prerm).
+    #[command(hide = true)]
+    Withdraw,
     /// CIS benchmark scanning.
     Cis {
         /// scan, remediate or revert.

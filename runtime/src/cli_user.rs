@@ -67,7 +67,7 @@ pub enum UserCommand {
     Delete {
         /// Login name.
         name: String,
-        /// Pack the home into a root-only archive under /var/lib/vpsc/archive and remove it.
+        /// Pack the home into a root-only archive under /var/lib/vpsc-archive and remove it.
         #[arg(long)]
         archive: bool,
     },

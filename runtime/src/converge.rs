@@ -40,11 +40,13 @@ pub fn load_plan(root: &Root, module: &str) -> Result<Plan> {
         hint: "module names are those of the vpsc-mod-* packages without the prefix".into(),
     })?;
     let path = std::path::PathBuf::from(format!("/{PLAN_DIR}/{module}.json"));
-    let text = root.read_to_string(&path.to_string_lossy()).map_err(|source| Error::PlanUnreadable {
-        module: module.to_owned(),
-        path: path.clone(),
-        source,
-    })?;
+    let text = root
+        .read_to_string(&path.to_string_lossy())
+        .map_err(|source| Error::PlanUnreadable {
+            module: module.to_owned(),
+            path: path.clone(),
+            source,
+        })?;
     let invalid = |reason: String| Error::PlanInvalid {
         module: module.to_owned(),
         path: path.clone(),

@@ -188,7 +188,8 @@ pub enum Error {
         /// How to satisfy it, from the module.
         hint: String,
     },
-    /// A failure injected by a test (`VPSC_FAIL_STEP`).
+    /// A failure injected by a test build (see `fault.rs`).
+    #[cfg(feature = "fault-injection")]
     #[error("failure injected at step `{step}` (VPSC_FAIL_STEP)")]
     Injected {
         /// The step.
@@ -265,7 +266,9 @@ impl Error {
             Error::AuditBroken { seq, .. } => Some(format!(
                 "the audit table of /var/lib/vpsc/state.db was changed outside vpsc; compare with the `vpsc[…]: audit seq=` lines in the system log (journalctl -t vpsc) up to event {seq}, and keep the file as evidence"
             )),
-            Error::Io { .. } | Error::Injected { .. } => None,
+            Error::Io { .. } => None,
+            #[cfg(feature = "fault-injection")]
+            Error::Injected { .. } => None,
             Error::RolledBack { source, .. } => match source.as_ref() {
                 // Their own hints speak of resuming a package configure.
                 Error::Validation { .. } | Error::CommandFailed { .. } | Error::Spawn { .. } => Some(

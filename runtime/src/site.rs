@@ -45,7 +45,9 @@ pub fn overrides(root: &Root, module: &str) -> Result<Vec<(PathBuf, Params)>> {
     files.sort();
     let mut out = Vec::new();
     for inside in files {
-        let text = root.read_to_string(&inside).map_err(Error::io("read", &inside))?;
+        let text = root
+            .read_to_string(&inside)
+            .map_err(Error::io("read", &inside))?;
         let path = PathBuf::from(&inside);
         let parsed = parse(&path, &text)?;
         if let Some(params) = parsed.get(module) {

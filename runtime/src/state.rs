@@ -11,7 +11,6 @@
 //! leaves, which recovery handles. The directory is 0700 and the file
 //! 0600, root only.
 
-
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -259,3 +259,51 @@ fn a_rehashed_edit_breaks_the_next_link() {
         "{stderr}"
     );
 }
+
+/// Deleting the newest events leaves a shorter chain that is intact in
+/// itself; the anchor outside the database still tells, naming how many.
+#[test]
+fn deleting_the_newest_events_is_caught_by_the_anchor() {
+    let dir = seven_events();
+    let root = dir.path();
+    let anchor = std::fs::read_to_string(root.join("var/log/vpsc/audit.anchor")).expect("anchor");
+    assert_eq!(anchor.lines().count(), 7, "{anchor}");
+    let intact = ok(root, &["audit", "verify"]);
+    assert!(intact.contains("anchored up to event 7"), "{intact}");
+    let conn = rusqlite::Connection::open(root.join("var/lib/vpsc/state.db")).expect("open");
+    conn.execute_batch("DELETE FROM audit WHERE seq > 4")
+        .expect("delete the tail");
+    drop(conn);
+    let out = vpsc(root, &["audit", "verify"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the log ends at event 4, but /var/log/vpsc/audit.anchor records event 7: the newest 3 event(s) are missing"),
+        "{stderr}"
+    );
+
+    // A tail deleted and forged anew (same length, other content) is caught
+    // too: the anchored hash of event 7 differs.
+    let dir = seven_events();
+    let root = dir.path();
+    let conn = rusqlite::Connection::open(root.join("var/lib/vpsc/state.db")).expect("open");
+    conn.execute_batch("DELETE FROM audit WHERE seq > 4")
+        .expect("delete the tail");
+    drop(conn);
+    // Three new honest-looking events chain on from event 4.
+    std::fs::rename(
+        root.join("var/log/vpsc/audit.anchor"),
+        root.join("var/log/vpsc/audit.anchor.kept"),
+    )
+    .expect("hide the anchor");
+    ok(root, &["configure", "demo"]);
+    std::fs::rename(
+        root.join("var/log/vpsc/audit.anchor.kept"),
+        root.join("var/log/vpsc/audit.anchor"),
+    )
+    .expect("put it back");
+    let out = vpsc(root, &["audit", "verify"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("broken at event 7"), "{stderr}");
+}

@@ -450,15 +450,33 @@ fn forget_refuses_by_hand_and_while_changes_are_in_force() {
     let refused = vpsc(root, &["forget", "demo"]);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("could never be undone") && stderr.contains("--force"), "{stderr}");
+    assert!(
+        stderr.contains("could never be undone") && stderr.contains("--force"),
+        "{stderr}"
+    );
     // As the package's postrm runs it: still refused, the changes are live.
-    let in_postrm = common::vpsc_env(root, &["forget", "demo"], &[("DPKG_MAINTSCRIPT_NAME", "postrm")]);
+    let in_postrm = common::vpsc_env(
+        root,
+        &["forget", "demo"],
+        &[("DPKG_MAINTSCRIPT_NAME", "postrm")],
+    );
     let stderr = String::from_utf8_lossy(&in_postrm.stderr);
     assert_eq!(in_postrm.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("still has 2 change(s) in force"), "{stderr}");
+    assert!(
+        stderr.contains("still has 2 change(s) in force"),
+        "{stderr}"
+    );
     assert!(vpsc(root, &["unconfigure", "demo"]).status.success());
-    let purged = common::vpsc_env(root, &["forget", "demo"], &[("DPKG_MAINTSCRIPT_NAME", "postrm")]);
-    assert!(purged.status.success(), "{}", String::from_utf8_lossy(&purged.stderr));
+    let purged = common::vpsc_env(
+        root,
+        &["forget", "demo"],
+        &[("DPKG_MAINTSCRIPT_NAME", "postrm")],
+    );
+    assert!(
+        purged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&purged.stderr)
+    );
 }
 
 #[test]
@@ -469,10 +487,16 @@ fn plumbing_commands_are_hidden_from_help() {
         .expect("vpsc --help");
     let help = String::from_utf8_lossy(&out.stdout);
     for shown in ["verify", "status", "cis", "audit", "rbac", "breaker"] {
-        assert!(help.contains(&format!("  {shown} ")), "{shown} missing from {help}");
+        assert!(
+            help.contains(&format!("  {shown} ")),
+            "{shown} missing from {help}"
+        );
     }
     for hidden in ["configure", "unconfigure", "forget", "triggered", "profile"] {
-        assert!(!help.contains(&format!("  {hidden} ")), "{hidden} shown in {help}");
+        assert!(
+            !help.contains(&format!("  {hidden} ")),
+            "{hidden} shown in {help}"
+        );
     }
 }
 

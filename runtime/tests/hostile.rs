@@ -57,7 +57,8 @@ fn a_link_at_a_managed_files_name_is_refused() {
     let out = vpsc(dir.path(), &["configure", "demo"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("cannot manage /etc/demo/a.conf: it exists and is not a regular file"),
+        stderr(&out)
+            .contains("cannot manage /etc/demo/a.conf: it exists and is not a regular file"),
         "{}",
         stderr(&out)
     );
@@ -78,7 +79,10 @@ fn a_planted_temporary_name_is_never_written_through() {
     assert!(out.status.success(), "{}", stderr(&out));
     let written = std::fs::symlink_metadata(dir.path().join("etc/demo/a.conf")).expect("a.conf");
     assert!(written.is_file());
-    assert_eq!(std::fs::read_to_string(dir.path().join("etc/demo/a.conf")).expect("read"), "a\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("etc/demo/a.conf")).expect("read"),
+        "a\n"
+    );
     assert_eq!(listing(out_dir.path()), before);
 }
 
@@ -96,7 +100,10 @@ fn an_absolute_link_in_the_tree_resolves_inside_it() {
     std::fs::create_dir_all(&inside).expect("mkdir inside");
     let out = vpsc(root, &["configure", "demo"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(inside.join("a.conf")).expect("written inside"), "a\n");
+    assert_eq!(
+        std::fs::read_to_string(inside.join("a.conf")).expect("written inside"),
+        "a\n"
+    );
     assert_eq!(listing(out_dir.path()), before, "nothing written outside");
 
     // Removal follows the same way.
@@ -119,7 +126,11 @@ fn the_state_directory_behind_an_absolute_link_stays_in_the_tree() {
     let out = vpsc(root, &["configure", "demo"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(inside.join("state.db").exists(), "the state is in the tree");
-    assert_eq!(listing(out_dir.path()), before, "no state.db or lock outside");
+    assert_eq!(
+        listing(out_dir.path()),
+        before,
+        "no state.db or lock outside"
+    );
 }
 
 #[test]
@@ -163,10 +174,17 @@ fn a_hook_behind_a_link_out_of_the_tree_is_not_run() {
     let inside = root.join(out_dir.path().strip_prefix("/").expect("absolute"));
     std::fs::create_dir_all(&inside).expect("mkdir");
     std::fs::write(inside.join("10-evil"), "#!/bin/sh\nexit 0\n").expect("hook");
-    std::fs::set_permissions(inside.join("10-evil"), std::fs::Permissions::from_mode(0o755))
-        .expect("chmod");
+    std::fs::set_permissions(
+        inside.join("10-evil"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod");
     let out = vpsc(root, &["configure", "demo"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!marker.exists(), "the host's script ran");
-    assert!(stderr(&out).contains("not run: a symbolic link leads to it"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not run: a symbolic link leads to it"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -68,8 +68,14 @@ fn cis_remediate_and_revert_wait_for_a_running_configure() {
     // Started once the hook has begun, i.e. while configure holds the lock.
     let log = root.join("order.log");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !std::fs::read_to_string(&log).unwrap_or_default().contains("demo start") {
-        assert!(std::time::Instant::now() < deadline, "configure never started");
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("demo start")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "configure never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let remediate = vpsc(root, &["cis", "remediate", "--only", "1.1.1.1"]);
@@ -99,15 +105,25 @@ fn cis_remediate_and_revert_wait_for_a_running_configure() {
         .env("VPSC_LOG", "warn")
         .spawn()
         .expect("start configure");
-    while !std::fs::read_to_string(&log).unwrap_or_default().contains("demo start") {
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("demo start")
+    {
         assert!(std::time::Instant::now() < deadline + std::time::Duration::from_secs(20));
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let revert = vpsc(root, &["cis", "revert"]);
     let after_revert = std::fs::read_to_string(&log).expect("log");
     assert!(again.wait().expect("configure").success());
-    assert!(revert.status.success(), "{}", String::from_utf8_lossy(&revert.stderr));
-    assert_eq!(after_revert, "demo start\ndemo end\n", "revert waited for the lock");
+    assert!(
+        revert.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revert.stderr)
+    );
+    assert_eq!(
+        after_revert, "demo start\ndemo end\n",
+        "revert waited for the lock"
+    );
     assert!(!root.join("etc/modprobe.d/vpsc-cis.conf").exists());
 
     // Both are audited as commands, like configure.

@@ -94,3 +94,29 @@ pub fn debian_dependencies(profiles: &Path, profile: &str) -> Vec<String> {
     out.dedup();
     out
 }
+
+/// The Debian packages (first alternative of each relation) that the
+/// modules `names`, and the modules they depend on, need.
+pub fn modules_debian_dependencies(profiles: &Path, names: &[&str]) -> Vec<String> {
+    let cat = catalogue(profiles);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let mut out = Vec::new();
+    while let Some(name) = todo.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let m = &cat.modules[&name];
+        todo.extend(m.depends.iter().cloned());
+        out.extend(m.packages.iter().map(|rel| {
+            rel.split('|')
+                .next()
+                .and_then(|a| a.split_whitespace().next())
+                .expect("validated relations have a name")
+                .to_owned()
+        }));
+    }
+    out.sort();
+    out.dedup();
+    out
+}

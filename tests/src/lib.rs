@@ -20,7 +20,10 @@ pub use accounts::Accounts;
 pub use allow::AllowRule;
 pub use change::{Change, LineDiff};
 pub use chroot::Chroot;
-pub use dist::{build_dist, catalogue, debian_dependencies, inputs, profile_modules, runtime_deb};
+pub use dist::{
+    build_dist, catalogue, debian_dependencies, inputs, modules_debian_dependencies,
+    profile_modules, runtime_deb,
+};
 pub use http::HttpServer;
 pub use repo::LocalRepo;
 pub use snapshot::{Content, Entry, Kind, Snapshot};

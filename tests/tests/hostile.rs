@@ -86,7 +86,12 @@ impl Lab {
             "/etc (owner, mode)".into(),
             Seen::Dir(etc.uid(), etc.gid(), etc.mode() & 0o7777, Vec::new()),
         ));
-        for name in ["authorized_keys", ".google_authenticator", ".gitconfig", "projects"] {
+        for name in [
+            "authorized_keys",
+            ".google_authenticator",
+            ".gitconfig",
+            "projects",
+        ] {
             out.push((
                 format!("/etc/{name}"),
                 seen(&self.chroot.path(format!("/etc/{name}"))),
@@ -136,11 +141,17 @@ impl Lab {
             Expect::Refused(says) => {
                 assert_eq!(code, Some(2), "{name}: {stderr}");
                 assert!(stderr.contains("refusing to"), "{name}: {stderr}");
-                assert!(stderr.contains(says.as_str()), "{name}: want {says:?} in {stderr}");
+                assert!(
+                    stderr.contains(says.as_str()),
+                    "{name}: want {says:?} in {stderr}"
+                );
             }
             Expect::Fails(want, says) => {
                 assert_eq!(code, Some(*want), "{name}: {stderr}");
-                assert!(stderr.contains(says.as_str()), "{name}: want {says:?} in {stderr}");
+                assert!(
+                    stderr.contains(says.as_str()),
+                    "{name}: want {says:?} in {stderr}"
+                );
             }
         }
         let first = stderr
@@ -148,7 +159,10 @@ impl Lab {
             .find(|l| l.contains("error:"))
             .map(|l| l.trim_start_matches("vpsc-user: "))
             .unwrap_or("done");
-        let line = format!("{name}: exit {}; victims unchanged; {first}", code.unwrap_or(-1));
+        let line = format!(
+            "{name}: exit {}; victims unchanged; {first}",
+            code.unwrap_or(-1)
+        );
         eprintln!("hostile: {line}");
         self.log.push(line);
         out
@@ -222,14 +236,26 @@ impl Lab {
 fn key(chroot: &Chroot, name: &str) -> String {
     let private = format!("/tmp/{name}");
     chroot.run_ok(&[
-        "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", &private,
+        "ssh-keygen",
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        "",
+        "-C",
+        name,
+        "-f",
+        &private,
     ]);
     chroot.path(format!("{private}.pub")).display().to_string()
 }
 
 fn fingerprint(chroot: &Chroot, name: &str) -> String {
     let out = chroot.run_ok(&["ssh-keygen", "-lf", &format!("/tmp/{name}.pub")]);
-    out.split_whitespace().nth(1).expect("fingerprint").to_owned()
+    out.split_whitespace()
+        .nth(1)
+        .expect("fingerprint")
+        .to_owned()
 }
 
 fn create(lab: &Lab, name: &str, role: &str, extra: &[&str]) {
@@ -269,17 +295,27 @@ fn a_hostile_user_cannot_redirect_roots_writes() {
     // sshd -t wants its privilege separation directory (tmpfiles makes it at boot).
     std::fs::create_dir_all(chroot.path("/run/sshd")).expect("privilege separation directory");
     let vpsc_user = workspace_root().join("target/release/vpsc-user");
-    assert!(vpsc_user.exists(), "{} missing: run `make runtime-deb`", vpsc_user.display());
+    assert!(
+        vpsc_user.exists(),
+        "{} missing: run `make runtime-deb`",
+        vpsc_user.display()
+    );
     let outside = tempfile::Builder::new()
         .prefix("hostile-outside-")
         .tempdir_in(workspace_root().join("target/e2e-tmp"))
         .expect("outside dir");
     std::fs::write(outside.path().join("secret"), "outside: root's secret\n").expect("secret");
-    std::fs::set_permissions(outside.path().join("secret"), std::fs::Permissions::from_mode(0o600))
-        .expect("chmod");
+    std::fs::set_permissions(
+        outside.path().join("secret"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
     std::fs::write(chroot.path(ETC_VICTIM), "victim: root's secret\n").expect("victim");
-    std::fs::set_permissions(chroot.path(ETC_VICTIM), std::fs::Permissions::from_mode(0o600))
-        .expect("chmod");
+    std::fs::set_permissions(
+        chroot.path(ETC_VICTIM),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
     let mut lab = Lab {
         chroot,
         outside,
@@ -293,7 +329,12 @@ fn a_hostile_user_cannot_redirect_roots_writes() {
     let kb = key(&lab.chroot, "kb");
     let kb2 = key(&lab.chroot, "kb2");
     assert!(lab.vpsc_user(&["team", "create", "web"]).status.success());
-    create(&lab, "alice", "developer", &["--ssh-key", &k1, "--team", "web", "--enable-2fa"]);
+    create(
+        &lab,
+        "alice",
+        "developer",
+        &["--ssh-key", &k1, "--team", "web", "--enable-2fa"],
+    );
     create(&lab, "bob", "admin", &["--ssh-key", &kb, "--enable-2fa"]);
     for name in ["dave", "erin", "frank"] {
         create(&lab, name, "developer", &[]);
@@ -307,8 +348,11 @@ fn a_hostile_user_cannot_redirect_roots_writes() {
         lab.chroot.path(ETC_SECRET),
     )
     .expect("copy secret");
-    std::fs::set_permissions(lab.chroot.path(ETC_SECRET), std::fs::Permissions::from_mode(0o400))
-        .expect("chmod");
+    std::fs::set_permissions(
+        lab.chroot.path(ETC_SECRET),
+        std::fs::Permissions::from_mode(0o400),
+    )
+    .expect("chmod");
     let etc_victim_target = ETC_VICTIM.to_owned();
     let outside_dir = lab.outside();
     let outside_secret = lab.outside_secret();
@@ -317,23 +361,51 @@ fn a_hostile_user_cannot_redirect_roots_writes() {
     lab.plant_link("/etc/skel/.ssh", "/etc", 0);
     lab.case(
         "create: skeleton ~/.ssh is a link to /etc",
-        &["create", "carol", "--full-name", "C", "--email", "c@example.org", "--role", "developer", "--ssh-key", &k2],
-        Expect::Refused("/home/carol/.ssh is a symbolic link (to /etc); repair the home directory first".into()),
+        &[
+            "create",
+            "carol",
+            "--full-name",
+            "C",
+            "--email",
+            "c@example.org",
+            "--role",
+            "developer",
+            "--ssh-key",
+            &k2,
+        ],
+        Expect::Refused(
+            "/home/carol/.ssh is a symbolic link (to /etc); repair the home directory first".into(),
+        ),
     );
     lab.restore("/etc/skel/.ssh");
     assert!(
-        !std::fs::read_to_string(lab.chroot.path("/etc/passwd")).expect("passwd").contains("carol:"),
+        !std::fs::read_to_string(lab.chroot.path("/etc/passwd"))
+            .expect("passwd")
+            .contains("carol:"),
         "the refused create was taken back"
     );
     lab.plant_link("/etc/skel/.gitconfig", &etc_victim_target, 0);
     lab.case(
         "create: skeleton ~/.gitconfig is a link to /etc/vpsc-victim.conf",
-        &["create", "carol", "--full-name", "C", "--email", "c@example.org", "--role", "developer"],
+        &[
+            "create",
+            "carol",
+            "--full-name",
+            "C",
+            "--email",
+            "c@example.org",
+            "--role",
+            "developer",
+        ],
         Expect::Ok,
     );
     lab.restore("/etc/skel/.gitconfig");
-    let gitconfig = std::fs::symlink_metadata(lab.chroot.path("/home/carol/.gitconfig")).expect("gitconfig");
-    assert!(gitconfig.is_file(), "the link was replaced by carol's own file");
+    let gitconfig =
+        std::fs::symlink_metadata(lab.chroot.path("/home/carol/.gitconfig")).expect("gitconfig");
+    assert!(
+        gitconfig.is_file(),
+        "the link was replaced by carol's own file"
+    );
 
     // --- ssh-key add.
     lab.plant_link("/home/alice/.ssh", "/etc", alice);
@@ -349,14 +421,22 @@ fn a_hostile_user_cannot_redirect_roots_writes() {
     lab.case(
         "ssh-key add: ~/.ssh is a link out of the tree",
         &["ssh-key", "add", "alice", &k2],
-        Expect::Refused(format!("/home/alice/.ssh is a symbolic link (to {outside_dir})")),
+        Expect::Refused(format!(
+            "/home/alice/.ssh is a symbolic link (to {outside_dir})"
+        )),
     );
     lab.restore("/home/alice/.ssh");
-    lab.plant_link("/home/alice/.ssh/authorized_keys", &etc_victim_target, alice);
+    lab.plant_link(
+        "/home/alice/.ssh/authorized_keys",
+        &etc_victim_target,
+        alice,
+    );
     lab.case(
         "ssh-key add: authorized_keys is a link to /etc/vpsc-victim.conf",
         &["ssh-key", "add", "alice", &k2],
-        Expect::Refused("/home/alice/.ssh/authorized_keys is a symbolic link (to /etc/vpsc-victim.conf)".into()),
+        Expect::Refused(
+            "/home/alice/.ssh/authorized_keys is a symbolic link (to /etc/vpsc-victim.conf)".into(),
+        ),
     );
     lab.restore("/home/alice/.ssh/authorized_keys");
     lab.plant_link("/home/alice/.ssh/authorized_keys", &outside_secret, alice);
@@ -381,8 +461,16 @@ fn a_hostile_user_cannot_redirect_roots_writes() {
     );
     lab.restore("/home/alice/.ssh/authorized_keys");
     // The temporary name the old runtime wrote through, and one of ours.
-    lab.plant_link("/home/alice/.ssh/.authorized_keys.vpsc-new", &etc_victim_target, alice);
-    lab.plant_link("/home/alice/.ssh/.authorized_keys.vpsc-0123456789abcdef", &outside_secret, alice);
+    lab.plant_link(
+        "/home/alice/.ssh/.authorized_keys.vpsc-new",
+        &etc_victim_target,
+        alice,
+    );
+    lab.plant_link(
+        "/home/alice/.ssh/.authorized_keys.vpsc-0123456789abcdef",
+        &outside_secret,
+        alice,
+    );
     lab.case(
         "ssh-key add: the temporary names are links to victims",
         &["ssh-key", "add", "alice", &k2],
@@ -393,7 +481,13 @@ fn a_hostile_user_cannot_redirect_roots_writes() {
     let keys = lab.chroot.path("/home/alice/.ssh/authorized_keys");
     let meta = std::fs::symlink_metadata(&keys).expect("keys");
     assert!(meta.is_file() && meta.uid() == alice && meta.mode() & 0o777 == 0o600);
-    assert_eq!(std::fs::read_to_string(&keys).expect("keys").lines().count(), 2);
+    assert_eq!(
+        std::fs::read_to_string(&keys)
+            .expect("keys")
+            .lines()
+            .count(),
+        2
+    );
 
     // --- ssh-key rotate and revoke.
     lab.plant_link("/home/alice/.ssh", "/etc", alice);
@@ -404,11 +498,23 @@ fn a_hostile_user_cannot_redirect_roots_writes() {
     );
     lab.restore("/home/alice/.ssh");
     // Rotations whose grace ends in a minute, for the sweep below.
-    assert!(lab.vpsc_user(&["ssh-key", "rotate", "alice", &k3, "--grace", "1m"]).status.success());
-    assert!(lab.vpsc_user(&["ssh-key", "rotate", "bob", &kb2, "--grace", "1m"]).status.success());
+    assert!(
+        lab.vpsc_user(&["ssh-key", "rotate", "alice", &k3, "--grace", "1m"])
+            .status
+            .success()
+    );
+    assert!(
+        lab.vpsc_user(&["ssh-key", "rotate", "bob", &kb2, "--grace", "1m"])
+            .status
+            .success()
+    );
     let rotated = std::time::Instant::now();
     let fp1 = fingerprint(&lab.chroot, "k1");
-    lab.plant_link("/home/alice/.ssh/authorized_keys", &etc_victim_target, alice);
+    lab.plant_link(
+        "/home/alice/.ssh/authorized_keys",
+        &etc_victim_target,
+        alice,
+    );
     lab.case(
         "ssh-key revoke: authorized_keys is a link to /etc/vpsc-victim.conf",
         &["ssh-key", "revoke", "alice", &fp1],
@@ -417,7 +523,11 @@ fn a_hostile_user_cannot_redirect_roots_writes() {
     lab.restore("/home/alice/.ssh/authorized_keys");
 
     // --- 2fa enroll.
-    lab.plant_link("/home/alice/.google_authenticator", &etc_victim_target, alice);
+    lab.plant_link(
+        "/home/alice/.google_authenticator",
+        &etc_victim_target,
+        alice,
+    );
     lab.case(
         "2fa enroll: ~/.google_authenticator is a link to /etc/vpsc-victim.conf",
         &["2fa", "enroll", "alice"],
@@ -438,8 +548,16 @@ fn a_hostile_user_cannot_redirect_roots_writes() {
         Expect::Refused("is a symbolic link".into()),
     );
     lab.restore("/home/alice/.google_authenticator");
-    lab.plant_link("/home/alice/.google_authenticator.vpsc-new", &etc_victim_target, alice);
-    lab.plant_link("/home/alice/..google_authenticator.vpsc-new", &etc_victim_target, alice);
+    lab.plant_link(
+        "/home/alice/.google_authenticator.vpsc-new",
+        &etc_victim_target,
+        alice,
+    );
+    lab.plant_link(
+        "/home/alice/..google_authenticator.vpsc-new",
+        &etc_victim_target,
+        alice,
+    );
     lab.case(
         "2fa enroll: the temporary names are links to /etc/vpsc-victim.conf",
         &["2fa", "enroll", "alice"],
@@ -471,14 +589,34 @@ fn a_hostile_user_cannot_redirect_roots_writes() {
     // --- temporary access.
     lab.case(
         "temp-access grant: ~/.ssh is a link to /etc",
-        &["temp-access", "grant", "alice", "--role", "devops", "--for", "1h"],
+        &[
+            "temp-access",
+            "grant",
+            "alice",
+            "--role",
+            "devops",
+            "--for",
+            "1h",
+        ],
         Expect::Ok,
     );
     lab.restore("/home/alice/.ssh");
-    lab.plant_link("/home/alice/.google_authenticator", &etc_victim_target, alice);
+    lab.plant_link(
+        "/home/alice/.google_authenticator",
+        &etc_victim_target,
+        alice,
+    );
     lab.case(
         "temp-access extend: ~/.google_authenticator is a link to /etc/vpsc-victim.conf",
-        &["temp-access", "extend", "alice", "--role", "devops", "--for", "2h"],
+        &[
+            "temp-access",
+            "extend",
+            "alice",
+            "--role",
+            "devops",
+            "--for",
+            "2h",
+        ],
         Expect::Ok,
     );
     lab.restore("/home/alice/.google_authenticator");
@@ -503,8 +641,16 @@ fn a_hostile_user_cannot_redirect_roots_writes() {
 
     // --- lock and unlock.
     lab.plant_link("/home/alice/.ssh", "/etc", alice);
-    lab.case("lock: ~/.ssh is a link to /etc", &["lock", "alice"], Expect::Ok);
-    lab.case("unlock: ~/.ssh is a link to /etc", &["unlock", "alice"], Expect::Ok);
+    lab.case(
+        "lock: ~/.ssh is a link to /etc",
+        &["lock", "alice"],
+        Expect::Ok,
+    );
+    lab.case(
+        "unlock: ~/.ssh is a link to /etc",
+        &["unlock", "alice"],
+        Expect::Ok,
+    );
 
     // --- the sweep: alice's home is broken, bob's is not; bob is swept.
     let waited = rotated.elapsed();
@@ -516,11 +662,23 @@ fn a_hostile_user_cannot_redirect_roots_writes() {
         &["temp-access", "sweep"],
         Expect::Fails(1, "alice was not swept".into()),
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("bob"), "bob was swept anyway");
-    let bob_keys = std::fs::read_to_string(lab.chroot.path("/home/bob/.ssh/authorized_keys")).expect("keys");
-    assert_eq!(bob_keys.lines().count(), 1, "bob's rotated key is gone: {bob_keys}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("bob"),
+        "bob was swept anyway"
+    );
+    let bob_keys =
+        std::fs::read_to_string(lab.chroot.path("/home/bob/.ssh/authorized_keys")).expect("keys");
+    assert_eq!(
+        bob_keys.lines().count(),
+        1,
+        "bob's rotated key is gone: {bob_keys}"
+    );
     lab.restore("/home/alice/.ssh");
-    lab.case("temp-access sweep: repaired", &["temp-access", "sweep"], Expect::Ok);
+    lab.case(
+        "temp-access sweep: repaired",
+        &["temp-access", "sweep"],
+        Expect::Ok,
+    );
 
     // --- delete.
     lab.plant_link("/home/frank/.ssh", "/etc", lab.uid("frank"));
@@ -544,9 +702,15 @@ fn a_hostile_user_cannot_redirect_roots_writes() {
     let deleted: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let archive = deleted["archive"].as_str().expect("archive");
     let listing = lab.chroot.run_ok(&["tar", "-tvzf", archive]);
-    assert!(listing.contains("dave/leak -> /etc/vpsc-victim.conf"), "{listing}");
+    assert!(
+        listing.contains("dave/leak -> /etc/vpsc-victim.conf"),
+        "{listing}"
+    );
     assert!(listing.contains("dave/projects -> /etc"), "{listing}");
-    assert!(!listing.contains("dave/hard"), "another owner's hard link is left out: {listing}");
+    assert!(
+        !listing.contains("dave/hard"),
+        "another owner's hard link is left out: {listing}"
+    );
     assert!(!listing.contains("root's secret"), "{listing}");
     assert!(!lab.chroot.path("/home/dave").exists(), "home removed");
     assert!(lab.chroot.path("/etc/passwd").exists());
@@ -554,10 +718,16 @@ fn a_hostile_user_cannot_redirect_roots_writes() {
     lab.case(
         "delete: the home itself is a link to /etc",
         &["delete", "erin", "--archive"],
-        Expect::Refused("/home/erin is a symbolic link (to /etc); repair the home directory first".into()),
+        Expect::Refused(
+            "/home/erin is a symbolic link (to /etc); repair the home directory first".into(),
+        ),
     );
     lab.restore("/home/erin");
 
-    eprintln!("hostile cases tried ({}):\n{}", lab.log.len(), lab.log.join("\n"));
+    eprintln!(
+        "hostile cases tried ({}):\n{}",
+        lab.log.len(),
+        lab.log.join("\n")
+    );
     assert!(lab.log.len() >= 25, "{} cases", lab.log.len());
 }

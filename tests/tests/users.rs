@@ -329,7 +329,7 @@ fn a_developer_is_onboarded_and_offboarded_completely() {
     let archive = deleted["archive"].as_str().expect("archive");
     let meta = std::fs::metadata(chroot.path(archive)).expect("archive file");
     assert_eq!((meta.uid(), meta.permissions().mode() & 0o777), (0, 0o600));
-    let dir = std::fs::metadata(chroot.path("/var/lib/vpsc/archive")).expect("archive dir");
+    let dir = std::fs::metadata(chroot.path("/var/lib/vpsc-archive")).expect("archive dir");
     assert_eq!(dir.permissions().mode() & 0o777, 0o700);
     let listing = chroot.run_ok(&["tar", "-tzf", archive]);
     assert!(listing.contains("alice/.google_authenticator"), "{listing}");
@@ -479,7 +479,7 @@ fn a_developer_is_onboarded_and_offboarded_completely() {
 }
 
 /// Beyond /etc and /usr: where homes and team folders are made.
-const PEOPLE: &[&str] = &["home", "srv", "var/mail", "var/lib/vpsc/archive"];
+const PEOPLE: &[&str] = &["home", "srv", "var/mail", "var/lib/vpsc-archive"];
 
 /// What may differ after a refused or rolled-back create: vpsc's own
 /// records, and the backups shadow-utils keep of each file they rewrite.
@@ -724,7 +724,10 @@ fn a_failed_step_or_bad_input_leaves_no_trace() {
     // Killed at every point it passes (SIGKILL, as a power cut would stop
     // it): the next changing command takes the half-made account back,
     // until a kill comes late enough that the create had finished.
-    let real: Vec<&str> = [faulty.as_str(), "--json"].into_iter().chain(args).collect();
+    let real: Vec<&str> = [faulty.as_str(), "--json"]
+        .into_iter()
+        .chain(args)
+        .collect();
     let mut point = 0;
     loop {
         point += 1;

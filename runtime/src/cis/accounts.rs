@@ -144,7 +144,8 @@ pub(super) fn judge(root: &Root, property: AccountsProperty) -> Verdict {
         | AccountsProperty::InactiveLock => {}
     }
     // Login shells: what /etc/shells lists, nologin excepted.
-    let shells: Vec<String> = root.read_to_string("/etc/shells")
+    let shells: Vec<String> = root
+        .read_to_string("/etc/shells")
         .unwrap_or_default()
         .lines()
         .map(str::trim)
@@ -207,8 +208,9 @@ pub(super) fn judge(root: &Root, property: AccountsProperty) -> Verdict {
             }
         }
         AccountsProperty::InactiveLock => {
-            let defaults =
-                root.read_to_string("/etc/default/useradd").unwrap_or_default();
+            let defaults = root
+                .read_to_string("/etc/default/useradd")
+                .unwrap_or_default();
             let set = defaults
                 .lines()
                 .enumerate()

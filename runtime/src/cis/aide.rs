@@ -173,7 +173,8 @@ impl AideConf {
                     match (words.get(1), words.get(2)) {
                         (Some(dir), Some(regex)) => {
                             for f in dir_files(root, dir, regex) {
-                                let executable = root.metadata(&f)
+                                let executable = root
+                                    .metadata(&f)
                                     .is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
                                 if exec && executable {
                                     self.executables.push(f);

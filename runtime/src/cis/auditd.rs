@@ -168,7 +168,9 @@ fn exe_ok(root: &Root, exe: &str) -> Result<(), String> {
     if !exe.starts_with('/') {
         return Err("exec needs the absolute path of a program".into());
     }
-    let meta = root.metadata(exe).map_err(|_| format!("{exe} does not exist"))?;
+    let meta = root
+        .metadata(exe)
+        .map_err(|_| format!("{exe} does not exist"))?;
     let mode = meta.permissions().mode() & 0o777;
     if !meta.is_file() || meta.uid() != 0 || !matches!(mode, 0o750 | 0o755) {
         return Err(format!(

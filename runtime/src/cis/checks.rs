@@ -732,7 +732,10 @@ impl<'r> Facts<'r> {
 
     /// UID_MIN of /etc/login.defs (1000 when unset, shadow's default).
     pub(super) fn uid_min(&self) -> u32 {
-        let text = self.root.read_to_string("/etc/login.defs").unwrap_or_default();
+        let text = self
+            .root
+            .read_to_string("/etc/login.defs")
+            .unwrap_or_default();
         login_defs_value(&text, "UID_MIN")
             .and_then(|(_, v)| v.parse().ok())
             .unwrap_or(1000)

@@ -29,7 +29,10 @@ fn files(root: &Root, locks: bool) -> Vec<String> {
             .read_dir_names(&dir)
             .unwrap_or_default()
             .into_iter()
-            .filter(|n| root.symlink_metadata(&format!("{dir}/{n}")).is_ok_and(|m| m.is_file()))
+            .filter(|n| {
+                root.symlink_metadata(&format!("{dir}/{n}"))
+                    .is_ok_and(|m| m.is_file())
+            })
             .collect();
         names.sort();
         out.extend(names.into_iter().map(|n| format!("{dir}/{n}")));

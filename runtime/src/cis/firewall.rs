@@ -85,7 +85,8 @@ fn mask(root: &Root, unit: &str) -> Option<String> {
         .into_iter()
         .map(|d| format!("{d}/{unit}"))
         .find(|p| {
-            root.read_link(p).is_ok_and(|t| t == std::path::Path::new("/dev/null"))
+            root.read_link(p)
+                .is_ok_and(|t| t == std::path::Path::new("/dev/null"))
         })
 }
 
@@ -665,11 +666,7 @@ pub fn nft_persisted(root: &Root) -> Nft {
             format!("{conf} does not exist: nftables.service loads nothing"),
         );
     }
-    let find = |c: &[&str]| {
-        c.iter()
-            .find(|p| root.exists(p))
-            .map(|p| p.to_string())
-    };
+    let find = |c: &[&str]| c.iter().find(|p| root.exists(p)).map(|p| p.to_string());
     let Some(nft) = find(&["/usr/sbin/nft", "/sbin/nft"]) else {
         return Nft::Unknown("nft is not installed in the root".into());
     };

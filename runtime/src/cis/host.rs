@@ -19,7 +19,8 @@ pub fn banner(root: &Root, path: &str) -> Verdict {
             vec![Evidence::at(path, 0, "does not exist: nothing is shown")],
         );
     };
-    let os = root.read_to_string("/etc/os-release")
+    let os = root
+        .read_to_string("/etc/os-release")
         .ok()
         .and_then(|t| {
             t.lines().find_map(|l| {
@@ -114,7 +115,8 @@ fn interactive_users(root: &Root) -> Vec<(usize, String, u32, u32, String)> {
             (w.next() == Some("UID_MIN")).then(|| w.next().and_then(|v| v.parse::<u32>().ok()))?
         })
         .unwrap_or(1000);
-    let shells: Vec<String> = root.read_to_string("/etc/shells")
+    let shells: Vec<String> = root
+        .read_to_string("/etc/shells")
         .unwrap_or_default()
         .lines()
         .map(str::trim)

@@ -76,7 +76,9 @@ impl Benchmark {
     /// The benchmark of the release in `/etc/debian_version` under `root`
     /// (12.x → debian12; 13.x and trixie/sid → debian13).
     pub fn detect(root: &crate::root::Root) -> Benchmark {
-        let version = root.read_to_string("/etc/debian_version").unwrap_or_default();
+        let version = root
+            .read_to_string("/etc/debian_version")
+            .unwrap_or_default();
         if version.trim_start().starts_with("12") {
             Benchmark::Debian12
         } else {

@@ -49,7 +49,8 @@ pub fn find(root: &Root, path: &str) -> Option<Mount> {
             ]
             .into_iter()
             .find(|u| root.symlink_metadata(u).is_ok())?;
-            if root.read_link(unit)
+            if root
+                .read_link(unit)
                 .is_ok_and(|t| t == std::path::Path::new("/dev/null"))
             {
                 return None;

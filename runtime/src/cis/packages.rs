@@ -77,7 +77,9 @@ pub(super) fn not_in_use(f: &Facts<'_>, packages: &[String], units: &[String]) -
         };
         existing += 1;
         let mask = format!("/etc/systemd/system/{u}");
-        let masked = f.root().read_link(&mask)
+        let masked = f
+            .root()
+            .read_link(&mask)
             .is_ok_and(|t| t == std::path::Path::new("/dev/null"));
         ok &= masked;
         evidence.push(if masked {

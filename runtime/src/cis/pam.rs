@@ -390,7 +390,8 @@ pub(super) fn su_restricted(root: &Root) -> Verdict {
         ));
         return verdict(CisStatus::Fail, evidence);
     };
-    let primary: Vec<String> = root.read_to_string("/etc/passwd")
+    let primary: Vec<String> = root
+        .read_to_string("/etc/passwd")
         .unwrap_or_default()
         .lines()
         .filter_map(|l| {

@@ -258,7 +258,8 @@ impl SshdConfig {
         if depth > MAX_DEPTH {
             return Err(format!("{path}: Include nested deeper than {MAX_DEPTH}"));
         }
-        let text = root.read_to_string(path)
+        let text = root
+            .read_to_string(path)
             .map_err(|e| format!("cannot read {path}: {e}"))?;
         let mut scope = outer;
         for (i, raw) in text.lines().enumerate() {

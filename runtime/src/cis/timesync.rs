@@ -192,10 +192,7 @@ fn chrony_lines(root: &Root) -> Vec<(String, usize, String)> {
         let Ok(entries) = root.read_dir_names(&dir) else {
             continue;
         };
-        let mut names: Vec<String> = entries
-            .into_iter()
-            .filter(|n| n.ends_with(ext))
-            .collect();
+        let mut names: Vec<String> = entries.into_iter().filter(|n| n.ends_with(ext)).collect();
         names.sort();
         for n in names {
             read(&format!("{dir}/{n}"), &mut out);

@@ -7,10 +7,11 @@ use crate::audit::{self, Query};
 use crate::cli::AuditAction;
 use crate::dates::{parse_time, utc};
 use crate::error::{Error, Result};
+use crate::root::Root;
 use crate::state::State;
 
 /// Runs one audit action; `verify` exits 1 when the chain is broken.
-pub fn run(state: &State, action: AuditAction, json: bool) -> Result<i32> {
+pub fn run(root: &Root, state: &State, action: AuditAction, json: bool) -> Result<i32> {
     match action {
         AuditAction::Query {
             since,
@@ -49,13 +50,19 @@ pub fn run(state: &State, action: AuditAction, json: bool) -> Result<i32> {
             Ok(0)
         }
         AuditAction::Verify => {
-            let verdict = audit::verify(state)?;
+            let verdict = audit::verify_anchored(root, state)?;
             if json {
                 print_json(&verdict);
             } else {
                 outln!(
-                    "audit log intact: {} events, head {}",
-                    verdict.events, verdict.head
+                    "audit log intact: {} events, head {}{}",
+                    verdict.events,
+                    verdict.head,
+                    match verdict.anchored {
+                        Some(seq) => format!(", anchored up to event {seq} in {}", audit::ANCHOR),
+                        None =>
+                            format!(" (no {}: a deleted tail could not be told)", audit::ANCHOR),
+                    }
                 );
             }
             Ok(0)

@@ -435,12 +435,18 @@ fn unified_diff(root: &Root, path: &str, new: &str) -> String {
     use std::io::Write;
     use std::os::unix::fs::DirBuilderExt;
     let old = root.read(path).unwrap_or_default();
-    let old_label = if root.exists(path) { format!("a{path}") } else { "/dev/null".into() };
-    let private = std::env::temp_dir().join(format!(
-        "vpsc-diff-{:016x}",
-        crate::confined::random_u64()
-    ));
-    if std::fs::DirBuilder::new().mode(0o700).create(&private).is_err() {
+    let old_label = if root.exists(path) {
+        format!("a{path}")
+    } else {
+        "/dev/null".into()
+    };
+    let private =
+        std::env::temp_dir().join(format!("vpsc-diff-{:016x}", crate::confined::random_u64()));
+    if std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&private)
+        .is_err()
+    {
         return "(no private temporary directory for diff)\n".into();
     }
     let new_file = private.join("new");

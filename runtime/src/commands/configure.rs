@@ -68,7 +68,9 @@ pub fn forget(state: &State, module: &str, force: bool, json: bool) -> Result<i3
             what: format!(
                 "module `{module}` still has {live} change(s) in force; forgetting them would make them permanent"
             ),
-            hint: format!("undo them first: `apt remove vpsc-mod-{module}` (or `vpsc unconfigure {module}`)"),
+            hint: format!(
+                "undo them first: `apt remove vpsc-mod-{module}` (or `vpsc unconfigure {module}`)"
+            ),
         });
     }
     let dropped = state.forget_module(module)?;

@@ -27,6 +27,7 @@ mod status;
 mod triggered;
 pub mod user;
 mod verify;
+mod withdraw;
 
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt;
@@ -89,6 +90,11 @@ pub fn run(cli: Cli) -> Result<i32> {
             triggered::triggered(&root, &state, &triggers, cli.json)
         }
         Command::Cis { action } => cis::run(&root, action, cli.json),
+        Command::Withdraw => {
+            let (state, _lock) = open_locked(&root)?;
+            let result = withdraw::withdraw(&root, &state, cli.json);
+            audited(&root, &state, "runtime.withdraw", "vpsc-runtime", result)
+        }
         Command::Breaker { action } => {
             let (state, _lock) = open_locked(&root)?;
             breaker::run(&root, &state, action, cli.json)
@@ -99,7 +105,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Audit { action } => {
             let state = State::open(&root)?;
-            audit::run(&state, action, cli.json)
+            audit::run(&root, &state, action, cli.json)
         }
     }
 }

@@ -44,9 +44,7 @@ fn reconverge(root: &Root, state: &State, doc: &ProfileDoc) -> Result<Vec<String
         let configured = state
             .module(module)?
             .is_some_and(|m| m.state == ModuleState::Configured);
-        if configured
-            && root.exists(&format!("/{}/{module}.json", crate::plan::PLAN_DIR))
-        {
+        if configured && root.exists(&format!("/{}/{module}.json", crate::plan::PLAN_DIR)) {
             converge::configure(root, state, module)?;
             done.push(module.clone());
         }

@@ -46,9 +46,7 @@ pub fn status(root: &Root, state: &State, json: bool) -> Result<i32> {
                         mode,
                         ..
                     },
-                ) if !effects::file_matches(root, &path, template.as_bytes(), mode) => {
-                    Some(path)
-                }
+                ) if !effects::file_matches(root, &path, template.as_bytes(), mode) => Some(path),
                 Ok(Effect::Fetch {
                     path, sha256, mode, ..
                 }) if !effects::fetched_matches(root, &path, &sha256, mode) => Some(path),
@@ -74,7 +72,10 @@ pub fn status(root: &Root, state: &State, json: bool) -> Result<i32> {
         for m in &out {
             outln!(
                 "{:<16} {:<10} {:?} ({} steps)",
-                m.name, m.version, m.state, m.steps
+                m.name,
+                m.version,
+                m.state,
+                m.steps
             );
             for p in &m.pending {
                 outln!("  pending: {p}");

@@ -201,7 +201,9 @@ pub fn run(cli: UserCli) -> Result<i32> {
                     } else {
                         outln!(
                             "team {} created: group {}, shared folder {} (setgid)",
-                            t.name, t.name, t.folder
+                            t.name,
+                            t.name,
+                            t.folder
                         );
                     }
                 })

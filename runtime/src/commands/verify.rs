@@ -43,9 +43,7 @@ pub fn verify(root: &Root, state: &State, modules: &[String], json: bool) -> Res
                 r.detail
             );
         }
-        outln!(
-            "{passed} passed, {failed} failed, {skipped} not evaluated (need a running system)"
-        );
+        outln!("{passed} passed, {failed} failed, {skipped} not evaluated (need a running system)");
     }
     if failed > 0 {
         let mut modules: Vec<String> = results

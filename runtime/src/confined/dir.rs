@@ -82,7 +82,11 @@ impl Dir {
             return Err(Error::Refused {
                 action: "use",
                 path: self.shown.clone(),
-                what: format!("it resolves to {} outside the root {}", resolved.display(), top.display()),
+                what: format!(
+                    "it resolves to {} outside the root {}",
+                    resolved.display(),
+                    top.display()
+                ),
                 hint: "a link in the tree leads out of it; repair the tree".into(),
             });
         }
@@ -151,7 +155,11 @@ impl Dir {
             self.guard.policy(),
         )
         .map_err(|e| self.refusal(action, rel, e))?;
-        let shown = if parent == "." { self.shown.clone() } else { self.shown_of(parent) };
+        let shown = if parent == "." {
+            self.shown.clone()
+        } else {
+            self.shown_of(parent)
+        };
         Ok(Dir::from_fd(fd, shown, self.guard))
     }
 
@@ -236,11 +244,13 @@ impl Dir {
     /// Refuses what root must not touch at `rel`: anything but a regular
     /// file, one too large, or another owner's file with a second name.
     fn judge_file(&self, action: &'static str, rel: &str, st: &FileStat) -> Result<()> {
-        let refuse = |what: String| Error::Refused {
+        let refuse = |what: String| {
+            Error::Refused {
             action,
             path: self.shown_of(rel),
             what,
             hint: "vpsc only reads regular files it or the person made there; remove it as root and run the command again".into(),
+        }
         };
         if kind(st) != SFlag::S_IFREG {
             return Err(refuse("it is not a regular file".into()));
@@ -400,7 +410,32 @@ impl Dir {
                 Err(e) => return Err(Error::io("link", self.shown_of(name))(e.into())),
             }
         }
-        Err(Error::io("link", self.shown_of(name))(std::io::Error::from(Errno::EEXIST)))
+        Err(Error::io("link", self.shown_of(name))(
+            std::io::Error::from(Errno::EEXIST),
+        ))
+    }
+
+    /// Opens `name` for appending, made (`mode`, root's) when missing; also
+    /// says whether it was made now. A link at the name is refused.
+    pub fn open_append(&self, name: &str, mode: u32) -> Result<(std::fs::File, bool)> {
+        check_name(name, &self.shown)?;
+        let flags = OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let created = nix::fcntl::openat(
+            &self.fd,
+            name,
+            flags | OFlag::O_CREAT | OFlag::O_EXCL,
+            Mode::from_bits_truncate(mode),
+        );
+        let (fd, made) = match created {
+            Ok(fd) => (fd, true),
+            Err(Errno::EEXIST) => (
+                nix::fcntl::openat(&self.fd, name, flags, Mode::empty())
+                    .map_err(|e| self.refusal("append to", name, e))?,
+                false,
+            ),
+            Err(e) => return Err(Error::io("create", self.shown_of(name))(e.into())),
+        };
+        Ok((std::fs::File::from(fd), made))
     }
 
     /// Removes the file or link `name`; one already gone is fine.
@@ -441,8 +476,7 @@ impl Dir {
 
 /// A single name (no `/`, not `.` or `..`): the last component of a path.
 fn check_name(name: &str, dir: &str) -> Result<()> {
-    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0')
-    {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
         return Err(Error::Invalid {
             what: format!("`{name}` is not a file name in {dir}"),
             hint: "this is a bug in vpsc; please report it".into(),

@@ -72,12 +72,8 @@ pub fn find_link(dir: impl AsFd, rel: &str) -> Option<(String, String)> {
             prefix.push('/');
         }
         prefix.push_str(comp);
-        let st = nix::sys::stat::fstatat(
-            parent,
-            comp,
-            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
-        )
-        .ok()?;
+        let st =
+            nix::sys::stat::fstatat(parent, comp, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW).ok()?;
         if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK {
             let target = nix::fcntl::readlinkat(parent, comp)
                 .map(|t| t.to_string_lossy().into_owned())

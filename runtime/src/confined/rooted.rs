@@ -82,7 +82,11 @@ impl Root {
 
     /// The system directory `abs`, open for changes inside it.
     pub fn open_dir(&self, abs: &str) -> Result<Dir> {
-        let shown = if abs.is_empty() { "/".to_owned() } else { abs.to_owned() };
+        let shown = if abs.is_empty() {
+            "/".to_owned()
+        } else {
+            abs.to_owned()
+        };
         let fd = self
             .open_in(abs, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
             .map_err(Error::io("open", &shown))?;
@@ -120,7 +124,9 @@ impl Root {
                 Some((_, target)) => Err(Error::Refused {
                     action: "use",
                     path: abs.to_owned(),
-                    what: format!("{abs} is a symbolic link (to {target}); repair the {place} first"),
+                    what: format!(
+                        "{abs} is a symbolic link (to {target}); repair the {place} first"
+                    ),
                     hint: format!(
                         "a {place} must be a real directory; look at it (`ls -la {}`), replace the link as root, and run the command again",
                         parent.shown()
@@ -133,7 +139,14 @@ impl Root {
     }
 
     /// Writes the system file `abs` atomically (see [`Dir::write`]).
-    pub fn write_file(&self, abs: &str, content: &[u8], mode: u32, uid: u32, gid: u32) -> Result<()> {
+    pub fn write_file(
+        &self,
+        abs: &str,
+        content: &[u8],
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    ) -> Result<()> {
         let (parent, name) = split(abs)?;
         self.open_dir(parent)?.write(name, content, mode, uid, gid)
     }
@@ -144,7 +157,9 @@ impl Root {
         match self.open_dir(parent) {
             Ok(dir) => dir.remove(name),
             // No directory, no file: undo is idempotent.
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(())
+            }
             Err(e) => Err(e),
         }
     }

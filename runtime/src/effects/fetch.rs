@@ -84,7 +84,7 @@ fn attempt(url: &str, sha256: &str) -> std::result::Result<Vec<u8>, Failure> {
             .and_then(|mut f| f.read_to_end(&mut buf))
             .map(|_| buf)
     }
-        .map_err(|e| Failure::Permanent(format!("cannot read the download: {e}")))?;
+    .map_err(|e| Failure::Permanent(format!("cannot read the download: {e}")))?;
     // apt checked the hash already; a second look costs nothing.
     let actual: String = Sha256::digest(&data)
         .iter()
@@ -105,10 +105,8 @@ struct DownloadDir(PathBuf);
 impl DownloadDir {
     fn new() -> std::io::Result<DownloadDir> {
         // Unpredictable, and mkdir fails on anything planted at the name.
-        let path = std::env::temp_dir().join(format!(
-            "vpsc-fetch-{:016x}",
-            crate::confined::random_u64()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("vpsc-fetch-{:016x}", crate::confined::random_u64()));
         std::fs::DirBuilder::new().mode(0o700).create(&path)?;
         // apt's methods drop to _apt; hand it the directory so the download
         // is sandboxed instead of running as root with a warning.

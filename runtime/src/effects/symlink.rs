@@ -11,7 +11,10 @@ use crate::error::{Error, Result};
 pub(super) fn capture(ctx: &Ctx<'_>, path: &str) -> Result<(Prior, Option<Vec<u8>>)> {
     match ctx.root.symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
-            let target = ctx.root.read_link(path).map_err(Error::io("read link", path))?;
+            let target = ctx
+                .root
+                .read_link(path)
+                .map_err(Error::io("read link", path))?;
             Ok((
                 Prior::Symlink {
                     link: Some(target.to_string_lossy().into_owned()),
@@ -56,7 +59,11 @@ pub(super) fn apply(ctx: &Ctx<'_>, path: &str, target: &str) -> Result<()> {
             ),
         });
     }
-    if ctx.root.read_link(path).is_ok_and(|t| t == Path::new(target)) {
+    if ctx
+        .root
+        .read_link(path)
+        .is_ok_and(|t| t == Path::new(target))
+    {
         return Ok(());
     }
     replace_with_link(ctx, path, target)

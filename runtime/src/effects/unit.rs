@@ -61,10 +61,13 @@ pub fn is_enabled(root: &Root, name: &str) -> bool {
     };
     entries.iter().any(|dir| {
         (dir.ends_with(".wants") || dir.ends_with(".requires") || dir.ends_with(".upholds"))
-            && root.symlink_metadata(&format!("{BASE}/{dir}/{name}")).is_ok()
+            && root
+                .symlink_metadata(&format!("{BASE}/{dir}/{name}"))
+                .is_ok()
     })
 }
 
 fn is_masked(root: &Root, path: &str) -> bool {
-    root.read_link(path).is_ok_and(|t| t == Path::new("/dev/null"))
+    root.read_link(path)
+        .is_ok_and(|t| t == Path::new("/dev/null"))
 }

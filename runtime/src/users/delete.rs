@@ -2,7 +2,8 @@
 //! UID is never handed out again: useradd never reuses an existing one),
 //! its sessions ended, its sudoers drop-in and every group membership
 //! removed, and with `--archive` its home packed into a root-only archive
-//! under /var/lib/vpsc/archive and removed.
+//! under /var/lib/vpsc-archive (where purging vpsc-runtime does not reach)
+//! and removed.
 
 use serde::Serialize;
 
@@ -15,7 +16,7 @@ use crate::root::Root;
 use crate::state::State;
 
 /// Where home archives go (0700, root only).
-pub const ARCHIVE_DIR: &str = "/var/lib/vpsc/archive";
+pub const ARCHIVE_DIR: &str = "/var/lib/vpsc-archive";
 
 /// What offboarding did.
 #[derive(Debug, Serialize)]
@@ -142,7 +143,10 @@ pub fn delete(root: &Root, state: &State, name: &str, archive: bool, now: i64) -
             .rsplit_once('/')
             .filter(|(_, last)| !last.is_empty())
             .ok_or_else(|| Error::Precondition {
-                what: format!("home directory `{}` of `{name}` is not an absolute path", account.home),
+                what: format!(
+                    "home directory `{}` of `{name}` is not an absolute path",
+                    account.home
+                ),
                 hint: "fix the home field of /etc/passwd".into(),
             })?;
         let parent = root.open_dir(if parent.is_empty() { "/" } else { parent })?;
@@ -208,12 +212,13 @@ fn pack(
         .unwrap_or("home")
         .to_owned();
     let gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
-    let written = crate::confined::archive_dir(&home, &top, account.uid, gz).and_then(|(gz, report)| {
-        gz.finish()
-            .and_then(|f| f.sync_all())
-            .map_err(Error::io("write", dir.shown_of(file)))?;
-        Ok(report)
-    });
+    let written =
+        crate::confined::archive_dir(&home, &top, account.uid, gz).and_then(|(gz, report)| {
+            gz.finish()
+                .and_then(|f| f.sync_all())
+                .map_err(Error::io("write", dir.shown_of(file)))?;
+            Ok(report)
+        });
     match written {
         Ok(report) => Ok((dir, report)),
         Err(e) => {

@@ -502,7 +502,9 @@ pub fn team_create(root: &Root, state: &State, name: &str, now: i64) -> Result<T
         if !made {
             return Err(Error::Precondition {
                 what: format!("{folder} exists already, so it cannot become the team's folder"),
-                hint: format!("move {folder} away (it was not made by vpsc-user), then create the team again"),
+                hint: format!(
+                    "move {folder} away (it was not made by vpsc-user), then create the team again"
+                ),
             });
         }
         // setgid: files made inside belong to the team, not to their author.

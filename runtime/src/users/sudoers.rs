@@ -137,7 +137,9 @@ fn check(root: &Root, dir: &crate::confined::Dir, staged: &str) -> Result<()> {
             std::process::id(),
             dir.fd().as_raw_fd()
         );
-        argv = ["visudo", "-c", "-q", "-f", &held].map(String::from).to_vec();
+        argv = ["visudo", "-c", "-q", "-f", &held]
+            .map(String::from)
+            .to_vec();
         Root::new("/").command(&argv)
     } else {
         return Err(Error::Precondition {

@@ -152,7 +152,9 @@ fn plan(root: &Root) -> Result<Plan> {
     } else {
         PAM_SSHD
     };
-    let original = root.read_to_string(source).map_err(Error::io("read", source))?;
+    let original = root
+        .read_to_string(source)
+        .map_err(Error::io("read", source))?;
     let mut replaced = false;
     let pam: String = original
         .lines()
@@ -171,10 +173,7 @@ fn plan(root: &Root) -> Result<Plan> {
         .collect();
     if !replaced {
         return Err(Error::Precondition {
-            what: format!(
-                "{} has no `@include common-auth` line to replace",
-                source
-            ),
+            what: format!("{} has no `@include common-auth` line to replace", source),
             hint:
                 "the file was changed from Debian's; add the pam_google_authenticator line by hand"
                     .into(),
@@ -207,8 +206,11 @@ fn pam_module_installed(root: &Root) -> bool {
     let Ok(dirs) = root.read_dir_names("/usr/lib") else {
         return false;
     };
-    dirs.iter()
-        .any(|d| root.exists(&format!("/usr/lib/{d}/security/pam_google_authenticator.so")))
+    dirs.iter().any(|d| {
+        root.exists(&format!(
+            "/usr/lib/{d}/security/pam_google_authenticator.so"
+        ))
+    })
 }
 
 /// Turns the SSH second-factor requirement on, unless an administrator
