@@ -105,3 +105,52 @@ pub fn apply(root: &Root, plan: &Plan, params: &mut Params) -> Result<()> {
     }
     Ok(())
 }
+
+/// Property tests: a site file is typed by hand; whatever it holds, it
+/// parses or is refused with its position, never a panic.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SHIPPED: &str =
+        "security:\n  bantime: 1h\n  reboot_time: \"04:00\"\nssh:\n  port: 2222\n";
+
+    fn damaged() -> impl Strategy<Value = String> {
+        let c = prop_oneof![
+            any::<char>(),
+            prop::sample::select(vec![
+                '\n', ':', ' ', '-', '"', '\'', '{', '[', '&', '*', '!', '#', '|', '>'
+            ]),
+        ];
+        (
+            any::<prop::sample::Index>(),
+            prop::collection::vec(c, 0..12),
+            any::<bool>(),
+        )
+            .prop_map(|(at, splice, cut)| {
+                let chars: Vec<char> = SHIPPED.chars().collect();
+                let i = at.index(chars.len());
+                let splice: String = splice.into_iter().collect();
+                let head: String = chars[..i].iter().collect();
+                let tail: String = chars[i..].iter().collect();
+                if cut {
+                    format!("{head}{splice}")
+                } else {
+                    format!("{head}{splice}{tail}")
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn any_site_file_parses_or_is_refused(text in damaged()) {
+            match parse(Path::new("/etc/vpsc/site.d/50-host.yaml"), &text) {
+                Ok(_) => {}
+                Err(e) => prop_assert!(e.to_string().starts_with("/etc/vpsc/site.d/50-host.yaml")),
+            }
+        }
+    }
+}

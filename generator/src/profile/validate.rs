@@ -1122,3 +1122,84 @@ fn check_cis_waivers(
     }
     Ok(())
 }
+
+/// Property tests: module and profile YAML is written by people; damaged
+/// anywhere, it is validated or refused with a typed error, never a panic.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const MODULES: [(&str, &str); 4] = [
+        (
+            "security",
+            include_str!("../../../profiles/modules/security.yaml"),
+        ),
+        (
+            "system",
+            include_str!("../../../profiles/modules/system.yaml"),
+        ),
+        (
+            "wireguard",
+            include_str!("../../../profiles/modules/wireguard.yaml"),
+        ),
+        ("rbac", include_str!("../../../profiles/modules/rbac.yaml")),
+    ];
+    const PROFILE: &str = include_str!("../../../profiles/server.yaml");
+
+    /// A shipped file with text spliced in, replaced or cut at any point.
+    fn damaged(source: &'static str) -> impl Strategy<Value = String> {
+        let c = prop_oneof![
+            any::<char>(),
+            prop::sample::select(vec![
+                '\n', ':', ' ', '-', '"', '\'', '{', '}', '[', ']', '&', '*', '!', '#', '|', '>',
+                '%', '@', '\t', '\0',
+            ]),
+        ];
+        (
+            any::<prop::sample::Index>(),
+            prop::collection::vec(c, 0..16),
+            0usize..3,
+        )
+            .prop_map(move |(at, splice, how)| {
+                let chars: Vec<char> = source.chars().collect();
+                let i = at.index(chars.len());
+                let splice: String = splice.into_iter().collect();
+                let head: String = chars[..i].iter().collect();
+                let tail: String = chars[i..].iter().collect();
+                match how {
+                    0 => format!("{head}{splice}{tail}"),
+                    1 => format!("{head}{splice}"),
+                    _ => format!(
+                        "{head}{splice}{}",
+                        tail.chars()
+                            .skip(splice.chars().count())
+                            .collect::<String>()
+                    ),
+                }
+            })
+    }
+
+    fn module_source() -> impl Strategy<Value = (&'static str, String)> {
+        prop::sample::select(MODULES.to_vec())
+            .prop_flat_map(|(name, source)| damaged(source).prop_map(move |s| (name, s)))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1500))]
+
+        #[test]
+        fn a_damaged_module_is_validated_or_refused((name, text) in module_source()) {
+            let path = PathBuf::from(format!("profiles/modules/{name}.yaml"));
+            let checked = parse::<RawModule>(&path, &text).and_then(|raw| validate_module(&path, &text, raw));
+            if let Err(e) = checked {
+                prop_assert!(!e.to_string().is_empty());
+            }
+        }
+
+        #[test]
+        fn a_damaged_profile_parses_or_is_refused(text in damaged(PROFILE)) {
+            let _ = parse::<RawProfile>(Path::new("profiles/server.yaml"), &text);
+        }
+    }
+}

@@ -358,3 +358,69 @@ mod tests {
         }
     }
 }
+
+/// Property tests: a roles file is data anyone with write access to
+/// `/etc/vpsc/rbac` could shape; whatever it says, it is refused or every
+/// rule it grants reaches the sudoers drop-in as exactly itself, on its own
+/// line, with nothing smuggled into it (no newline, comma, colon,
+/// backslash, or `ALL` for a role that is not root).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::users::sudoers::{Entry, render};
+    use proptest::prelude::*;
+
+    fn rule_text() -> impl Strategy<Value = String> {
+        let c = prop_oneof![
+            3 => prop::sample::select(vec![
+                '/', 'u', 's', 'r', 'b', 'i', 'n', ' ', '*', '-', '.', 'a', 'p', 'l', 'y', 'A', 'L',
+            ]),
+            1 => prop::sample::select(vec![
+                '\n', '\r', '\0', '\t', ',', ':', '=', '\\', '!', '#', '"', '\'', '(', ')', '%',
+            ]),
+            1 => any::<char>(),
+        ];
+        let tail = prop::collection::vec(c, 0..30).prop_map(|v| v.into_iter().collect::<String>());
+        prop_oneof![
+            1 => tail.clone(),
+            // Mostly well-formed commands, so many files get through and
+            // what they render is checked.
+            3 => tail.prop_map(|t| format!("/usr/bin/{t}")),
+            1 => Just("ALL".to_owned()),
+            1 => Just("/usr/bin/systemctl restart app-*.service".to_owned()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn a_granted_rule_reaches_sudoers_as_exactly_itself(
+            rules in prop::collection::vec(rule_text(), 1..4),
+            group in prop_oneof![3 => Just("vpsc-dev".to_owned()), 1 => "[a-z\\-:\n]{0,12}"],
+            permission in prop_oneof![3 => Just("app:web:deploy".to_owned()), 1 => "[a-z*:\n,]{0,16}"],
+        ) {
+            let file = serde_json::json!({
+                "format": 1,
+                "roles": {"dev": {"sudo": rules, "groups": [group], "permissions": [permission]}},
+            });
+            let text = serde_norway::to_string(&file).expect("yaml");
+            let Ok(roles) = Roles::parse(&text, PathBuf::from("/etc/vpsc/rbac/roles.yaml")) else {
+                return Ok(());
+            };
+            let role = roles.resolve("dev").expect("a parsed role resolves");
+            let Some(drop_in) = render("alice", &[Entry { role: &role, until: None }]) else {
+                prop_assert!(role.sudo.is_empty());
+                return Ok(());
+            };
+            let granted: Vec<&str> = drop_in.lines().filter(|l| !l.starts_with('#')).collect();
+            prop_assert_eq!(granted.len(), 1, "{}", drop_in);
+            let list = granted[0].strip_prefix("alice ALL=(root) ").expect("one rule line");
+            prop_assert_eq!(list.split(", ").collect::<Vec<_>>(), role.sudo.iter().map(String::as_str).collect::<Vec<_>>());
+            for rule in &role.sudo {
+                prop_assert!(rule != "ALL", "ALL granted to a role that is not root");
+                prop_assert!(!rule.contains([',', ':', '\\', '\n', '\r', '\0']), "{:?}", rule);
+            }
+        }
+    }
+}

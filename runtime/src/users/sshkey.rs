@@ -617,3 +617,91 @@ mod tests {
         }
     }
 }
+
+/// Property tests: whatever a user hands over as a key, the parser answers
+/// with a key or a message, never a panic; a key it accepts is one line
+/// that reads back as the same key.
+#[cfg(test)]
+mod properties {
+    use super::PublicKey;
+    use proptest::prelude::*;
+
+    const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEkf88LENAZ/mfqh7OrMMmM69elAKfkWEwu134GGxoBy alice@laptop";
+    const ECDSA256: &str = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBFq0aM97IRMAIBSHyhHfBcapU6o3XNV4kqRtaVjWJYvIgaOVTNt+SleZxWa7xrH5Wvp3LiURboVTJ3VPzZ6rIY4= ec256";
+    const SK_ED25519: &str = "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIEkf88LENAZ/mfqh7OrMMmM69elAKfkWEwu134GGxoByAAAABHNzaDo= yubi";
+
+    /// Characters that break lines, quoting or sudoers/authorized_keys
+    /// syntax, mixed with anything at all.
+    fn hostile_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            any::<char>(),
+            prop::sample::select(vec![
+                '\n', '\r', '\0', '\t', ' ', '"', '\'', '\\', ',', ':', '=', '#', '!', '*', '/',
+                '+', 'A', 'a', '0',
+            ]),
+        ]
+    }
+
+    fn hostile_text(max: usize) -> impl Strategy<Value = String> {
+        prop::collection::vec(hostile_char(), 0..max).prop_map(|v| v.into_iter().collect())
+    }
+
+    /// A real key line damaged: bytes replaced, cut, or text spliced in.
+    fn damaged_line() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(vec![ED25519, ECDSA256, SK_ED25519]),
+            any::<prop::sample::Index>(),
+            hostile_text(12),
+            0usize..3,
+        )
+            .prop_map(|(line, at, splice, how)| {
+                let chars: Vec<char> = line.chars().collect();
+                let i = at.index(chars.len());
+                let (head, tail) = chars.split_at(i);
+                let head: String = head.iter().collect();
+                let tail: String = tail.iter().collect();
+                match how {
+                    0 => format!("{head}{splice}{tail}"),
+                    1 => head,
+                    _ => format!("{head}{splice}{}", tail.chars().skip(1).collect::<String>()),
+                }
+            })
+    }
+
+    fn reads_back(key: &PublicKey) {
+        let line = key.to_line();
+        assert!(!line.contains(['\n', '\r', '\0']), "{line:?}");
+        let again = PublicKey::parse(&line).expect("an accepted key reads back");
+        assert_eq!(again.blob(), key.blob());
+        assert_eq!(again.kind(), key.kind());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn any_text_is_a_key_or_a_message(text in hostile_text(200)) {
+            for parsed in [PublicKey::parse(&text), PublicKey::parse_file(&text)] {
+                if let Ok(key) = parsed {
+                    reads_back(&key);
+                }
+            }
+        }
+
+        #[test]
+        fn damaged_keys_are_refused_or_read_back(line in damaged_line()) {
+            if let Ok(key) = PublicKey::parse(&line) {
+                reads_back(&key);
+            }
+            let _ = PublicKey::parse_file(&line);
+        }
+
+        #[test]
+        fn any_comment_stays_on_its_line(comment in hostile_text(40)) {
+            let line = format!("{} {comment}", &ED25519[..ED25519.rfind(' ').expect("comment")]);
+            if let Ok(key) = PublicKey::parse(&line) {
+                reads_back(&key);
+            }
+        }
+    }
+}

@@ -478,3 +478,40 @@ mod tests {
         }
     }
 }
+
+/// Property tests: a `~/.google_authenticator` is the user's own file;
+/// whatever it holds, reading it gives a secret or a message, never a
+/// panic, and what vpsc writes reads back.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn hostile_text(max: usize) -> impl Strategy<Value = String> {
+        let c = prop_oneof![
+            any::<char>(),
+            prop::sample::select(vec!['\n', '\r', '\0', '"', ' ', '=', 'A', '2', '7', 'Z']),
+        ];
+        prop::collection::vec(c, 0..max).prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn any_file_is_a_secret_or_a_message(text in hostile_text(300)) {
+            let _ = parse_google_authenticator(&text);
+            let _ = base32_decode(&text);
+        }
+
+        #[test]
+        fn a_written_file_reads_back(key in prop::collection::vec(any::<u8>(), 10..40),
+                                     scratch in prop::collection::vec(10_000_000u32..100_000_000, 0..6),
+                                     junk in hostile_text(40)) {
+            let text = google_authenticator_file(&base32_encode(&key), &scratch);
+            prop_assert_eq!(parse_google_authenticator(&text), Ok(key.clone()));
+            // Lines appended after the options (by hand) do not panic either.
+            let _ = parse_google_authenticator(&format!("{text}{junk}"));
+        }
+    }
+}
