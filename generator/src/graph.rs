@@ -136,6 +136,7 @@ mod tests {
             suggests: vec![],
             parameters: Default::default(),
             choices: Default::default(),
+            types: Default::default(),
             require: vec![],
             effects: vec![],
             vendor_files: vec![],

@@ -162,7 +162,7 @@ fn tampering_and_unknown_keys_are_refused() {
     let repo = tmp.path().join("repo");
     publish(&built.join("pool"), &repo, &secret, "repo.yaml");
     let packages = repo.join("dists/trixie/main/binary-amd64/Packages");
-    let deb = repo.join("pool/main/v/vpsc-mod-git/vpsc-mod-git_1.0.0_all.deb");
+    let deb = repo.join("pool/main/v/vpsc-mod-git/vpsc-mod-git_1.1.0_all.deb");
     let refused = |what: &str, expected: &str| {
         let out = verify(&repo, &public);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -185,7 +185,7 @@ fn tampering_and_unknown_keys_are_refused() {
     std::fs::write(&deb, &flipped).expect("write");
     refused(
         "edited .deb",
-        "vpsc-mod-git_1.0.0_all.deb does not match its entry",
+        "vpsc-mod-git_1.1.0_all.deb does not match its entry",
     );
     std::fs::write(&deb, &original).expect("restore");
 
@@ -205,14 +205,14 @@ fn republishing_keeps_old_versions_and_the_by_hash_files_of_older_releases() {
 
     // A new version of one module, built from a copy of the profiles.
     let newer = git_module_edited(tmp.path(), "newer", |t| {
-        t.replacen("version: \"1.0.0\"", "version: \"1.0.1\"", 1)
+        t.replacen("version: \"1.1.0\"", "version: \"1.1.1\"", 1)
     });
     publish(&newer, &repo, &secret, "repo.yaml");
     assert!(verify(&repo, &public).status.success());
 
     let packages =
         std::fs::read_to_string(dists.join("main/binary-amd64/Packages")).expect("Packages");
-    for v in ["1.0.0", "1.0.1"] {
+    for v in ["1.1.0", "1.1.1"] {
         assert!(
             packages.contains(&format!("Package: vpsc-mod-git\nVersion: {v}\n")),
             "{v} not indexed"
@@ -257,7 +257,7 @@ fn republishing_keeps_old_versions_and_the_by_hash_files_of_older_releases() {
     let published = publish(&newer, &repo, &secret, s(&config));
     assert_eq!(
         published["pruned"][0],
-        "pool/main/v/vpsc-mod-git/vpsc-mod-git_1.0.0_all.deb"
+        "pool/main/v/vpsc-mod-git/vpsc-mod-git_1.1.0_all.deb"
     );
     assert_eq!(
         published["expired_by_hash"], 6,
@@ -292,7 +292,7 @@ fn a_changed_package_without_a_new_version_is_refused_and_nothing_changes() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("vpsc-mod-git 1.0.0 (all) exists twice with different content"),
+        stderr.contains("vpsc-mod-git 1.1.0 (all) exists twice with different content"),
         "{stderr}"
     );
     assert!(

@@ -21,6 +21,7 @@ pub mod error;
 pub mod fault;
 pub mod hooks;
 pub mod names;
+pub mod param_types;
 pub mod plan;
 pub mod rbac;
 pub mod render;

@@ -42,6 +42,10 @@ pub struct Plan {
     /// setting another value is refused, never silently ignored.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub choices: BTreeMap<String, Vec<serde_json::Value>>,
+    /// The declared type of every string, list or map parameter without
+    /// `choices`: what a site or profile value must look like.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub types: BTreeMap<String, crate::param_types::ParamType>,
     /// What must hold before anything is changed; a failing requirement
     /// stops the configure with nothing touched (e.g. "an administrator has
     /// an SSH key" before password login is turned off).
@@ -646,6 +650,7 @@ impl Plan {
             version: crate::VERSION.to_owned(),
             parameters: Default::default(),
             choices: Default::default(),
+            types: Default::default(),
             require: Vec::new(),
             effects: effects.into_iter().map(When::always).collect(),
             verify: Vec::new(),
@@ -717,14 +722,36 @@ impl Plan {
                 ))
             })?;
         }
+        for name in self.types.keys() {
+            let Some(default) = self.parameters.get(name) else {
+                return Err(problem(format!(
+                    "`types` names `{name}`, which is not a parameter of module `{}`",
+                    self.module
+                )));
+            };
+            self.check_value(name, default).map_err(|why| {
+                problem(format!(
+                    "the default of `{name}` ({}) is not allowed: {why}",
+                    serde_json::to_string(default).unwrap_or_default()
+                ))
+            })?;
+        }
         Ok(())
     }
 
-    /// Whether `value` may be given to parameter `name`: it has the type of
-    /// the default (unless the default is null) and, where the parameter
-    /// has `choices`, is one of them. The error says what is allowed.
+    /// Whether `value` may be given to parameter `name`: no string in it
+    /// holds a line break or other control character, it has the JSON type
+    /// of the default (unless the default is null), where the parameter
+    /// has `choices` it is one of them, and where it has a declared type
+    /// every string in it is of that type. The error says what is allowed.
     pub fn check_value(&self, name: &str, value: &serde_json::Value) -> Result<(), String> {
         let show = |v: &serde_json::Value| serde_json::to_string(v).unwrap_or_default();
+        let whole_file = self.types.get(name) == Some(&crate::param_types::ParamType::Text);
+        if crate::param_types::control_character(value).is_some() && !whole_file {
+            return Err(
+                "it holds a line break or another control character, which would end its line in the file it is written to".into(),
+            );
+        }
         if let Some(allowed) = self.choices.get(name)
             && !allowed.contains(value)
         {
@@ -740,7 +767,13 @@ impl Plan {
                     show(default)
                 ))
             }
-            _ => Ok(()),
+            _ => match self.types.get(name) {
+                Some(kind) => {
+                    let empty_ok = self.parameters.get(name).is_some_and(|d| d == "");
+                    kind.check_value(value, empty_ok)
+                }
+                None => Ok(()),
+            },
         }
     }
 
@@ -763,7 +796,10 @@ impl Plan {
                 .effects
                 .iter()
                 .any(|e| matches!(e.item, Effect::CisRemediation { .. }));
-        if cis {
+        if !self.types.is_empty() {
+            // Older runtimes refuse the field (deny_unknown_fields).
+            "0.6.0"
+        } else if cis {
             "0.4.0"
         } else if uses_ports || fetches || !self.choices.is_empty() {
             "0.3.0"

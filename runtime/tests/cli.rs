@@ -13,7 +13,8 @@ use common::vpsc;
 use serde::Deserialize;
 
 const PLAN: &str = r#"{"format":1,"module":"demo","version":"1.0",
- "parameters":{"port":2222,"flavour":"plain"},"choices":{"flavour":["plain","fancy"]},
+ "parameters":{"port":2222,"flavour":"plain","bantime":"10m"},"choices":{"flavour":["plain","fancy"]},
+ "types":{"bantime":"duration"},
  "effects":[
    {"kind":"managed_file","path":"/etc/demo/new.conf","template":"Port {{ port }}\n","mode":420},
    {"kind":"managed_file","path":"/etc/demo/existing.conf","template":"replaced\n","mode":384}],
@@ -287,7 +288,7 @@ fn site_file_with_an_unknown_parameter_is_refused() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("hint: module `demo` takes: flavour, port"),
+        stderr.contains("hint: module `demo` takes: bantime, flavour, port"),
         "{stderr}"
     );
     assert!(!root.join("etc/demo/new.conf").exists());
@@ -303,6 +304,15 @@ fn site_values_of_the_wrong_type_or_outside_the_choices_are_refused() {
         (
             "demo:\n  flavour: spicy\n",
             "sets parameter `flavour` of module `demo` to \"spicy\": it must be one of \"plain\", \"fancy\"",
+        ),
+        (
+            // A line break would add a line of the site's choosing to the file.
+            "demo:\n  bantime: \"1h\\nignoreip = 0.0.0.0/0\"\n",
+            "sets parameter `bantime` of module `demo` to \"1h\\nignoreip = 0.0.0.0/0\": it holds a line break",
+        ),
+        (
+            "demo:\n  bantime: 1y\n",
+            "sets parameter `bantime` of module `demo` to \"1y\": `1y` is not a duration",
         ),
     ] {
         let dir = tree();

@@ -43,6 +43,8 @@ pub struct Module {
     pub parameters: Params,
     /// Allowed values of parameters with a fixed set.
     pub choices: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Declared types of parameters.
+    pub types: BTreeMap<String, vpsc::param_types::ParamType>,
     /// Requirements checked before any change.
     pub require: Vec<Requirement>,
     /// Effects as the runtime will see them.
@@ -144,6 +146,7 @@ impl Module {
             version: self.version.clone(),
             parameters: self.parameters.clone(),
             choices: self.choices.clone(),
+            types: self.types.clone(),
             require: self.require.clone(),
             effects: self.effects.clone(),
             verify: self.verify.clone(),

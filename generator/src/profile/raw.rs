@@ -45,6 +45,10 @@ pub struct RawModule {
     /// `server: ["", postgresql, mariadb]`.
     #[serde(default)]
     pub choices: BTreeMap<String, Vec<serde_json::Value>>,
+    /// The type of each string, list or map parameter without `choices`
+    /// (`line`, `word`, `duration`, …; see vpsc's `param_types`).
+    #[serde(default)]
+    pub types: BTreeMap<String, vpsc::param_types::ParamType>,
     /// What must hold before anything is changed.
     #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
     pub require: Vec<vpsc::plan::Requirement>,

@@ -586,6 +586,34 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
         plan::check_argv(argv).map_err(|p| Error::invalid(at("reload"), p.what, None))?;
     }
     check_cis_waivers(&raw.cis_waivers, &at)?;
+    // A value from a site or profile reaches templates as written: each
+    // one that can hold text must say what text, so a newline or a quote
+    // that would break out of its line is refused before anything is built.
+    for (name, default) in &raw.parameters {
+        let textual = matches!(
+            default,
+            serde_json::Value::String(_)
+                | serde_json::Value::Array(_)
+                | serde_json::Value::Object(_)
+        );
+        if textual && !raw.choices.contains_key(name) && !raw.types.contains_key(name) {
+            let kinds: Vec<&str> = vpsc::param_types::ParamType::ALL
+                .iter()
+                .map(|k| k.name())
+                .collect();
+            return Err(Error::invalid(
+                locate::find(path, source, name, 1),
+                format!(
+                    "parameter `{name}` of module `{}` holds text but declares neither `types` nor `choices`",
+                    raw.name
+                ),
+                Some(format!(
+                    "add `{name}: <type>` under `types:` (one of {}), or list its values under `choices:`",
+                    kinds.join(", ")
+                )),
+            ));
+        }
+    }
     let module = Module {
         name: raw.name,
         version: raw.version,
@@ -597,6 +625,7 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
         suggests: raw.suggests,
         parameters: raw.parameters,
         choices: raw.choices,
+        types: raw.types,
         require: raw.require,
         effects,
         vendor_files,
