@@ -64,7 +64,7 @@ pub fn point(name: &str) {
     let _ = name;
 }
 
-/// In a test build, fails with [`crate::Error::Injected`] when
+/// In a test build, fails with `Error::Injected` when
 /// `VPSC_FAIL_STEP` names this step: as if the step's own command had
 /// failed, so a test can prove that every earlier step is undone.
 #[inline]

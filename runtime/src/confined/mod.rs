@@ -22,5 +22,5 @@ mod open;
 mod rooted;
 mod walk;
 
-pub use dir::{Dir, Guard, random_u64};
+pub use dir::{Dir, Guard, READ_LIMIT, random_u64};
 pub use walk::{ArchiveReport, archive_dir};
