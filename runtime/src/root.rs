@@ -26,7 +26,7 @@ impl Root {
     /// The name of `id` in the root's account database `db`
     /// (`/etc/passwd` or `/etc/group`), or the number when it has none.
     pub fn account_name(&self, db: &str, id: u32) -> String {
-        std::fs::read_to_string(self.path(db))
+        self.read_to_string(db)
             .unwrap_or_default()
             .lines()
             .find_map(|l| {
@@ -58,7 +58,10 @@ impl Root {
         &self.dir
     }
 
-    /// Resolves an absolute path of the managed system to a host path.
+    /// The host path of an absolute path of the managed system, joined by
+    /// name: for messages and for tools that take a path (run in a chroot
+    /// or with their own `--root`). Files are opened through
+    /// [`Root::open_in`] and friends (`confined`), never through this.
     pub fn path(&self, abs: &str) -> PathBuf {
         self.dir.join(abs.trim_start_matches('/'))
     }

@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
 
-use common::{plan_tree, vpsc_env};
+use common::{hook, plan_tree, vpsc_env};
 
 fn vpsc(root: &Path, args: &[&str]) -> Output {
     vpsc_env(root, args, &[("VPSC_LOG", "error")])
@@ -23,15 +23,6 @@ fn tree() -> tempfile::TempDir {
             "verify":[{"file_contains":{"path":"/etc/demo/a.conf","text":"a"}}]}"#,
         &["etc/demo"],
     )
-}
-
-/// A hook script appending its name and chosen variables to `log`.
-fn hook(root: &Path, event: &str, name: &str, body: &str) {
-    let dir = root.join("etc/vpsc/hooks.d").join(event);
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("hook");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
 
 fn log(root: &Path) -> String {
@@ -164,4 +155,30 @@ fn the_trigger_verifies_configured_modules_once_and_runs_post_install() {
     .expect("audit");
     assert_eq!(events.len(), 2);
     assert_eq!(events[1]["result"], "error: 1 of 1 checks failed");
+}
+
+#[test]
+fn a_trees_hook_sees_none_of_the_callers_environment() {
+    let dir = tree();
+    let root = dir.path();
+    hook(
+        root,
+        "post-module",
+        "10-env",
+        r#"echo "${SECRET_TOKEN:-unset} ${HOME:-unset} $PATH $VPSC_EVENT" >> "$VPSC_ROOT/hooks.log""#,
+    );
+    let out = vpsc_env(
+        root,
+        &["configure", "demo"],
+        &[("VPSC_LOG", "error"), ("SECRET_TOKEN", "from-the-caller")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        log(root),
+        "unset unset /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin post-module\n"
+    );
 }

@@ -4,19 +4,10 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use common::{plan_tree, vpsc};
-
-fn hook(root: &Path, event: &str, name: &str, body: &str) {
-    let dir = root.join("etc/vpsc/hooks.d").join(event);
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("hook");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
+use common::{hook, plan_tree, vpsc};
 
 /// A tree with module `demo` and what CIS rule 1.1.1.1 (cramfs) needs to
 /// be remediated: a Debian 13 version file and modprobe.d.
@@ -46,6 +37,30 @@ fn actions(root: &Path, prefix: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Starts `vpsc configure demo` and returns once its slow pre-configure
+/// hook has begun, i.e. while it holds the runtime lock.
+fn configure_holding_the_lock(root: &Path, log: &Path) -> std::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_vpsc"))
+        .arg("--root")
+        .arg(root)
+        .args(["configure", "demo"])
+        .env("VPSC_LOG", "warn")
+        .spawn()
+        .expect("start configure");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .contains("demo start")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "configure never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child
+}
+
 #[test]
 fn cis_remediate_and_revert_wait_for_a_running_configure() {
     let dir = tree();
@@ -58,26 +73,8 @@ fn cis_remediate_and_revert_wait_for_a_running_configure() {
         "10-slow",
         r#"echo "$VPSC_MODULE start" >> "$VPSC_ROOT/order.log"; sleep 2; echo "$VPSC_MODULE end" >> "$VPSC_ROOT/order.log""#,
     );
-    let mut configure = Command::new(env!("CARGO_BIN_EXE_vpsc"))
-        .arg("--root")
-        .arg(root)
-        .args(["configure", "demo"])
-        .env("VPSC_LOG", "warn")
-        .spawn()
-        .expect("start configure");
-    // Started once the hook has begun, i.e. while configure holds the lock.
     let log = root.join("order.log");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains("demo start")
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "configure never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let mut configure = configure_holding_the_lock(root, &log);
     let remediate = vpsc(root, &["cis", "remediate", "--only", "1.1.1.1"]);
     assert!(configure.wait().expect("configure").success());
     assert!(
@@ -98,20 +95,7 @@ fn cis_remediate_and_revert_wait_for_a_running_configure() {
 
     // Revert waits the same way.
     std::fs::write(&log, "").expect("reset");
-    let mut again = Command::new(env!("CARGO_BIN_EXE_vpsc"))
-        .arg("--root")
-        .arg(root)
-        .args(["configure", "demo"])
-        .env("VPSC_LOG", "warn")
-        .spawn()
-        .expect("start configure");
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains("demo start")
-    {
-        assert!(std::time::Instant::now() < deadline + std::time::Duration::from_secs(20));
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let mut again = configure_holding_the_lock(root, &log);
     let revert = vpsc(root, &["cis", "revert"]);
     let after_revert = std::fs::read_to_string(&log).expect("log");
     assert!(again.wait().expect("configure").success());

@@ -114,6 +114,37 @@ impl Chroot {
         cmd
     }
 
+    /// A fresh chroot whose apt knows every package of the shipped
+    /// profiles and vpsc-runtime: built into a repository, installed as a
+    /// local source.
+    pub fn with_shipped_repo() -> Chroot {
+        let chroot = Chroot::new();
+        let dist = tempfile::tempdir().expect("tempdir");
+        crate::build_dist(&crate::workspace_root().join("profiles"), dist.path());
+        crate::LocalRepo::install_into(&chroot, dist.path());
+        chroot
+    }
+
+    /// A new ed25519 key pair in the chroot: `path` (ending in `.pub`) and
+    /// the private half beside it, made by the chroot's ssh-keygen.
+    pub fn ssh_key(&self, path: &str, comment: &str) {
+        let private = path.strip_suffix(".pub").expect("a .pub path");
+        let _ = fs::remove_file(self.path(path));
+        let _ = fs::remove_file(self.path(private));
+        self.run_ok(&[
+            "ssh-keygen",
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            comment,
+            "-f",
+            private,
+        ]);
+    }
+
     /// Copies the test build of `name` (see [`crate::test_build`]) into the
     /// chroot as `/usr/local/sbin/NAME-faults` and returns that path.
     pub fn install_test_build(&self, name: &str) -> String {

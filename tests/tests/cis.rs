@@ -7,9 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use vpsc_e2e::{
-    AllowRule, Chroot, LocalRepo, Snapshot, build_dist, require_root, runtime_deb, workspace_root,
-};
+use vpsc_e2e::{AllowRule, Chroot, Snapshot, require_root, runtime_deb};
 
 #[test]
 fn the_scanner_sees_sshd_as_sshd_does() {
@@ -182,10 +180,7 @@ const JOURNAL: &[AllowRule] = &[AllowRule::new(
 #[test]
 fn hardening_fixes_what_it_can_and_removal_gives_back_the_first_scan() {
     require_root();
-    let chroot = Chroot::new();
-    let dist = tempfile::tempdir().expect("tempdir");
-    build_dist(&workspace_root().join("profiles"), dist.path());
-    LocalRepo::install_into(&chroot, dist.path());
+    let chroot = Chroot::with_shipped_repo();
     // What the hardening module stands on, so the first scan judges the
     // same packages as the later ones.
     chroot.apt_get_ok(&["install", "vpsc-mod-security", "sudo"]);

@@ -11,7 +11,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use vpsc_e2e::{Chroot, LocalRepo, build_dist, require_root, workspace_root};
+use vpsc_e2e::{Chroot, require_root, workspace_root};
 
 /// Root's file inside the tree that a planted link aims at.
 const ETC_VICTIM: &str = "/etc/vpsc-victim.conf";
@@ -233,21 +233,11 @@ impl Lab {
     }
 }
 
+/// A new key pair `/tmp/NAME{,.pub}` in the chroot; the public half's host path.
 fn key(chroot: &Chroot, name: &str) -> String {
-    let private = format!("/tmp/{name}");
-    chroot.run_ok(&[
-        "ssh-keygen",
-        "-q",
-        "-t",
-        "ed25519",
-        "-N",
-        "",
-        "-C",
-        name,
-        "-f",
-        &private,
-    ]);
-    chroot.path(format!("{private}.pub")).display().to_string()
+    let public = format!("/tmp/{name}.pub");
+    chroot.ssh_key(&public, name);
+    chroot.path(public).display().to_string()
 }
 
 fn fingerprint(chroot: &Chroot, name: &str) -> String {
@@ -281,10 +271,7 @@ fn create(lab: &Lab, name: &str, role: &str, extra: &[&str]) {
 #[test]
 fn a_hostile_user_cannot_redirect_roots_writes() {
     require_root();
-    let chroot = Chroot::new();
-    let dist = tempfile::tempdir().expect("tempdir");
-    build_dist(&workspace_root().join("profiles"), dist.path());
-    LocalRepo::install_into(&chroot, dist.path());
+    let chroot = Chroot::with_shipped_repo();
     chroot.apt_get_ok(&[
         "install",
         "vpsc-mod-rbac",

@@ -6,8 +6,7 @@
 //! never handed out again) and their home archives, still readable.
 
 use vpsc_e2e::{
-    AllowRule, Chroot, LocalRepo, Snapshot, build_dist, modules_debian_dependencies, require_root,
-    workspace_root,
+    AllowRule, Chroot, Snapshot, modules_debian_dependencies, require_root, workspace_root,
 };
 
 /// Trees beyond the snapshot's default scope that vpsc writes to.
@@ -46,10 +45,7 @@ const KEPT: &[AllowRule] = &[
 #[test]
 fn purging_every_vpsc_package_gives_back_the_system_but_the_offboarded() {
     require_root();
-    let chroot = Chroot::new();
-    let dist = tempfile::tempdir().expect("tempdir");
-    build_dist(&workspace_root().join("profiles"), dist.path());
-    LocalRepo::install_into(&chroot, dist.path());
+    let chroot = Chroot::with_shipped_repo();
     // What the scenario stands on comes from Debian, before the snapshot:
     // the modules' own Debian packages, sshd and the PAM module.
     let mut debian = modules_debian_dependencies(&workspace_root().join("profiles"), &["rbac"]);
@@ -140,10 +136,7 @@ fn purging_every_vpsc_package_gives_back_the_system_but_the_offboarded() {
 #[test]
 fn purge_keeps_a_journal_that_still_holds_changes() {
     require_root();
-    let chroot = Chroot::new();
-    let dist = tempfile::tempdir().expect("tempdir");
-    build_dist(&workspace_root().join("profiles"), dist.path());
-    LocalRepo::install_into(&chroot, dist.path());
+    let chroot = Chroot::with_shipped_repo();
     chroot.apt_get_ok(&["install", "vpsc-runtime"]);
     std::fs::create_dir_all(chroot.path("/etc/demo")).expect("mkdir");
     std::fs::create_dir_all(chroot.path("/usr/share/vpsc/modules")).expect("mkdir");

@@ -200,7 +200,11 @@ fn signed_repository_over_http_installs_a_profile_and_refuses_tampering() {
     // take a good copy from its cache (shared between test chroots), so
     // none may be there.
     forget_cached_vpsc_debs(&chroot);
-    let git = repo.join("pool/main/v/vpsc-mod-git/vpsc-mod-git_1.0.0_all.deb");
+    let git = std::fs::read_dir(repo.join("pool/main/v/vpsc-mod-git"))
+        .expect("vpsc-mod-git in the pool")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .expect("a vpsc-mod-git .deb");
     with_edited(
         &git,
         |d| {

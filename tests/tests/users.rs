@@ -8,34 +8,13 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::process::Output;
 
-use vpsc_e2e::{AllowRule, Chroot, LocalRepo, Snapshot, build_dist, require_root, workspace_root};
+use vpsc_e2e::{AllowRule, Chroot, Snapshot, require_root, workspace_root};
 
 /// A chroot with the roles, sudo, ssh-keygen and oathtool.
 fn chroot_with_rbac() -> Chroot {
-    let chroot = Chroot::new();
-    let dist = tempfile::tempdir().expect("tempdir");
-    build_dist(&workspace_root().join("profiles"), dist.path());
-    LocalRepo::install_into(&chroot, dist.path());
+    let chroot = Chroot::with_shipped_repo();
     chroot.apt_get_ok(&["install", "vpsc-mod-rbac", "openssh-client", "oathtool"]);
     chroot
-}
-
-/// A fresh ed25519 public key at `path` inside the chroot.
-fn key(chroot: &Chroot, path: &str, comment: &str) {
-    let _ = std::fs::remove_file(chroot.path(path));
-    let private = path.strip_suffix(".pub").expect(".pub");
-    chroot.run_ok(&[
-        "ssh-keygen",
-        "-q",
-        "-t",
-        "ed25519",
-        "-N",
-        "",
-        "-C",
-        comment,
-        "-f",
-        private,
-    ]);
 }
 
 fn json(out: &Output) -> serde_json::Value {
@@ -88,7 +67,7 @@ fn actions(chroot: &Chroot, prefix: &str) -> Vec<(String, String)> {
 fn a_developer_is_onboarded_and_offboarded_completely() {
     require_root();
     let chroot = chroot_with_rbac();
-    key(&chroot, "/tmp/alice.pub", "alice@laptop");
+    chroot.ssh_key("/tmp/alice.pub", "alice@laptop");
     chroot.run_ok(&["vpsc-user", "team", "create", "web"]);
     let created = json(&chroot.run(&[
         "vpsc-user",
@@ -269,7 +248,7 @@ fn a_developer_is_onboarded_and_offboarded_completely() {
     assert_eq!(listed, want, "back to the developer's rules");
 
     // Rotation: the old key gets an expiry-time sshd enforces.
-    key(&chroot, "/tmp/alice2.pub", "alice@new-laptop");
+    chroot.ssh_key("/tmp/alice2.pub", "alice@new-laptop");
     chroot.run_ok(&[
         "vpsc-user",
         "ssh-key",
@@ -499,7 +478,7 @@ const NO_TRACE: &[AllowRule] = &[
 fn a_failed_step_or_bad_input_leaves_no_trace() {
     require_root();
     let chroot = chroot_with_rbac();
-    key(&chroot, "/tmp/carol.pub", "carol@laptop");
+    chroot.ssh_key("/tmp/carol.pub", "carol@laptop");
     chroot.run_ok(&["vpsc-user", "team", "create", "ops"]);
     let args = [
         "create",

@@ -110,10 +110,7 @@ fn round_trip(
     inspect: impl Fn(&Chroot),
 ) -> Chroot {
     require_root();
-    let chroot = Chroot::new();
-    let dist = tempfile::tempdir().expect("tempdir");
-    build_dist(&workspace_root().join("profiles"), dist.path());
-    LocalRepo::install_into(&chroot, dist.path());
+    let chroot = Chroot::with_shipped_repo();
     prime(&chroot, profile);
     // Every module of the profile, inherited ones included; vendor
     // modules are recommended only, so apt skips them while their
@@ -520,10 +517,7 @@ fn shipped_dependencies_resolve_in_trixie_and_every_profile_simulates() {
 #[test]
 fn hardening_keeps_what_other_modules_need_and_ssh_never_locks_out() {
     require_root();
-    let chroot = Chroot::new();
-    let dist = tempfile::tempdir().expect("tempdir");
-    build_dist(&workspace_root().join("profiles"), dist.path());
-    LocalRepo::install_into(&chroot, dist.path());
+    let chroot = Chroot::with_shipped_repo();
     // IPv6 forwarding (Debian 13's 3.3.2.1, Level 1): its finding.
     let forwarding = |chroot: &Chroot| {
         let out = chroot.run(&[
@@ -610,10 +604,7 @@ fn hardening_keeps_what_other_modules_need_and_ssh_never_locks_out() {
 #[test]
 fn database_server_is_chosen_per_host() {
     require_root();
-    let chroot = Chroot::new();
-    let dist = tempfile::tempdir().expect("tempdir");
-    build_dist(&workspace_root().join("profiles"), dist.path());
-    LocalRepo::install_into(&chroot, dist.path());
+    let chroot = Chroot::with_shipped_repo();
     std::fs::create_dir_all(chroot.path("/etc/vpsc/site.d")).expect("mkdir");
     // A server vpsc does not offer is refused with the ones it does.
     std::fs::write(

@@ -55,14 +55,7 @@ impl Root {
     /// The names in directory `abs`, sorted bytewise (`.` and `..` left out).
     pub fn read_dir_names(&self, abs: &str) -> std::io::Result<Vec<String>> {
         let fd = self.open_in(abs, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
-        let mut names: Vec<String> = nix::dir::Dir::from_fd(fd)?
-            .into_iter()
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n != "." && n != "..")
-            .collect();
-        names.sort();
-        Ok(names)
+        Ok(super::walk::names(&fd)?)
     }
 
     /// Whether something is at `abs` (a link counts if its target exists).

@@ -43,3 +43,13 @@ pub fn plan_tree(module: &str, plan: &str, dirs: &[&str]) -> tempfile::TempDir {
     .expect("plan");
     dir
 }
+
+/// An event hook `event/name` in the tree: a shell script running `body`.
+pub fn hook(root: &Path, event: &str, name: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = root.join("etc/vpsc/hooks.d").join(event);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("hook");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
