@@ -240,9 +240,21 @@ fn signed_repository_over_http_installs_a_profile_and_refuses_tampering() {
     copy_dir(&workspace_root().join("profiles"), &profiles);
     let git_yaml = profiles.join("modules/git.yaml");
     let text = std::fs::read_to_string(&git_yaml).expect("git.yaml");
+    // The shipped version, whatever it is now, and one above it.
+    let old = text
+        .lines()
+        .find_map(|l| l.strip_prefix("version: "))
+        .expect("git.yaml has a version")
+        .trim_matches('"')
+        .to_owned();
+    let new = format!("{old}.1");
     std::fs::write(
         &git_yaml,
-        text.replacen("version: \"1.0.0\"", "version: \"1.0.1\"", 1),
+        text.replacen(
+            &format!("version: \"{old}\""),
+            &format!("version: \"{new}\""),
+            1,
+        ),
     )
     .expect("bump");
     let newer = work.path().join("newer");
@@ -253,12 +265,12 @@ fn signed_repository_over_http_installs_a_profile_and_refuses_tampering() {
     publish_to(&repo, &newer.join("pool/main/v/vpsc-mod-git"), &current);
     chroot.apt_get_ok(&["install", "--no-install-recommends", "vpsc-mod-git"]);
     let installed = chroot.run_ok(&["dpkg-query", "-W", "-f=${Version}", "vpsc-mod-git"]);
-    assert_eq!(installed.trim(), "1.0.0");
+    assert_eq!(installed.trim(), old);
     let out = update(&chroot, "vpsc.sources");
     assert!(out.status.success(), "{}", stderr(&out));
     let policy = chroot.run_ok(&["apt-cache", "policy", "vpsc-mod-git"]);
     assert!(
-        policy.contains("Candidate: 1.0.1") && policy.contains(" 1.0.0 "),
+        policy.contains(&format!("Candidate: {new}")) && policy.contains(&format!(" {old} ")),
         "{policy}"
     );
 
@@ -300,9 +312,13 @@ fn signed_repository_over_http_installs_a_profile_and_refuses_tampering() {
     let out = update(&chroot, "vpsc-private.sources");
     assert!(out.status.success(), "{}", stderr(&out));
     std::fs::remove_file(chroot.path("/etc/apt/sources.list.d/vpsc.sources")).ok();
-    chroot.apt_get_ok(&["install", "--no-install-recommends", "vpsc-mod-git=1.0.1"]);
+    chroot.apt_get_ok(&[
+        "install",
+        "--no-install-recommends",
+        &format!("vpsc-mod-git={new}"),
+    ]);
     let installed = chroot.run_ok(&["dpkg-query", "-W", "-f=${Version}", "vpsc-mod-git"]);
-    assert_eq!(installed.trim(), "1.0.1");
+    assert_eq!(installed.trim(), new);
     forget_cached_vpsc_debs(&chroot);
 }
 
