@@ -1,11 +1,12 @@
 //! One file per subcommand, mirroring the CLI.
 
 /// `println!` that never panics: a reader that went away (`vpsc audit
-/// export | head -1`) ends the output, never the command or its audit.
+/// export | head -1`) ends the output, never the command or its audit;
+/// any other write error (a full disk under `> file`) is logged.
 macro_rules! outln {
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($t)*);
+        $crate::commands::stdout_result(writeln!(std::io::stdout(), $($t)*));
     }};
 }
 
@@ -13,8 +14,18 @@ macro_rules! outln {
 macro_rules! out {
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        let _ = write!(std::io::stdout(), $($t)*);
+        $crate::commands::stdout_result(write!(std::io::stdout(), $($t)*));
     }};
+}
+
+/// What a failed write to stdout means: nothing when the reader went
+/// away, a logged error otherwise.
+pub(crate) fn stdout_result(result: std::io::Result<()>) {
+    if let Err(e) = result
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        tracing::error!(error = %e, "cannot write standard output");
+    }
 }
 
 mod audit;
