@@ -94,7 +94,7 @@ pub fn module_control(
 }
 
 /// Control file of the `vpsc-profile-<name>` metapackage: core modules in
-/// `Depends:`, the rest in `Recommends:` (PACKAGING.md §4).
+/// `Depends:`, the rest in `Recommends:` (docs/packaging.md §4).
 pub fn profile_control(
     p: &Profile,
     config: &RawConfig,

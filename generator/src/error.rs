@@ -1,5 +1,5 @@
 //! The generator's error type: every bad input names file:line:column (or
-//! the argument), what is wrong and how to fix it (DESIGN.md principle 9).
+//! the argument), what is wrong and how to fix it (docs/architecture.md principle 9).
 
 use std::fmt;
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //!
 //! The environment is strict (an undefined variable is an error) and every
 //! `{{ value }}` is shell-quoted unless it is a plain word, so no data can
-//! change the meaning of a script (DESIGN.md principle 6).
+//! change the meaning of a script (docs/architecture.md principle 6).
 
 use std::path::Path;
 

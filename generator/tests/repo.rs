@@ -375,7 +375,7 @@ fn the_next_key_is_announced_in_the_keyring_before_it_signs() {
 }
 
 /// apt remembers Origin, Label, Suite and Codename of a repository and
-/// refuses an update where they changed: they are frozen (PACKAGING.md §5).
+/// refuses an update where they changed: they are frozen (docs/packaging.md §5).
 #[test]
 fn repository_identity_is_frozen() {
     let config = vpsc_gen::profile::load_config(&workspace().join("repo.yaml")).expect("repo.yaml");

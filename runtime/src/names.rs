@@ -1,4 +1,4 @@
-//! Validators for every name that reaches the system (DESIGN.md principle 6).
+//! Validators for every name that reaches the system (docs/architecture.md principle 6).
 //!
 //! Each returns the what-and-how message as `Err(String)`; callers wrap it
 //! in their own error type with the file or argument it came from.

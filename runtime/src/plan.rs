@@ -4,7 +4,7 @@
 //!
 //! Invariant: a `Plan` that passed [`Plan::validate`] names only paths,
 //! units, groups and users that are safe to hand to the system as argv
-//! elements (DESIGN.md principle 6). Both sides validate: the generator so a
+//! elements (docs/architecture.md principle 6). Both sides validate: the generator so a
 //! bad profile never becomes a package, the runtime so a damaged plan file
 //! never reaches the system.
 

@@ -1,10 +1,10 @@
 //! The target root: every path the runtime touches is resolved against it,
-//! and every command it runs is aimed at it (DESIGN.md principle 7).
+//! and every command it runs is aimed at it (docs/architecture.md principle 7).
 //!
 //! The root defaults to `$DPKG_ROOT` (set by `dpkg --root`), else `/`.
 //! "Live" means the root is the running system *and* systemd runs it; only
 //! then are services started or the running kernel changed. Inside a chroot
-//! or an image build nothing is started (PACKAGING.md §2).
+//! or an image build nothing is started (docs/packaging.md §2).
 
 use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;

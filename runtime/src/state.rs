@@ -1,4 +1,4 @@
-//! The one state file, `/var/lib/vpsc/state.db` (DESIGN.md principle 5).
+//! The one state file, `/var/lib/vpsc/state.db` (docs/architecture.md principle 5).
 //!
 //! SQLite in WAL mode with `synchronous=FULL`, so a row committed before a
 //! change is applied survives `kill -9` and power loss: the journal is

@@ -1,4 +1,4 @@
-//! The apt repository indices (PACKAGING.md §5): `Packages` (plain, gzip
+//! The apt repository indices (docs/packaging.md §5): `Packages` (plain, gzip
 //! and xz) per architecture, their `by-hash/SHA256/` copies, and a `Release`
 //! file with the hashes of every index. Architecture-all packages are
 //! listed for every architecture.

@@ -1,4 +1,4 @@
-//! The apt repository (PACKAGING.md §5): its indices, the pool they are
+//! The apt repository (docs/packaging.md §5): its indices, the pool they are
 //! built from, signing, the stateless publisher and a verifier that checks
 //! a published tree as apt would.
 

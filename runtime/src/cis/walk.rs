@@ -8,16 +8,9 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 
 use nix::fcntl::{AtFlags, OFlag};
-use nix::sys::stat::fstatat;
+use nix::sys::stat::{SFlag, fstatat};
 
 use crate::root::Root;
-
-/// The file type bits of `st_mode` (inode(7)).
-mod libc_ifmt {
-    pub const MASK: u32 = 0o170000;
-    pub const DIR: u32 = 0o040000;
-    pub const REG: u32 = 0o100000;
-}
 
 /// Pseudo filesystems and volatile trees the rules do not cover.
 const SKIPPED: [&str; 4] = ["/proc", "/sys", "/dev", "/run"];
@@ -110,13 +103,13 @@ impl Walk {
                 if !gids.contains(&m.st_gid) {
                     walk.ungrouped.push(shown.clone());
                 }
-                let kind = mode & libc_ifmt::MASK;
-                if kind == libc_ifmt::DIR {
+                let kind = crate::confined::file_kind(&m);
+                if kind == SFlag::S_IFDIR {
                     if mode & 0o002 != 0 && mode & 0o1000 == 0 {
                         walk.world_writable_dirs.push(shown.clone());
                     }
                     stack.push(shown);
-                } else if kind == libc_ifmt::REG {
+                } else if kind == SFlag::S_IFREG {
                     if mode & 0o6000 != 0 {
                         walk.setid.push(shown.clone());
                     }

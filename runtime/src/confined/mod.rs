@@ -23,4 +23,5 @@ mod rooted;
 mod walk;
 
 pub use dir::{Dir, Guard, READ_LIMIT, random_u64};
+pub use open::kind as file_kind;
 pub use walk::{ArchiveReport, archive_dir};

@@ -104,8 +104,7 @@ impl Root {
     /// link itself, and nothing below it is followed if it is a link.
     pub fn user_dir(&self, abs: &str, uid: u32, place: &'static str) -> Result<Dir> {
         let guard = Guard::User { uid, place };
-        let (parent, name) = split(abs)?;
-        let parent = self.open_dir(parent)?;
+        let (parent, name) = self.parent_dir(abs)?;
         match nix::fcntl::openat(
             parent.fd(),
             name,
@@ -131,6 +130,12 @@ impl Root {
         }
     }
 
+    /// The system directory holding `abs`, open, and the last name of `abs`.
+    pub fn parent_dir<'a>(&self, abs: &'a str) -> Result<(Dir, &'a str)> {
+        let (parent, name) = split(abs)?;
+        Ok((self.open_dir(parent)?, name))
+    }
+
     /// Writes the system file `abs` atomically (see [`Dir::write`]).
     pub fn write_file(
         &self,
@@ -140,15 +145,14 @@ impl Root {
         uid: u32,
         gid: u32,
     ) -> Result<()> {
-        let (parent, name) = split(abs)?;
-        self.open_dir(parent)?.write(name, content, mode, uid, gid)
+        let (dir, name) = self.parent_dir(abs)?;
+        dir.write(name, content, mode, uid, gid)
     }
 
     /// Removes the system file or link `abs`; one already gone is fine.
     pub fn remove_file(&self, abs: &str) -> Result<()> {
-        let (parent, name) = split(abs)?;
-        match self.open_dir(parent) {
-            Ok(dir) => dir.remove(name),
+        match self.parent_dir(abs) {
+            Ok((dir, name)) => dir.remove(name),
             // No directory, no file: undo is idempotent.
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 Ok(())

@@ -89,12 +89,8 @@ pub(super) fn undo(ctx: &Ctx<'_>, path: &str, mode: u32, uid: u32, gid: u32) -> 
     }
     match ctx.root.symlink_metadata(path) {
         Ok(_) => {
-            let (parent, name) = path
-                .rsplit_once('/')
-                .expect("validated paths are absolute and below /");
-            ctx.root
-                .open_dir(if parent.is_empty() { "/" } else { parent })?
-                .set_owner_mode(name, uid, gid, mode)
+            let (dir, name) = ctx.root.parent_dir(path)?;
+            dir.set_owner_mode(name, uid, gid, mode)
         }
         // The owning package went first: nothing left to restore.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

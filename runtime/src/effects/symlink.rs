@@ -95,10 +95,6 @@ pub(super) fn undo(
 }
 
 fn replace_with_link(ctx: &Ctx<'_>, path: &str, target: &str) -> Result<()> {
-    let (parent, name) = path
-        .rsplit_once('/')
-        .expect("validated paths are absolute and below /");
-    ctx.root
-        .open_dir(if parent.is_empty() { "/" } else { parent })?
-        .symlink(name, target)
+    let (dir, name) = ctx.root.parent_dir(path)?;
+    dir.symlink(name, target)
 }

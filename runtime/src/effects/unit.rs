@@ -3,7 +3,7 @@
 //! Offline (chroot, image build, `--root`) units are enabled with
 //! `systemctl --root`, which only manages symlinks; on a live system the
 //! unit is also started or stopped unless `policy-rc.d` forbids it, as
-//! deb-systemd-invoke does (PACKAGING.md §2, DESIGN.md principle 4).
+//! deb-systemd-invoke does (docs/packaging.md §2, docs/architecture.md principle 4).
 
 use std::path::Path;
 

@@ -138,18 +138,16 @@ pub fn delete(root: &Root, state: &State, name: &str, archive: bool, now: i64) -
     })?;
 
     tx.step("home", || {
-        let (parent, last) = account
-            .home
-            .rsplit_once('/')
-            .filter(|(_, last)| !last.is_empty())
-            .ok_or_else(|| Error::Precondition {
+        let (parent, last) = root.parent_dir(&account.home).map_err(|e| match e {
+            Error::Invalid { .. } => Error::Precondition {
                 what: format!(
                     "home directory `{}` of `{name}` is not an absolute path",
                     account.home
                 ),
                 hint: "fix the home field of /etc/passwd".into(),
-            })?;
-        let parent = root.open_dir(if parent.is_empty() { "/" } else { parent })?;
+            },
+            other => other,
+        })?;
         if parent.stat(last)?.is_some() {
             if archive_path.is_some() {
                 // Through descriptors: a link inside the home is removed, not followed.

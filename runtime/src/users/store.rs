@@ -1,5 +1,5 @@
 //! What vpsc knows about the people it onboarded, in the state database
-//! (DESIGN.md principle 5): one JSON record per user and per team. The
+//! (docs/architecture.md principle 5): one JSON record per user and per team. The
 //! system's own files (passwd, group, sudoers.d, the home) stay the truth
 //! about access; the record keeps what they cannot: email, roles, grants
 //! with their expiry, key fingerprints and history.
