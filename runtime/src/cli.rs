@@ -91,6 +91,18 @@ pub enum Command {
         #[command(subcommand)]
         action: RbacAction,
     },
+    /// Undo a profile exactly: purge it, vpsc's modules and runtime, and
+    /// every Debian package their apt transactions installed that nothing
+    /// staying needs (read from apt's history); lists the system users
+    /// the purge leaves. Refuses, changing nothing, if apt would remove
+    /// anything else.
+    Rollback {
+        /// Profile name, e.g. `beginner` for vpsc-profile-beginner.
+        profile: String,
+        /// Print the plan (what would be purged, what kept and why) and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Apply or release a profile's parameter overrides (the profile
     /// packages' maintainer scripts).
     #[command(hide = true)]

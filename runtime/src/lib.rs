@@ -5,6 +5,7 @@
 //! which validates with the same code before it builds a package.
 
 pub mod accounts;
+pub mod aptlog;
 pub mod audit;
 pub mod breaker;
 pub mod checks;
@@ -25,6 +26,7 @@ pub mod param_types;
 pub mod plan;
 pub mod rbac;
 pub mod render;
+pub mod rollback;
 pub mod root;
 pub mod site;
 pub mod sockets;

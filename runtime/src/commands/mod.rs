@@ -34,6 +34,7 @@ mod cis;
 mod configure;
 mod profile;
 mod rbac;
+mod rollback;
 mod status;
 mod triggered;
 pub mod user;
@@ -118,6 +119,10 @@ pub fn run(cli: Cli) -> Result<i32> {
             let state = State::open(&root)?;
             audit::run(&root, &state, action, cli.json)
         }
+        // Audits itself: apt's run removes the journal it would write to.
+        Command::Rollback { profile, dry_run } => {
+            rollback::rollback(&root, &profile, dry_run, cli.json)
+        }
     }
 }
 
@@ -171,6 +176,20 @@ pub(crate) fn record_outcome(
     outcome: String,
     error: Option<&Error>,
 ) -> Result<()> {
+    let details = serde_json::json!({});
+    record_event(root, state, action, target, outcome, details, error)
+}
+
+/// As [`record_outcome`], with `details`.
+pub(crate) fn record_event(
+    root: &Root,
+    state: &State,
+    action: &str,
+    target: &str,
+    outcome: String,
+    details: serde_json::Value,
+    error: Option<&Error>,
+) -> Result<()> {
     let event = crate::audit::append(
         state,
         crate::audit::NewEvent {
@@ -178,7 +197,7 @@ pub(crate) fn record_outcome(
             action: action.into(),
             target: target.into(),
             result: outcome,
-            details: serde_json::json!({}),
+            details,
         },
     )?;
     crate::audit::forward(root, &event);

@@ -1,0 +1,263 @@
+//! `vpsc rollback PROFILE` is the exact undo of a profile, Debian packages
+//! included. On a trixie chroot whose host has packages of its own — git,
+//! asked for by name, and patch, installed automatically and kept only by
+//! git's Recommends (what `APT::AutoRemove::RecommendsImportant=false`
+//! would wrongly take) — the beginner profile is installed, then rolled
+//! back by the vpsc it installed. Afterwards dpkg's package list and
+//! apt's auto/manual marks are exactly as before, nothing of vpsc is left
+//! in /etc or /usr, and the only account changes are the system users and
+//! groups Debian packages keep on purge, which the rollback lists; the few
+//! other files Debian's own maintainer scripts leave or take are listed
+//! with their reasons in [`DEBIAN_LEFTOVERS`]. Names that are not an
+//! installed profile change nothing.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::time::Instant;
+
+use vpsc_e2e::{AllowRule, Chroot, Snapshot, cache_dir, require_root};
+
+/// What differs in /etc and /usr after the rollback, each with why: the
+/// purge of Debian packages, not vpsc, leaves or takes these (seen on
+/// trixie with the beginner profile). Anything else fails the test.
+const DEBIAN_LEFTOVERS: &[AllowRule] = &[
+    AllowRule::new(
+        "etc/passwd",
+        "system users Debian packages keep on purge; compared with the rollback's list below",
+    ),
+    AllowRule::new("etc/shadow", "their shadow entries"),
+    AllowRule::new(
+        "etc/group",
+        "system groups Debian packages keep on purge; compared below",
+    ),
+    AllowRule::new("etc/gshadow", "their gshadow entries"),
+    AllowRule::new("etc/*-", "shadow-utils' backups of the account files"),
+    AllowRule::new(
+        "etc/X11",
+        "lightdm's postinst writes /etc/X11/default-display-manager; its postrm leaves it",
+    ),
+    AllowRule::new(
+        "etc/systemd/system/display-manager.service",
+        "lightdm's postinst links it; its postrm leaves the link, dangling",
+    ),
+    AllowRule::new(
+        "etc/default/locale",
+        "locales' postrm purge deletes it, though the base system had this link to ../locale.conf",
+    ),
+    AllowRule::new(
+        "etc/gitconfig",
+        "git-lfs's postinst `git lfs install --system` creates it; its prerm empties it but leaves the file",
+    ),
+    AllowRule::new(
+        "etc/xml",
+        "xml-core's postrm keeps /etc/xml (it removes it only while /var/lib/xml-core exists)",
+    ),
+];
+
+/// `name version status` of every package dpkg knows, sorted.
+fn packages(chroot: &Chroot) -> Vec<String> {
+    let out = chroot.run_ok(&[
+        "dpkg-query",
+        "-W",
+        "-f=${Package} ${Version} ${db:Status-Abbrev}\\n",
+    ]);
+    let mut lines: Vec<String> = out.lines().map(|l| l.trim().to_owned()).collect();
+    lines.sort();
+    lines
+}
+
+fn names(list: &[String]) -> BTreeSet<String> {
+    list.iter()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `apt-mark showauto` or `showmanual`, sorted.
+fn marks(chroot: &Chroot, which: &str) -> Vec<String> {
+    let mut lines: Vec<String> = chroot
+        .run_ok(&["apt-mark", which])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// What `apt-get -s autoremove` with `options` would remove.
+fn would_autoremove(chroot: &Chroot, options: &[&str]) -> BTreeSet<String> {
+    let mut argv = vec!["apt-get", "-s"];
+    argv.extend(options);
+    argv.push("autoremove");
+    chroot
+        .run_ok(&argv)
+        .lines()
+        .filter_map(|l| l.strip_prefix("Remv "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The host-wide lock every chroot's apt-get takes (`Chroot::apt_get`):
+/// the rollback runs apt-get itself, on the shared archive cache.
+fn apt_cache_lock() -> File {
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(cache_dir().join("apt-archives.lock"))
+        .expect("open the apt cache lock file");
+    lock.lock().expect("flock the apt cache lock file");
+    lock
+}
+
+/// Users or groups of `rel` (etc/passwd, etc/group) added since `before`.
+fn added_accounts(before: &Snapshot, after: &Snapshot, rel: &str) -> BTreeSet<String> {
+    let diff = before
+        .accounts()
+        .diff(after.accounts(), rel)
+        .unwrap_or_else(|| panic!("{rel} missing"));
+    assert!(diff.removed.is_empty(), "{rel} lost {:?}", diff.removed);
+    diff.added
+        .iter()
+        .filter_map(|l| l.split(':').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn rollback_undoes_the_beginner_profile_exactly() {
+    require_root();
+    let started = Instant::now();
+    let chroot = Chroot::with_shipped_repo();
+
+    // The host's own packages, before vpsc.
+    chroot.apt_get_ok(&["install", "--install-recommends", "git"]);
+    assert!(marks(&chroot, "showmanual").contains(&"git".to_owned()));
+    assert!(marks(&chroot, "showauto").contains(&"patch".to_owned()));
+    assert!(
+        !would_autoremove(&chroot, &[]).contains("patch")
+            && would_autoremove(
+                &chroot,
+                &["-o", "APT::AutoRemove::RecommendsImportant=false"]
+            )
+            .contains("patch"),
+        "patch is kept only by git's Recommends"
+    );
+    let before = packages(&chroot);
+    let (auto_before, manual_before) = (marks(&chroot, "showauto"), marks(&chroot, "showmanual"));
+    let snapshot_before = Snapshot::take(chroot.root());
+
+    chroot.apt_get_ok(&["install", "vpsc-profile-beginner"]);
+    let installed = packages(&chroot);
+    let added: BTreeSet<String> = names(&installed)
+        .difference(&names(&before))
+        .cloned()
+        .collect();
+    assert!(added.contains("vpsc-runtime") && added.contains("docker.io"));
+    let snapshot_installed = Snapshot::take(chroot.root());
+
+    // Bad input: refused with what and how, nothing changed.
+    for (name, said) in [
+        ("nosuch", "profile `nosuch` is not installed"),
+        ("../beginner", "is not a valid profile name"),
+        ("beginner/../../etc", "is not a valid profile name"),
+        ("../../usr/bin/vpsc", "is not a valid profile name"),
+        ("Beginner", "is not a valid profile name"),
+    ] {
+        for dry in [false, true] {
+            let mut argv = vec!["vpsc", "rollback", "--", name];
+            if dry {
+                argv.insert(2, "--dry-run");
+            }
+            let out = chroot.run(&argv);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{argv:?}: {stderr}");
+            assert!(stderr.contains(said), "{argv:?}: {stderr}");
+            assert!(stderr.contains("hint: "), "{argv:?}: {stderr}");
+            assert!(out.stdout.is_empty(), "{argv:?}");
+        }
+    }
+
+    // The plan, without changing anything.
+    let dry = chroot.run_ok(&["vpsc", "--json", "rollback", "beginner", "--dry-run"]);
+    let plan: serde_json::Value = serde_json::from_str(&dry).expect("plan json");
+    let planned: BTreeSet<String> = plan["purge"]
+        .as_array()
+        .expect("purge list")
+        .iter()
+        .map(|p| p.as_str().expect("name").to_owned())
+        .collect();
+    assert_eq!(planned, added, "the plan purges what the profile added");
+    assert_eq!(plan["kept"], serde_json::json!([]), "{}", plan["kept"]);
+    assert_eq!(packages(&chroot), installed);
+    snapshot_installed.assert_same(&Snapshot::take(chroot.root()), &[]);
+
+    // The rollback itself, by the vpsc the profile installed.
+    let rollback_started = Instant::now();
+    let out = {
+        let _lock = apt_cache_lock();
+        chroot.run(&["vpsc", "--json", "rollback", "beginner"])
+    };
+    let took = rollback_started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "rollback failed: {stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report json");
+    assert_eq!(
+        report["purged"], report["purge"],
+        "every planned package went"
+    );
+
+    // Every package the profile added is gone; the host's are all there,
+    // with their marks.
+    assert_eq!(packages(&chroot), before, "dpkg's package list");
+    assert_eq!(marks(&chroot, "showauto"), auto_before, "apt-mark showauto");
+    assert_eq!(
+        marks(&chroot, "showmanual"),
+        manual_before,
+        "apt-mark showmanual"
+    );
+    assert!(!chroot.path("/var/lib/vpsc").exists(), "the journal went");
+
+    // Only the system users and groups Debian keeps on purge are new, and
+    // the rollback named each of them.
+    let snapshot_after = Snapshot::take(chroot.root());
+    let listed = |kind: &str| -> BTreeSet<String> {
+        report["leftovers"]
+            .as_array()
+            .expect("leftovers")
+            .iter()
+            .filter(|l| l["kind"] == kind)
+            .map(|l| l["name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    let users = added_accounts(&snapshot_before, &snapshot_after, "etc/passwd");
+    let groups = added_accounts(&snapshot_before, &snapshot_after, "etc/group");
+    assert_eq!(users, listed("user"), "users left behind");
+    assert_eq!(groups, listed("group"), "groups left behind");
+    assert!(!users.is_empty(), "trixie's colord and polkitd keep theirs");
+
+    let changes = snapshot_before.diff(&snapshot_after, &[]);
+    for c in &changes {
+        assert!(!c.path().contains("vpsc"), "left of vpsc: {c}");
+    }
+    snapshot_before.assert_same(&snapshot_after, DEBIAN_LEFTOVERS);
+    eprintln!(
+        "vpsc-e2e rollback: host {} packages; {} after installing the profile; \
+         {} added, {} purged, {} kept; rollback took {took:.1?}; \
+         left behind: users {users:?}, groups {groups:?}; {} path(s) of /etc and /usr differ \
+         (Debian packages' leftovers):\n{}\ntotal {:.1?}",
+        before.len(),
+        installed.len(),
+        added.len(),
+        report["purged"].as_array().map_or(0, Vec::len),
+        report["kept"].as_array().map_or(0, Vec::len),
+        changes.len(),
+        changes
+            .iter()
+            .map(|c| format!("  {c}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        started.elapsed()
+    );
+}
