@@ -8,7 +8,8 @@ DIST ?= dist
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 1795615200)
 RUNTIME_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' runtime/Cargo.toml | head -n1)
 RUNTIME_DEB := target/debian/vpsc-runtime_$(RUNTIME_VERSION)-1_amd64.deb
-DEBIAN_PACKAGES := mmdebstrap lintian dpkg-dev libsqlite3-dev pkg-config xz-utils ca-certificates hyperfine gnupg sqv
+DEBIAN_PACKAGES := mmdebstrap lintian dpkg-dev libsqlite3-dev pkg-config xz-utils ca-certificates hyperfine gnupg sqv \
+	qemu-system-x86 qemu-utils openssh-client e2fsprogs
 # Unsigned packages as built; $(DIST) is the signed repository published from them.
 BUILD_DIR := target/debs
 # A local signing key made on first use; CI passes the real one (release.yml).
@@ -20,22 +21,33 @@ VPSC_GEN := target/release/vpsc-gen
 # Test builds carry fault injection; release builds (the packages) never do.
 TEST_FEATURES := --features vpsc/fault-injection
 
-.PHONY: demo test lint bench deps debs repo runtime-deb lintian clean e2e-full piuparts
+.PHONY: demo test lint bench deps debs repo runtime-deb lintian clean e2e-full e2e-vm piuparts try
 
 ## make demo: build the shipped profiles into .debs and a signed local apt repo in dist/
 demo: repo
-	@echo "signed apt repository in $(DIST)/ (public key $(ARCHIVE_KEY)); on this Debian 13 host:"
-	@echo "  dpkg -i $(DIST)/pool/main/v/vpsc-archive-keyring/*.deb && apt update && apt install vpsc-profile-server"
+	@echo "signed apt repository in $(DIST)/ (public key $(ARCHIVE_KEY))."
+	@echo "Try a profile in a throw-away Debian 13 VM, not on this host:"
+	@echo "  make try PROFILE=server"
 
-## make test: unit, golden, CLI and end-to-end tests (Debian 13 chroot), then lintian
+## make test: unit, golden, CLI and end-to-end tests (Debian 13 chroot and VM), then lintian
 test: lint runtime-deb
 	$(CARGO) test --workspace $(TEST_FEATURES) -- --test-threads=1
 	$(MAKE) lintian
 
-## make e2e-full: also install, verify and remove the intermediate and advanced profiles, then piuparts
+## make e2e-full: also install, verify and remove the intermediate and advanced profiles, every VM scenario, then piuparts
 e2e-full: deps runtime-deb
 	time $(CARGO) test -p vpsc-e2e --test vpsc -- --test-threads=1 --include-ignored
+	$(MAKE) e2e-vm
 	$(MAKE) piuparts
+
+## make e2e-vm: every live scenario on a booted Debian 13 VM (QEMU; KVM where it works, else TCG)
+e2e-vm: deps runtime-deb
+	time $(CARGO) test -p vpsc-e2e --test vm -- --test-threads=1 --include-ignored
+
+## make try PROFILE=server: a throw-away VM with the profile installed from $(DIST)/; prints the ssh command
+PROFILE ?= server
+try: repo
+	$(CARGO) run -q -p vpsc-e2e --bin vpsc-vm -- try --profile $(PROFILE) --dist $(DIST)
 
 ## make lint: formatting, clippy, rustdoc
 lint: deps
@@ -43,7 +55,7 @@ lint: deps
 	$(CARGO) clippy --workspace --all-targets $(TEST_FEATURES) -- -D warnings
 	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --workspace --no-deps
 
-## make bench: generator time per package, no-op runtime call, publishing 1,000 packages
+## make bench: generator time per package, no-op runtime call, publishing 1,000 packages, a VM install
 bench: deps repo
 	bench/run
 

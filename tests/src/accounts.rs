@@ -30,6 +30,18 @@ impl Accounts {
         Accounts { files }
     }
 
+    /// The account files from their texts, by path relative to the root.
+    pub(crate) fn from_texts(texts: &BTreeMap<String, String>) -> Accounts {
+        let files = FILES
+            .into_iter()
+            .filter_map(|rel| {
+                let text = texts.get(rel)?;
+                Some((rel, text.lines().map(str::to_owned).collect()))
+            })
+            .collect();
+        Accounts { files }
+    }
+
     /// Lines of `rel` (e.g. `"etc/passwd"`), if it is an account file that existed.
     pub fn lines(&self, rel: &str) -> Option<&[String]> {
         self.files.get(rel).map(Vec::as_slice)

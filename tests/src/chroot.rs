@@ -189,6 +189,22 @@ impl Chroot {
         expect_success(&argv, self.apt_get(args))
     }
 
+    /// Unmounts `/proc` and the shared apt cache and lets services start
+    /// again: the tree is then a plain root file system, ready to become a
+    /// VM's disk (`mkfs.ext4 -d`). Panics if a mount survives.
+    pub(crate) fn release(&self) {
+        for point in mounts::under(&self.dir).expect("read mountinfo") {
+            assert!(
+                mounts::unmount(&point),
+                "cannot unmount {}",
+                point.display()
+            );
+        }
+        let left = mounts::under(&self.dir).expect("read mountinfo");
+        assert!(left.is_empty(), "still mounted: {left:?}");
+        fs::remove_file(self.path("/usr/sbin/policy-rc.d")).expect("remove policy-rc.d");
+    }
+
     fn unpack(&self, tarball: &Path) {
         // --numeric-owner: uids must come from the tarball, not from the
         // host's /etc/passwd; --xattrs keeps file capabilities (ping).

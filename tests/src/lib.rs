@@ -2,7 +2,8 @@
 //! (trixie) chroot built from a cached mmdebstrap tarball ([`Chroot`]), a
 //! local apt repository inside it ([`LocalRepo`]), and filesystem snapshots
 //! whose difference proves that `apt remove`/`purge` is an exact rollback
-//! ([`Snapshot`]). These tests run as root on a Debian host and are never
+//! ([`Snapshot`]); booted QEMU guests for what only a running system
+//! shows ([`vm`]). These tests run as root on a Debian host and are never
 //! skipped silently: [`require_root`] fails loudly instead.
 
 mod accounts;
@@ -15,6 +16,7 @@ mod http;
 mod mounts;
 mod repo;
 mod snapshot;
+pub mod vm;
 
 pub use accounts::Accounts;
 pub use allow::AllowRule;

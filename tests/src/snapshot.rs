@@ -98,6 +98,11 @@ impl Snapshot {
         }
     }
 
+    /// A snapshot recorded elsewhere (inside a booted guest), from its parts.
+    pub(crate) fn from_parts(entries: BTreeMap<String, Entry>, accounts: Accounts) -> Snapshot {
+        Snapshot { entries, accounts }
+    }
+
     /// All recorded entries, by path relative to the root (`"etc/passwd"`).
     pub fn entries(&self) -> &BTreeMap<String, Entry> {
         &self.entries

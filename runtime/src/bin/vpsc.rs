@@ -3,6 +3,7 @@
 use clap::Parser;
 
 fn main() {
+    let started = std::time::Instant::now();
     let cli = vpsc::cli::Cli::parse();
     vpsc::commands::init_logging();
     let code = match vpsc::commands::run(cli) {
@@ -12,5 +13,12 @@ fn main() {
             err.exit_status()
         }
     };
+    // How long each call from a maintainer script takes (`VPSC_LOG=debug`):
+    // the figure `make bench` sums to show the runtime's share of an install.
+    tracing::debug!(
+        "{} took {:.1} ms",
+        std::env::args().collect::<Vec<_>>().join(" "),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
     std::process::exit(code);
 }

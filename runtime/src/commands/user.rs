@@ -336,9 +336,45 @@ fn temp_access(
     } else {
         "user.temp_access.grant"
     };
-    changing(root, action, name, json, |s| {
+    let code = changing(root, action, name, json, |s| {
         manage::temp_grant(root, s, name, role, until, now, extend)
-    })
+    })?;
+    if code == 0 {
+        arm_sweep(root, until);
+    }
+    Ok(code)
+}
+
+/// Has systemd end a grant when it expires: a transient timer runs the
+/// sweep at `until`, where vpsc-user-sweep.timer's next tick may be up to
+/// 15 minutes later. sudo refuses the rule from `until` on either way; the
+/// sweep takes away the group and the rule. A transient timer does not
+/// survive a reboot; the persistent timer catches up then.
+fn arm_sweep(root: &Root, until: i64) {
+    if !root.is_live() {
+        return;
+    }
+    let argv = [
+        "systemd-run".to_owned(),
+        "--quiet".to_owned(),
+        "--collect".to_owned(),
+        format!("--unit=vpsc-user-sweep-at-{until}"),
+        format!("--on-calendar={} UTC", crate::dates::utc(until)),
+        "--timer-property=AccuracySec=1s".to_owned(),
+        "--description=End the vpsc-user grants that expire now".to_owned(),
+        "/usr/sbin/vpsc-user".to_owned(),
+        "temp-access".to_owned(),
+        "sweep".to_owned(),
+    ];
+    // Two grants ending in the same second share one timer: "already
+    // exists" is success.
+    match root.run(&argv) {
+        Err(e) if !e.to_string().contains("already exists") => tracing::warn!(
+            error = %e,
+            "no timer at the grant's end; vpsc-user-sweep.timer will sweep it"
+        ),
+        _ => {}
+    }
 }
 
 /// The TOTP secret of `name` from `~/.google_authenticator`.

@@ -1,0 +1,126 @@
+//! `vpsc-vm`: the VM harness for people. `make try` and `make bench` call it.
+//!
+//! ```text
+//! vpsc-vm try   --profile server --dist dist   # boot, install, print the ssh command, wait
+//! vpsc-vm bench --profile server --dist dist   # power-on to SSH, install time, vpsc's share
+//! ```
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::time::Instant;
+use vpsc_e2e::vm::{Image, Vm, VmOptions};
+
+const USAGE: &str = "usage: vpsc-vm try|bench --profile NAME --dist DIR";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(action), options) = args
+        .split_first()
+        .map_or((None, &[][..]), |(a, o)| (Some(a.as_str()), o))
+    else {
+        fail(USAGE);
+    };
+    let mut profile = "server".to_owned();
+    let mut dist = PathBuf::from("dist");
+    let mut it = options.iter();
+    while let Some(flag) = it.next() {
+        let value = it
+            .next()
+            .unwrap_or_else(|| fail(&format!("{flag} needs a value\n{USAGE}")));
+        match flag.as_str() {
+            "--profile" => profile.clone_from(value),
+            "--dist" => dist = PathBuf::from(value),
+            _ => fail(&format!("unknown option {flag}\n{USAGE}")),
+        }
+    }
+    if !dist.join("dists").is_dir() {
+        fail(&format!(
+            "{} is not an apt repository (no dists/): run `make demo` first",
+            dist.display()
+        ));
+    }
+    match action {
+        "try" => try_profile(&profile, dist),
+        "bench" => bench(&profile, dist),
+        _ => fail(USAGE),
+    }
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("vpsc-vm: {message}");
+    std::process::exit(2);
+}
+
+/// Boots `profile`'s image with `dist` attached and installs the profile;
+/// returns the machine and the install's output.
+fn boot_and_install(profile: &str, dist: PathBuf, install_env: &str) -> (Vm, f64, f64, String) {
+    let image = Image::for_profile(profile);
+    let started = Instant::now();
+    let vm = Vm::boot(
+        &image,
+        VmOptions {
+            repo: Some(dist),
+            ports: vec![80, 3389],
+            name: format!("try-{profile}"),
+        },
+    );
+    let boot = started.elapsed().as_secs_f64();
+    vm.run_ok(
+        "apt-get -q -o Dir::Etc::SourceList=sources.list.d/vpsc.sources \
+         -o Dir::Etc::SourceParts=- -o APT::Get::List-Cleanup=0 update >/dev/null",
+    );
+    let started = Instant::now();
+    let output = vm.run_ok(&format!(
+        "{install_env} DEBIAN_FRONTEND=noninteractive apt-get install -y -q vpsc-profile-{profile} 2>&1"
+    ));
+    (vm, boot, started.elapsed().as_secs_f64(), output)
+}
+
+/// `make try`: a throw-away VM with the profile installed, until Enter.
+fn try_profile(profile: &str, dist: PathBuf) {
+    let (mut vm, boot, install, _) = boot_and_install(profile, dist, "");
+    // The security module may have moved sshd: follow it.
+    let port = vm
+        .run_ok("ss -Htlnp | sed -n 's/.*:\\([0-9]*\\) .*\"sshd\".*/\\1/p' | head -n1")
+        .trim()
+        .parse()
+        .unwrap_or(22);
+    if port != 22 {
+        vm.use_ssh_port(port);
+    }
+    println!(
+        "booted in {boot:.0} s ({:?}), vpsc-profile-{profile} installed in {install:.0} s",
+        vm.accel()
+    );
+    println!("enter it with:\n  {}", vm.ssh_command_line());
+    println!("press Enter here to power it off (everything in it is thrown away)");
+    let _ = std::io::stdin().lock().lines().next();
+    vm.poweroff();
+}
+
+/// `make bench`: figures only.
+fn bench(profile: &str, dist: PathBuf) {
+    let (mut vm, boot, install, output) = boot_and_install(profile, dist, "VPSC_LOG=debug");
+    // vpsc logs "ARGS took N ms" at debug level as it exits.
+    let mut calls = 0;
+    let mut runtime_ms = 0.0;
+    for line in output.lines() {
+        if let Some(ms) = line
+            .rsplit_once(" took ")
+            .and_then(|(_, t)| t.strip_suffix(" ms"))
+            .and_then(|t| t.parse::<f64>().ok())
+        {
+            calls += 1;
+            runtime_ms += ms;
+        }
+    }
+    println!("accelerator: {:?}", vm.accel());
+    println!("power-on to SSH: {boot:.1} s");
+    println!("apt-get install vpsc-profile-{profile} in the VM: {install:.1} s");
+    println!(
+        "inside vpsc: {calls} calls, {:.2} s, {:.2} % of the install (target: at most 2 %)",
+        runtime_ms / 1000.0,
+        runtime_ms / 10.0 / install
+    );
+    vm.poweroff();
+}
