@@ -93,13 +93,15 @@ pub enum Command {
     },
     /// Undo a profile exactly: purge it, vpsc's modules and runtime, and
     /// every Debian package their apt transactions installed that nothing
-    /// staying needs (read from apt's history); lists the system users
-    /// the purge leaves. Refuses, changing nothing, if apt would remove
-    /// anything else.
+    /// staying needs (read from apt's history); restores what of the
+    /// host's /etc the purge's maintainer scripts removed, and lists what
+    /// they left and the system users the purge leaves. Refuses, changing
+    /// nothing, if apt would remove anything else.
     Rollback {
         /// Profile name, e.g. `beginner` for vpsc-profile-beginner.
         profile: String,
-        /// Print the plan (what would be purged, what kept and why) and change nothing.
+        /// Print the plan (what would be purged, what kept and why, how
+        /// many entries of /etc it would watch) and change nothing.
         #[arg(long)]
         dry_run: bool,
     },

@@ -21,6 +21,7 @@ pub mod effects;
 pub mod error;
 pub mod fault;
 pub mod hooks;
+pub mod localtime;
 pub mod names;
 pub mod param_types;
 pub mod plan;

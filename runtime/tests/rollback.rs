@@ -2,8 +2,9 @@
 //! would run: the plan from a rotated history, and bad input (a name that
 //! is not a profile's, an unknown profile, a damaged history line, sudo
 //! to purge while root has no password) that is refused with what, why
-//! and how, changing nothing. The purge itself
-//! is proven in a Debian chroot (tests/tests/rollback.rs).
+//! and how, changing nothing; and what of /etc a dry run would guard.
+//! The restore is tested on trees in `rollback/collateral/tests.rs`, the
+//! purge in a Debian chroot (tests/tests/rollback.rs).
 
 mod common;
 
@@ -181,6 +182,68 @@ fn dry_run_plans_from_the_rotated_history_and_changes_nothing() {
     assert!(text.contains("would purge 4 package(s):"), "{text}");
     assert!(text.contains("bar: `tool`, which stays"), "{text}");
     assert!(text.contains("user  _foo"), "{text}");
+}
+
+#[test]
+fn dry_run_counts_what_of_etc_it_would_watch() {
+    let dir = tree();
+    let root = dir.path();
+    // Start-Dates after every file of the tree: all of /etc predates
+    // them, as the base system does a profile's install.
+    let later = NEW
+        .replace("2026-12-01  10:00:00", "2099-01-01  10:00:00")
+        .replace("2026-12-02  10:00:00", "2099-01-02  10:00:00");
+    write(root, "var/log/apt/history.log", later.as_bytes());
+    // foo, purged, owns its conffile; the host's locale link is no
+    // package's.
+    write(
+        root,
+        "var/lib/dpkg/info/foo.list",
+        b"/.\n/etc\n/etc/foo.conf\n",
+    );
+    write(root, "etc/foo.conf", b"foo's\n");
+    std::fs::create_dir_all(root.join("etc/default")).expect("mkdir");
+    std::os::unix::fs::symlink("../locale.conf", root.join("etc/default/locale")).expect("link");
+    let before = listing(root);
+    let out = vpsc(root, &["--json", "rollback", "demo", "--dry-run"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let watch = &plan["watch"];
+    assert_eq!(
+        watch["count"], 4,
+        "etc/default, its locale link, passwd, group; not foo's conffile: {watch}"
+    );
+    assert_eq!(watch["since"], "2099-01-01  10:00:00");
+    assert_eq!(watch["zone"], "UTC", "no /etc/localtime: UTC, as glibc");
+    assert_eq!(watch["since_utc"], "2099-01-01 10:00:00 UTC");
+    assert_eq!(watch["too_large"], serde_json::json!([]));
+    assert_eq!(plan["restored"], serde_json::json!([]));
+    assert_eq!(plan["left"], serde_json::json!([]));
+    assert_eq!(listing(root), before, "a dry run changes nothing");
+
+    let human = vpsc(root, &["rollback", "demo", "--dry-run"]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains(
+            "would watch 4 entries of /etc that predate the first transaction (2099-01-01  10:00:00) or"
+        ),
+        "{text}"
+    );
+
+    // A Start-Date that is not apt's is named, and nothing changes.
+    write(
+        root,
+        "var/log/apt/history.log",
+        later
+            .replace("2099-01-01  10:00:00", "Jan 1 2099")
+            .as_bytes(),
+    );
+    let stderr = refused(root, &["rollback", "demo", "--dry-run"], &[]);
+    assert!(
+        stderr.contains("/var/log/apt/history.log:2: `Start-Date: Jan 1 2099` is not apt's"),
+        "{stderr}"
+    );
 }
 
 /// Refused with exit 2, the message on stderr, and the tree as it was.

@@ -6,10 +6,13 @@
 //! back by the vpsc it installed. Afterwards dpkg's package list and
 //! apt's auto/manual marks are exactly as before, nothing of vpsc is left
 //! in /etc or /usr, and the only account changes are the system users and
-//! groups Debian packages keep on purge, which the rollback lists; the few
-//! other files Debian's own maintainer scripts leave or take are listed
-//! with their reasons in [`DEBIAN_LEFTOVERS`]. Names that are not an
-//! installed profile change nothing.
+//! groups Debian packages keep on purge, which the rollback lists. What
+//! Debian's maintainer scripts take of the host's /etc (locales' postrm
+//! deletes the base system's `/etc/default/locale`) the rollback restores;
+//! what they create and leave (git-lfs's `/etc/gitconfig`) it reports as
+//! left; the few such files are listed with their reasons in
+//! [`DEBIAN_LEFTOVERS`]. Names that are not an installed profile change
+//! nothing.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -41,12 +44,8 @@ const DEBIAN_LEFTOVERS: &[AllowRule] = &[
         "lightdm's postinst links it; its postrm leaves the link, dangling",
     ),
     AllowRule::new(
-        "etc/default/locale",
-        "locales' postrm purge deletes it, though the base system had this link to ../locale.conf",
-    ),
-    AllowRule::new(
         "etc/gitconfig",
-        "git-lfs's postinst `git lfs install --system` creates it; its prerm empties it but leaves the file",
+        "git-lfs's postinst `git lfs install --system` creates it; its prerm empties it but leaves the file; the rollback reports it as left (asserted below)",
     ),
     AllowRule::new(
         "etc/xml",
@@ -190,6 +189,13 @@ fn rollback_undoes_the_beginner_profile_exactly() {
         .collect();
     assert_eq!(planned, added, "the plan purges what the profile added");
     assert_eq!(plan["kept"], serde_json::json!([]), "{}", plan["kept"]);
+    let watched = plan["watch"]["count"].as_u64().expect("watch count");
+    assert!(
+        watched > 100,
+        "the base system's /etc is watched: {}",
+        plan["watch"]
+    );
+    assert_eq!(plan["watch"]["too_large"], serde_json::json!([]));
     assert_eq!(packages(&chroot), installed);
     snapshot_installed.assert_same(&Snapshot::take(chroot.root()), &[]);
 
@@ -206,6 +212,54 @@ fn rollback_undoes_the_beginner_profile_exactly() {
     assert_eq!(
         report["purged"], report["purge"],
         "every planned package went"
+    );
+    assert_eq!(
+        report["watch"]["count"], watched,
+        "the dry run counted the same"
+    );
+    let paths = |key: &str| -> Vec<String> {
+        report[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key} list"))
+            .iter()
+            .map(|e| e["path"].as_str().expect("path").to_owned())
+            .collect()
+    };
+    let (restored, left) = (paths("restored"), paths("left"));
+    assert!(
+        restored.contains(&"/etc/default/locale".to_owned()),
+        "locales' postrm took the base system's link; restored: {restored:?}"
+    );
+    assert!(
+        report["restored"]
+            .as_array()
+            .expect("restored")
+            .iter()
+            .all(|r| r["why"]
+                == "removed by the purge though it predates vpsc's install and no purged package owns it"),
+        "{}",
+        report["restored"]
+    );
+    assert_eq!(report["not_restored"], serde_json::json!([]));
+    assert!(
+        left.contains(&"/etc/gitconfig".to_owned()),
+        "git-lfs's postinst made it; left: {left:?}"
+    );
+    for path in &left {
+        assert!(
+            DEBIAN_LEFTOVERS.iter().any(|r| r.matches(path)),
+            "{path} reported as left but is no known leftover of a Debian package: {left:?}"
+        );
+    }
+    assert!(
+        report["left"].as_array().expect("left").iter().all(|l| l["why"]
+            == "created by a purged package's maintainer script; remove it by hand if unwanted"),
+        "{}",
+        report["left"]
+    );
+    assert_eq!(
+        std::fs::read_link(chroot.path("/etc/default/locale")).expect("a link again"),
+        std::path::Path::new("../locale.conf")
     );
 
     // Every package the profile added is gone; the host's are all there,
@@ -245,6 +299,7 @@ fn rollback_undoes_the_beginner_profile_exactly() {
     eprintln!(
         "vpsc-e2e rollback: host {} packages; {} after installing the profile; \
          {} added, {} purged, {} kept; rollback took {took:.1?}; \
+         /etc: {watched} entries watched, restored {restored:?}, left {left:?}; \
          left behind: users {users:?}, groups {groups:?}; {} path(s) of /etc and /usr differ \
          (Debian packages' leftovers):\n{}\ntotal {:.1?}",
         before.len(),

@@ -8,6 +8,11 @@
 //! outside the plan; only then record the plan in the audit log and run
 //! `apt-get purge`. The runtime's lock is not held while apt runs: the
 //! modules' prerm scripts take it (`vpsc unconfigure`).
+//!
+//! Around apt, the host's `/etc` is guarded ([`rollback::collateral`]):
+//! recorded after the refusals and before the plan event, restored where
+//! the purge's maintainer scripts took what was not theirs, whether apt
+//! succeeded or not; what they created and left is reported.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
@@ -17,6 +22,9 @@ use serde::Serialize;
 
 use super::print_json;
 use crate::error::{Error, Result};
+use crate::localtime::Zone;
+use crate::rollback::claims::{self, Claims};
+use crate::rollback::collateral::{self, Left, NotRestored, Restoration, Restored, Watch};
 use crate::rollback::{self, LEFTOVER_REASON, Leftover, Packages, Plan};
 use crate::root::Root;
 use crate::state::State;
@@ -37,6 +45,14 @@ struct Report<'a> {
     purged: Vec<String>,
     leftovers: Vec<Leftover>,
     leftover_reason: &'static str,
+    /// The entries of /etc guarded during the purge.
+    watch: Option<Watch>,
+    /// Entries the purge removed that were made again.
+    restored: Vec<Restored>,
+    /// Entries the purge removed or replaced that were not.
+    not_restored: Vec<NotRestored>,
+    /// Entries a purged package created and left.
+    left: Vec<Left>,
 }
 
 /// `vpsc rollback PROFILE`.
@@ -58,13 +74,32 @@ pub fn rollback(root: &Root, profile: &str, dry_run: bool, json: bool) -> Result
     let plan = rollback::plan(profile, &history, &db)?;
     let purge: BTreeSet<String> = plan.purge.iter().cloned().collect();
     let leftovers = rollback::leftovers(root, &db, &purge)?;
+    let since = first_start(root, &plan)?;
+    let staying = Claims::read(
+        root,
+        &db,
+        db.map.keys().filter(|k| !purge.contains(*k)),
+        false,
+    );
+    let owned = claims::owned_by_purge(root, &db, &purge, &staying);
+    let watch_etc = |content: bool| -> Result<Option<Watch>> {
+        let Some((text, zone, start)) = &since else {
+            return Ok(None);
+        };
+        collateral::record(root, &owned, &staying.declared, text, zone, *start, content).map(Some)
+    };
     if dry_run {
+        let watch = watch_etc(false)?;
         let report = Report {
             plan: &plan,
             dry_run,
             purged: Vec::new(),
             leftovers,
             leftover_reason: LEFTOVER_REASON,
+            watch,
+            restored: Vec::new(),
+            not_restored: Vec::new(),
+            left: Vec::new(),
         };
         show(&report, json);
         return Ok(0);
@@ -81,12 +116,18 @@ pub fn rollback(root: &Root, profile: &str, dry_run: bool, json: bool) -> Result
     }
     refuse_sudo_lockout(root, profile, &purge)?;
     simulate(root, &plan, &db)?;
+    let watch = watch_etc(true)?;
     record(
         root,
         "profile.rollback.plan",
         profile,
         "ok".into(),
-        serde_json::json!({ "purge": plan.purge, "kept": plan.kept, "leftovers": leftovers }),
+        serde_json::json!({
+            "purge": plan.purge,
+            "kept": plan.kept,
+            "leftovers": leftovers,
+            "watch": watch,
+        }),
         None,
     )?;
     if !json {
@@ -97,8 +138,25 @@ pub fn rollback(root: &Root, profile: &str, dry_run: bool, json: bool) -> Result
         );
     }
     let result = purge_with_apt(root, &plan);
+    // Whatever apt did, even half of it: what its scripts took goes back.
+    let now = collateral::survey(root);
+    let restoration = match (&watch, &now) {
+        (None, _) => Restoration::default(),
+        (Some(watch), Ok(now)) => {
+            collateral::restore(root, watch, now).unwrap_or_else(|e| unrestorable(&e))
+        }
+        (Some(_), Err(e)) => unrestorable(e),
+    };
 
     let after = Packages::read(root)?;
+    let left = match (&since, &now) {
+        (Some((_, _, start)), Ok(now)) => {
+            let installed =
+                Claims::read(root, &after, after.map.keys(), true).with_alternatives(root);
+            collateral::left(now, &installed, *start)
+        }
+        _ => Vec::new(),
+    };
     let purged: Vec<String> = plan
         .purge
         .iter()
@@ -124,20 +182,87 @@ pub fn rollback(root: &Root, profile: &str, dry_run: bool, json: bool) -> Result
             "profile.rollback",
             profile,
             outcome,
-            serde_json::json!({ "purged": purged, "leftovers": leftovers }),
+            serde_json::json!({
+                "purged": purged,
+                "leftovers": leftovers,
+                "restored": restoration.restored,
+                "not_restored": restoration.not_restored,
+                "left": left,
+            }),
             result.as_ref().err(),
         )?;
     }
+    if result.is_err() {
+        // apt's error ends the command; what the restore did is still said.
+        for r in &restoration.restored {
+            tracing::warn!(path = %r.path, "restored: {}", r.why);
+        }
+        for r in &restoration.not_restored {
+            tracing::error!(path = %r.path, "not restored: {}", r.why);
+        }
+    }
     result?;
+    let not_restored = restoration.not_restored.clone();
     let report = Report {
         plan: &plan,
         dry_run,
         purged,
         leftovers,
         leftover_reason: LEFTOVER_REASON,
+        watch,
+        restored: restoration.restored,
+        not_restored: restoration.not_restored,
+        left,
     };
     show(&report, json);
-    Ok(0)
+    if not_restored.is_empty() {
+        return Ok(0);
+    }
+    Err(Error::Precondition {
+        what: format!(
+            "the purge removed or replaced {} entr{} of /etc that predate vpsc and the rollback did not restore: {}",
+            not_restored.len(),
+            if not_restored.len() == 1 { "y" } else { "ies" },
+            not_restored
+                .iter()
+                .map(|r| format!("{} ({})", r.path, r.why))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        hint: "the packages are purged; restore these from a backup, and look at any link named: vpsc never follows one".into(),
+    })
+}
+
+/// The outcome of a restore that could not run at all.
+fn unrestorable(e: &Error) -> Restoration {
+    Restoration {
+        restored: Vec::new(),
+        not_restored: vec![NotRestored {
+            path: collateral::WATCHED.into(),
+            kind: collateral::Kind::Dir,
+            why: format!("the restore could not run: {e}"),
+        }],
+    }
+}
+
+/// The Start-Date of the first transaction the plan undoes, with the
+/// root's zone and the moment as Unix seconds; `None` without one.
+fn first_start(root: &Root, plan: &Plan) -> Result<Option<(String, Zone, i64)>> {
+    let Some(first) = plan.transactions.first() else {
+        return Ok(None);
+    };
+    let zone = Zone::of_root(root)?;
+    let wall = crate::localtime::parse_wall(&first.start).ok_or_else(|| Error::Invalid {
+        what: format!(
+            "{}:{}: `Start-Date: {}` is not apt's `YYYY-MM-DD  HH:MM:SS`; nothing was changed",
+            first.file, first.line, first.start
+        ),
+        hint:
+            "the rollback guards what of /etc predates that moment; repair the line from a backup"
+                .into(),
+    })?;
+    let start = zone.to_unix(wall);
+    Ok(Some((first.start.clone(), zone, start)))
 }
 
 /// Appends an event, anchors it, and on an error runs the on-error hooks.
@@ -399,6 +524,75 @@ fn show(report: &Report, json: bool) {
             outln!("  {kind} {:<24} from {} ({})", l.name, l.package, l.source);
         }
         outln!("  once no file belongs to them: `deluser --system NAME`, `delgroup --system NAME`");
+    }
+    show_etc(report);
+}
+
+/// The /etc part of the outcome: what was watched, restored and left.
+fn show_etc(report: &Report) {
+    let Some(watch) = &report.watch else {
+        return;
+    };
+    // apt's local time, and UTC too where they differ.
+    let zone = if crate::localtime::parse_wall(&watch.since) == Some(watch.since_unix) {
+        String::new()
+    } else {
+        format!(" {}, {}", watch.zone, watch.since_utc)
+    };
+    outln!(
+        "{} {} entries of /etc that predate the first transaction ({}{zone}) or that a package staying declares in tmpfiles.d, and that no purged package owns{}",
+        if report.dry_run {
+            "would watch"
+        } else {
+            "watched"
+        },
+        watch.count,
+        watch.since,
+        if report.dry_run {
+            ": any the purge removes is restored"
+        } else {
+            ""
+        }
+    );
+    if watch.by_ctime > 0 {
+        outln!(
+            "  ({} judged by ctime: the file system keeps no birth time)",
+            watch.by_ctime
+        );
+    }
+    if !watch.too_large.is_empty() {
+        outln!(
+            "  larger than {} MiB, recorded but not restorable:",
+            collateral::CONTENT_LIMIT / 1024 / 1024
+        );
+        wrapped(&watch.too_large);
+    }
+    if !report.restored.is_empty() {
+        outln!(
+            "restored {} ({}):",
+            report.restored.len(),
+            collateral::RESTORED_WHY
+        );
+        for r in &report.restored {
+            outln!("  {} ({})", r.path, r.kind.name());
+        }
+    }
+    if !report.not_restored.is_empty() {
+        outln!("not restored:");
+        for r in &report.not_restored {
+            outln!("  {}: {}", r.path, r.why);
+        }
+    }
+    if !report.left.is_empty() {
+        outln!("left {} ({}):", report.left.len(), collateral::LEFT_WHY);
+        for l in &report.left {
+            let below = if l.entries > 0 {
+                format!(", and {} entries in it", l.entries)
+            } else {
+                String::new()
+            };
+            outln!("  {} ({}{below})", l.path, l.kind.name());
+        }
     }
 }
 

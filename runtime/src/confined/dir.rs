@@ -142,6 +142,27 @@ impl Dir {
         Ok(Dir::from_fd(fd, self.shown_of(rel), self.guard))
     }
 
+    /// Opens the existing directory `rel` below this one (`""` for this
+    /// one again) with no symbolic link followed anywhere on the way, the
+    /// last name included, whatever the guard: for writing into a tree
+    /// whose entries may have been replaced since they were looked at.
+    pub fn subdir_no_links(&self, rel: &str) -> Result<Dir> {
+        let fd = open_at(
+            &self.fd,
+            rel,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW,
+            0,
+            Policy::NoLinks,
+        )
+        .map_err(|e| self.refusal("open", rel, e))?;
+        let shown = if rel.is_empty() || rel == "." {
+            self.shown.clone()
+        } else {
+            self.shown_of(rel)
+        };
+        Ok(Dir::from_fd(fd, shown, self.guard))
+    }
+
     /// The directory that holds the file `rel` (a path below this one),
     /// opened to `action` that file: a refusal names the file and the link
     /// on the way to it.
@@ -390,12 +411,30 @@ impl Dir {
     /// Makes `name` a symbolic link to `target`, atomically: the link is
     /// made under a random name and renamed over whatever was there.
     pub fn symlink(&self, name: &str, target: &str) -> Result<()> {
+        self.symlink_owned(name, target, None)
+    }
+
+    /// As [`Dir::symlink`], the link itself owned by `owner` (uid, gid)
+    /// when given: set on the new link under its random name, before the
+    /// rename, so no other file can be chowned in its place.
+    pub fn symlink_owned(&self, name: &str, target: &str, owner: Option<(u32, u32)>) -> Result<()> {
         check_name(name, &self.shown)?;
         for _ in 0..16 {
             let tmp = format!(".{name}.vpsc-{:016x}", random_u64());
             match nix::unistd::symlinkat(target, &self.fd, tmp.as_str()) {
                 Ok(()) => {
-                    return nix::fcntl::renameat(&self.fd, tmp.as_str(), &self.fd, name)
+                    let chown = |(uid, gid): (u32, u32)| {
+                        nix::unistd::fchownat(
+                            &self.fd,
+                            tmp.as_str(),
+                            Some(Uid::from_raw(uid)),
+                            Some(Gid::from_raw(gid)),
+                            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+                        )
+                    };
+                    return owner
+                        .map_or(Ok(()), chown)
+                        .and_then(|()| nix::fcntl::renameat(&self.fd, tmp.as_str(), &self.fd, name))
                         .and_then(|()| nix::unistd::fsync(&self.fd))
                         .map_err(|e| {
                             let _ = nix::unistd::unlinkat(

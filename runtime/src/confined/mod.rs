@@ -20,8 +20,10 @@
 mod dir;
 mod open;
 mod rooted;
+mod scan;
 mod walk;
 
 pub use dir::{Dir, Guard, READ_LIMIT, random_u64};
 pub use open::kind as file_kind;
+pub use scan::{Found, scan};
 pub use walk::{ArchiveReport, archive_dir};

@@ -25,8 +25,12 @@
 //! Every installed vpsc package is purged; if something that stays
 //! depends on one, the rollback refuses. The plan is then checked with
 //! `apt-get -s` by the command (`commands/rollback.rs`), which refuses if
-//! apt would remove anything else.
+//! apt would remove anything else. What the purge's maintainer scripts
+//! take of the host's `/etc`, or leave in it, is [`collateral`]'s, with
+//! what packages claim there in [`claims`].
 
+pub mod claims;
+pub mod collateral;
 pub mod dpkg;
 pub mod sysusers;
 
