@@ -30,8 +30,15 @@ demo: repo
 	@echo "  make try PROFILE=server"
 
 ## make test: unit, golden, CLI and end-to-end tests (Debian 13 chroot and VM), then lintian
+# The VM scenario spends most of its time waiting on an emulated guest, the
+# chroot tests on dpkg: they run side by side, the VM's output shown after.
+VM_LOG := target/e2e-vm.log
 test: lint runtime-deb
-	$(CARGO) test --workspace $(TEST_FEATURES) -- --test-threads=1
+	$(CARGO) test --workspace $(TEST_FEATURES) --no-run
+	( $(CARGO) test $(TEST_FEATURES) -p vpsc-e2e --test vm -- --test-threads=1 >$(VM_LOG) 2>&1; echo $$? >$(VM_LOG).status ) & \
+	status=0; $(CARGO) test --workspace $(TEST_FEATURES) -- --test-threads=1 --exact --skip server_profile_live_reboot_and_rollback || status=$$?; \
+	wait; echo "== VM scenario ($(VM_LOG))"; cat $(VM_LOG); \
+	test "$$status" = 0 && test "$$(cat $(VM_LOG).status)" = 0
 	$(MAKE) lintian
 
 ## make e2e-full: also install, verify and remove the intermediate and advanced profiles, every VM scenario, then piuparts

@@ -440,6 +440,20 @@ pub fn unconfigure(root: &Root, state: &State, module: &str) -> Result<Report> {
     Ok(report)
 }
 
+/// Undoes one of the runtime's own journals (`vpsc-user 2fa enforce`,
+/// `vpsc cis remediate`), then tells running services as [`Plan::own`]
+/// says: unlike a module's, these plans are not installed files that
+/// [`unconfigure`] could read the reload commands from, and without the
+/// reload sshd would go on asking for what the restored files no longer
+/// require.
+pub fn unconfigure_own(root: &Root, state: &State, journal: &str) -> Result<Report> {
+    let report = unconfigure(root, state, journal)?;
+    if !report.undone.is_empty() {
+        reload(root, &Plan::own(journal, Vec::new()).reload)?;
+    }
+    Ok(report)
+}
+
 /// Runs the plan's reload commands on a live system; a chroot or image has
 /// no running services to tell.
 fn reload(root: &Root, commands: &[Vec<String>]) -> Result<()> {

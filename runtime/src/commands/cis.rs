@@ -45,17 +45,18 @@ pub fn run(root: &Root, action: CisAction, json: bool) -> Result<i32> {
             // A change like configure: under the runtime's lock, audited,
             // and a failure fires the on-error hooks.
             let (state, _lock) = super::open_locked(root)?;
-            let result = crate::converge::unconfigure(root, &state, REMEDIATION).map(|report| {
-                if json {
-                    super::print_json(&report);
-                } else {
-                    outln!(
-                        "{} change(s) of vpsc cis remediate undone",
-                        report.undone.len()
-                    );
-                }
-                0
-            });
+            let result =
+                crate::converge::unconfigure_own(root, &state, REMEDIATION).map(|report| {
+                    if json {
+                        super::print_json(&report);
+                    } else {
+                        outln!(
+                            "{} change(s) of vpsc cis remediate undone",
+                            report.undone.len()
+                        );
+                    }
+                    0
+                });
             super::audited(root, &state, "cis.revert", REMEDIATION, result)
         }
     }

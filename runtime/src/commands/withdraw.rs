@@ -25,7 +25,7 @@ pub const KEEP_MARKER: &str = "/var/lib/vpsc/live-changes";
 pub fn withdraw(root: &Root, state: &State, json: bool) -> Result<i32> {
     let mut undone = Vec::new();
     for name in OWN {
-        let report = crate::converge::unconfigure(root, state, name)?;
+        let report = crate::converge::unconfigure_own(root, state, name)?;
         if !report.undone.is_empty() {
             undone.push(serde_json::json!({"journal": name, "undone": report.undone}));
         }

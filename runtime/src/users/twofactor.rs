@@ -250,5 +250,5 @@ pub fn enforce(root: &Root, state: &State, now: i64) -> Result<Report> {
 
 /// Turns the requirement off, restoring both files exactly.
 pub fn relax(root: &Root, state: &State) -> Result<Report> {
-    crate::converge::unconfigure(root, state, JOURNAL_NAME)
+    crate::converge::unconfigure_own(root, state, JOURNAL_NAME)
 }

@@ -35,6 +35,10 @@ const BOOT_PACKAGES: &[&str] = &[
     "isc-dhcp-client",
 ];
 
+/// Recommended by openssh-server: on the image, automatically installed
+/// packages that only that Recommends keeps.
+pub const HOST_AUTO: &[&str] = &["xauth", "ncurses-term"];
+
 /// The guest's view of its disks; the repository disk, always the second
 /// drive, is optional (`nofail`). By name, not by label: under TCG udev may
 /// take longer to probe a label than a timeout allows.
@@ -52,6 +56,10 @@ const SOURCES: &str = "Types: deb\n\
     Suites: trixie\n\
     Components: main\n\
     Trusted: yes\n";
+
+/// The root disk's size (sparse): room for the advanced profile's desktop
+/// and toolchains, installed inside the guest.
+const DISK_SIZE: &str = "16G";
 
 /// Where the packages left to the VM are downloaded during the build.
 const IMAGE_DEBS: &str = "/var/cache/vpsc-image-debs";
@@ -80,7 +88,8 @@ impl Image {
         packages.sort();
         packages.dedup();
         let recipe = format!(
-            "recipe {RECIPE_VERSION}\nboot {}\npackages {}\nfstab {FSTAB}\ninterfaces {INTERFACES}\nsources {SOURCES}\n",
+            "recipe {RECIPE_VERSION}\nsize {DISK_SIZE}\nhost {}\nboot {}\npackages {}\nfstab {FSTAB}\ninterfaces {INTERFACES}\nsources {SOURCES}\n",
+            HOST_AUTO.join(" "),
             BOOT_PACKAGES.join(" "),
             packages.join(" "),
         );
@@ -95,7 +104,11 @@ impl Image {
             .open(cache.join(format!("{hash}.lock")))
             .expect("open the image lock file");
         lock.lock().expect("flock the image lock file");
-        if !dir.join("ready").exists() {
+        if dir.join("ready").exists() {
+            // Marks the image used, for `prune`.
+            fs::write(dir.join("ready"), "").expect("stamp the image used");
+        } else {
+            prune(&cache);
             let _ = fs::remove_dir_all(&dir);
             let partial = cache.join(format!("{hash}.partial"));
             let _ = fs::remove_dir_all(&partial);
@@ -129,6 +142,31 @@ impl Image {
     }
 }
 
+/// Images unused for this long are deleted when another is built: each
+/// holds one to several GB.
+const UNUSED: std::time::Duration = std::time::Duration::from_secs(3 * 24 * 60 * 60);
+
+/// Deletes the cached images not used within [`UNUSED`].
+fn prune(cache: &Path) {
+    let Ok(entries) = fs::read_dir(cache) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = fs::metadata(entry.path().join("ready"))
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > UNUSED);
+        if stale {
+            eprintln!(
+                "vpsc-e2e: deleting the unused VM image {}",
+                entry.path().display()
+            );
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Builds the image's files into `out`.
 fn build(out: &Path, packages: &[String]) {
     let started = Instant::now();
@@ -144,6 +182,12 @@ fn build(out: &Path, packages: &[String]) {
             .chain(BOOT_PACKAGES.iter().copied())
             .collect::<Vec<_>>(),
     );
+
+    // A host with a history of its own: packages kept only by another's
+    // Recommends, marked automatic, as apt's default install leaves them.
+    // A rollback must keep them, and their marks.
+    chroot.apt_get_ok(&[&["install", "--no-install-recommends"], HOST_AUTO].concat());
+    chroot.run_ok(&[&["apt-mark", "auto"], HOST_AUTO].concat());
 
     // What `apt install PACKAGES` would bring in, recommends included as
     // apt's default does: the named packages are left to the VM, the rest
@@ -199,7 +243,7 @@ fn build(out: &Path, packages: &[String]) {
         .args(["-q", "-F", "-L", "vpsc-root", "-d"])
         .arg(chroot.root())
         .arg(&disk)
-        .arg("8G"));
+        .arg(DISK_SIZE));
     eprintln!("vpsc-e2e: built the VM image in {:.1?}", started.elapsed());
 }
 

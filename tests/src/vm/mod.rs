@@ -9,7 +9,7 @@ mod machine;
 mod snapshot;
 
 pub use accel::Accel;
-pub use image::Image;
+pub use image::{HOST_AUTO, Image};
 pub use machine::{Vm, VmOptions};
 
 /// The emulator; `qemu-system-x86` (Debian) provides it.
