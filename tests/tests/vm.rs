@@ -245,7 +245,6 @@ const ALLOW: &[AllowRule] = &[
         "etc/gitconfig",
         "git-lfs's postinst `git lfs install --system` creates it; its prerm empties it but leaves the file",
     ),
-    AllowRule::new(),
 ];
 
 /// The Debian packages of the people scenarios: the server profile's, sudo
