@@ -41,9 +41,9 @@ test: lint runtime-deb
 	test "$$status" = 0 && test "$$(cat $(VM_LOG).status)" = 0
 	$(MAKE) lintian
 
-## make e2e-full: also install, verify and remove the intermediate and advanced profiles, every VM scenario, then piuparts
+## make e2e-full: also install, verify and remove the intermediate and advanced profiles, roll back the beginner profile, every VM scenario, then piuparts
 e2e-full: deps runtime-deb
-	time $(CARGO) test -p vpsc-e2e --test vpsc -- --test-threads=1 --include-ignored
+	time $(CARGO) test -p vpsc-e2e --test vpsc --test rollback -- --test-threads=1 --include-ignored
 	$(MAKE) e2e-vm
 	$(MAKE) piuparts
 
