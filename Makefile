@@ -9,7 +9,7 @@ export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 
 RUNTIME_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' runtime/Cargo.toml | head -n1)
 RUNTIME_DEB := target/debian/vpsc-runtime_$(RUNTIME_VERSION)-1_amd64.deb
 DEBIAN_PACKAGES := mmdebstrap lintian dpkg-dev libsqlite3-dev pkg-config xz-utils ca-certificates hyperfine gnupg sqv \
-	qemu-system-x86 qemu-utils openssh-client e2fsprogs
+	qemu-system-x86 qemu-utils openssh-client e2fsprogs expect oathtool
 # Unsigned packages as built; $(DIST) is the signed repository published from them.
 BUILD_DIR := target/debs
 # A local signing key made on first use; CI passes the real one (release.yml).
