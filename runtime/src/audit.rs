@@ -373,8 +373,13 @@ pub fn anchored(root: &Root) -> Result<Option<(i64, String)>> {
 /// the database lacks means its newest events were deleted (or lost in a
 /// crash before they reached the disk).
 pub fn verify_anchored(root: &Root, state: &State) -> Result<Verdict> {
+    // The anchor first: a line is appended only after its event has
+    // committed, so the log read after it holds at least that event even
+    // while another vpsc appends (read the other way round, a racing
+    // append looked like missing events).
+    let anchor = anchored(root)?;
     let mut verdict = verify(state)?;
-    let Some((seq, hash)) = anchored(root)? else {
+    let Some((seq, hash)) = anchor else {
         return Ok(verdict);
     };
     verdict.anchored = Some(seq);
