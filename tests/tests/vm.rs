@@ -496,7 +496,7 @@ fn cis_on_a_running_system() {
     let (rules, _) = cis_scan(&vm, 2);
     let unjudged: Vec<String> = rules
         .iter()
-        .filter(|r| r["status"] == "not_evaluated")
+        .filter(|r| r["status"] == "not-evaluated")
         .map(|r| r.to_string())
         .collect();
     eprintln!(

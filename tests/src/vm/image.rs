@@ -61,6 +61,9 @@ const SOURCES: &str = "Types: deb\n\
 /// and toolchains, installed inside the guest.
 const DISK_SIZE: &str = "16G";
 
+/// Where the packages installed while building are downloaded.
+const BUILD_DEBS: &str = "/var/cache/vpsc-image-build-debs";
+
 /// Where the packages left to the VM are downloaded during the build.
 const IMAGE_DEBS: &str = "/var/cache/vpsc-image-debs";
 
@@ -176,17 +179,33 @@ fn build(out: &Path, packages: &[String]) {
         out.display()
     );
     let chroot = Chroot::new();
-    chroot.apt_get_ok(
-        &["install", "--no-install-recommends"]
-            .into_iter()
-            .chain(BOOT_PACKAGES.iter().copied())
-            .collect::<Vec<_>>(),
-    );
+    // Downloads go to a directory of this tree, never to the apt cache the
+    // chroots share: chroot tests running beside this build (`make test`)
+    // count the files of their tree, the shared cache included.
+    for dir in [BUILD_DEBS, IMAGE_DEBS] {
+        fs::create_dir_all(chroot.path(dir).join("partial")).expect("mkdir a download directory");
+    }
+    let own_cache = format!("Dir::Cache::Archives={BUILD_DEBS}");
+    let install = |extra: &[&str]| {
+        chroot.apt_get_ok(
+            &[
+                &[
+                    "-o",
+                    own_cache.as_str(),
+                    "install",
+                    "--no-install-recommends",
+                ],
+                extra,
+            ]
+            .concat(),
+        )
+    };
+    install(BOOT_PACKAGES);
 
     // A host with a history of its own: packages kept only by another's
     // Recommends, marked automatic, as apt's default install leaves them.
     // A rollback must keep them, and their marks.
-    chroot.apt_get_ok(&[&["install", "--no-install-recommends"], HOST_AUTO].concat());
+    install(HOST_AUTO);
     chroot.run_ok(&[&["apt-mark", "auto"], HOST_AUTO].concat());
 
     // What `apt install PACKAGES` would bring in, recommends included as
@@ -201,11 +220,8 @@ fn build(out: &Path, packages: &[String]) {
         .filter(|p| !names.contains(p))
         .collect();
     if !indirect.is_empty() {
-        chroot.apt_get_ok(&[&["install", "--no-install-recommends"], indirect.as_slice()].concat());
+        install(&indirect);
     }
-    // Into a directory of the tree itself: the shared cache is a mount
-    // that `release` takes away.
-    fs::create_dir_all(chroot.path(IMAGE_DEBS).join("partial")).expect("mkdir the image's debs");
     chroot.apt_get_ok(
         &[
             &[
@@ -236,6 +252,7 @@ fn build(out: &Path, packages: &[String]) {
         }
     }
     fs::remove_dir_all(chroot.path(IMAGE_DEBS)).expect("remove the download directory");
+    fs::remove_dir_all(chroot.path(BUILD_DEBS)).expect("remove the download directory");
     configure(&chroot, &key.with_extension("pub"));
     copy_boot_files(&chroot, out);
     let disk = out.join("disk.img");
