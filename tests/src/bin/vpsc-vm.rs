@@ -65,10 +65,7 @@ fn boot_and_install(profile: &str, dist: PathBuf, install_env: &str) -> (Vm, f64
         },
     );
     let boot = started.elapsed().as_secs_f64();
-    vm.run_ok(
-        "apt-get -q -o Dir::Etc::SourceList=sources.list.d/vpsc.sources \
-         -o Dir::Etc::SourceParts=- -o APT::Get::List-Cleanup=0 update >/dev/null",
-    );
+    vm.update_repo_lists();
     let started = Instant::now();
     let output = vm.run_ok(&format!(
         "{install_env} DEBIAN_FRONTEND=noninteractive apt-get install -y -q vpsc-profile-{profile} 2>&1"

@@ -240,6 +240,15 @@ impl Vm {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// Refreshes apt's lists of the repository disk only: the guest
+    /// reaches no mirror, and the Debian lists came with the image.
+    pub fn update_repo_lists(&self) {
+        self.run_ok(
+            "apt-get -q -o Dir::Etc::SourceList=sources.list.d/vpsc.sources \
+             -o Dir::Etc::SourceParts=- -o APT::Get::List-Cleanup=0 update >/dev/null",
+        );
+    }
+
     /// The guest's boot id (`/proc/sys/kernel/random/boot_id`).
     pub fn boot_id(&self) -> String {
         self.run_ok("cat /proc/sys/kernel/random/boot_id")
