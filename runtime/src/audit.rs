@@ -20,13 +20,15 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::root::Root;
-use crate::state::State;
+use crate::state::{State, Tables};
 
 /// Hash the first event chains from.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Table of the audit events (created with the state schema).
-pub const SCHEMA: &str = "
+/// Table of the audit events, made on first use.
+pub const TABLES: Tables = Tables {
+    owner: "audit",
+    sql: "
 CREATE TABLE IF NOT EXISTS audit (
     seq     INTEGER PRIMARY KEY,
     time    INTEGER NOT NULL,
@@ -39,7 +41,8 @@ CREATE TABLE IF NOT EXISTS audit (
     hash    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_time ON audit (time);
-";
+",
+};
 
 /// What happened, before it is chained.
 #[derive(Debug, Clone)]
@@ -141,7 +144,7 @@ pub fn append(state: &State, event: NewEvent) -> Result<Event> {
 }
 
 fn append_in(state: &State, event: NewEvent) -> Result<Event> {
-    let conn = state.connection();
+    let conn = state.tables(&TABLES)?;
     let own = conn.is_autocommit();
     if own {
         conn.execute_batch("BEGIN IMMEDIATE").map_err(state.err())?;
@@ -218,7 +221,7 @@ pub struct Query {
 /// Events matching `q`, in chain order.
 pub fn query(state: &State, q: &Query) -> Result<Vec<Event>> {
     let mut stmt = state
-        .connection()
+        .tables(&TABLES)?
         .prepare(
             "SELECT seq, time, actor, action, target, result, details, prev, hash FROM audit
              WHERE (?1 IS NULL OR time >= ?1 * 1000000)
@@ -267,7 +270,7 @@ pub struct Verdict {
 /// fit and why.
 pub fn verify(state: &State) -> Result<Verdict> {
     let mut stmt = state
-        .connection()
+        .tables(&TABLES)?
         .prepare("SELECT seq, time, actor, action, target, result, details, prev, hash FROM audit ORDER BY rowid")
         .map_err(state.err())?;
     let mut rows = stmt.query([]).map_err(state.err())?;
@@ -394,7 +397,7 @@ pub fn verify_anchored(root: &Root, state: &State) -> Result<Verdict> {
         });
     }
     let stored: Option<String> = state
-        .connection()
+        .tables(&TABLES)?
         .query_row("SELECT hash FROM audit WHERE seq = ?1", [seq], |r| r.get(0))
         .optional()
         .map_err(state.err())?;

@@ -16,10 +16,12 @@ use crate::audit::{self, NewEvent};
 use crate::config::{BreakerConfig, RetryConfig};
 use crate::error::{Error, Result};
 use crate::root::Root;
-use crate::state::State;
+use crate::state::{State, Tables};
 
-/// Table of the breakers (created with the state schema).
-pub const SCHEMA: &str = "
+/// Table of the breakers, made on first use.
+pub const TABLES: Tables = Tables {
+    owner: "breakers",
+    sql: "
 CREATE TABLE IF NOT EXISTS breakers (
     key        TEXT PRIMARY KEY,
     state      TEXT NOT NULL CHECK (state IN ('closed', 'open', 'half_open')),
@@ -28,7 +30,8 @@ CREATE TABLE IF NOT EXISTS breakers (
     opened_at  INTEGER,
     last_error TEXT NOT NULL
 );
-";
+",
+};
 
 /// The time, injectable so tests need not sleep through a cooldown.
 pub trait Clock {
@@ -279,7 +282,7 @@ impl<'a> Breakers<'a> {
 
     fn write(&self, row: &Row) -> Result<()> {
         self.state
-            .connection()
+            .tables(&TABLES)?
             .execute(
                 "INSERT INTO breakers (key, state, failures, successes, opened_at, last_error)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -310,7 +313,7 @@ fn jitter(d: Duration) -> Duration {
 
 fn read_row(state: &State, key: &str) -> Result<Option<Row>> {
     state
-        .connection()
+        .tables(&TABLES)?
         .query_row(
             "SELECT key, state, failures, successes, opened_at, last_error FROM breakers WHERE key = ?1",
             [key],
@@ -340,7 +343,7 @@ fn row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 /// Every breaker, by key.
 pub fn status(state: &State) -> Result<Vec<Row>> {
     let mut stmt = state
-        .connection()
+        .tables(&TABLES)?
         .prepare("SELECT key, state, failures, successes, opened_at, last_error FROM breakers ORDER BY key")
         .map_err(state.err())?;
     let rows = stmt.query_map([], row_of).map_err(state.err())?;
@@ -351,7 +354,7 @@ pub fn status(state: &State) -> Result<Vec<Row>> {
 /// Closes one breaker (or all): forgets its failures. Returns how many.
 pub fn reset(state: &State, root: &Root, key: Option<&str>) -> Result<usize> {
     let n = state
-        .connection()
+        .tables(&TABLES)?
         .execute(
             "DELETE FROM breakers WHERE ?1 IS NULL OR key = ?1",
             params![key],

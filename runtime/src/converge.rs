@@ -33,6 +33,39 @@ pub struct Report {
     pub unchanged: Vec<String>,
 }
 
+/// Expands the plan effects that only a capability above the journal
+/// can turn into concrete steps on this host (today `cis_remediation`,
+/// by the CIS layer), so the journal need not know that capability.
+pub trait Expand {
+    /// The steps `effect` of `module` stands for here, keyed; `None` when
+    /// it is not one this expander handles. `ours` names the stat
+    /// overrides the module already registered itself.
+    fn expand(
+        &self,
+        root: &Root,
+        effect: &Effect,
+        module: &str,
+        ours: &BTreeSet<String>,
+    ) -> Result<Option<Vec<(String, Effect)>>>;
+}
+
+/// The expander for callers whose plans never hold an effect that needs
+/// one: such an effect is refused.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoExpansion;
+
+impl Expand for NoExpansion {
+    fn expand(
+        &self,
+        _root: &Root,
+        _effect: &Effect,
+        _module: &str,
+        _ours: &BTreeSet<String>,
+    ) -> Result<Option<Vec<(String, Effect)>>> {
+        Ok(None)
+    }
+}
+
 /// Reads and validates the plan of `module` from the root.
 pub fn load_plan(root: &Root, module: &str) -> Result<Plan> {
     crate::names::module(module).map_err(|what| Error::Invalid {
@@ -184,40 +217,36 @@ fn desired_effects(
     state: &State,
     plan: &Plan,
     params: &Params,
+    expand: &dyn Expand,
 ) -> Result<Vec<(String, Effect)>> {
     let env = &scope.env;
     // Stat overrides this module registered itself, so a remediation
     // keeps them rather than taking them for someone else's.
-    let ours: std::collections::BTreeSet<String> = state
+    let ours: BTreeSet<String> = state
         .steps(&plan.module)?
         .into_iter()
         .filter_map(|s| s.key.strip_prefix("statoverride:").map(str::to_owned))
         .collect();
-    let mut wanted = Vec::new();
-    for step in &plan.effects {
-        if scope.holds(plan, step.when.as_deref(), params)? {
-            wanted.push(&step.item);
-        }
-    }
     let mut out = Vec::new();
-    for e in wanted {
+    for step in &plan.effects {
+        if !scope.holds(plan, step.when.as_deref(), params)? {
+            continue;
+        }
+        let e = &step.item;
         // Expanded here, on the system it applies to: which benchmark,
         // which files exist and which modules waive what are facts of
         // the host, not of the build.
-        if let Effect::CisRemediation {
-            level,
-            profile,
-            only,
-        } = e
-        {
-            let (effects, _) = crate::cis::remedy::expand(
-                scope.root,
-                *level,
-                *profile,
-                only.clone(),
-                &plan.module,
-                ours.clone(),
-            )?;
+        if e.needs_expansion() {
+            let effects = expand
+                .expand(scope.root, e, &plan.module, &ours)?
+                .ok_or_else(|| Error::Invalid {
+                    what: format!(
+                        "effect `{}` of module `{}` needs a capability this program lacks",
+                        e.key(),
+                        plan.module
+                    ),
+                    hint: "configure the module with `vpsc configure`".into(),
+                })?;
             out.extend(effects);
             continue;
         }
@@ -251,19 +280,29 @@ fn render_one(
 }
 
 /// Converges `module` to its installed plan, then verifies it.
-pub fn configure(root: &Root, state: &State, module: &str) -> Result<Report> {
+pub fn configure(
+    root: &Root,
+    state: &State,
+    module: &str,
+    expand: &dyn Expand,
+) -> Result<Report> {
     let plan = load_plan(root, module)?;
-    configure_plan(root, state, &plan)
+    configure_plan(root, state, &plan, expand)
 }
 
 /// Converges the journal entry `plan.module` to `plan`, which need not be
 /// installed as a file (`vpsc cis remediate` makes its own), then verifies.
-pub fn configure_plan(root: &Root, state: &State, plan: &Plan) -> Result<Report> {
+pub fn configure_plan(
+    root: &Root,
+    state: &State,
+    plan: &Plan,
+    expand: &dyn Expand,
+) -> Result<Report> {
     let module = plan.module.as_str();
     let params = resolve_params(root, state, plan)?;
     let scope = Scope::new(root, state)?;
     require(&scope, plan, &params)?;
-    let desired = desired_effects(&scope, state, plan, &params)?;
+    let desired = desired_effects(&scope, state, plan, &params, expand)?;
     hooks::run(
         root,
         state,

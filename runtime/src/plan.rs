@@ -394,6 +394,13 @@ pub struct PlanProblem {
 }
 
 impl Effect {
+    /// Whether the effect stands for steps only the host can name, which a
+    /// capability above the journal expands at configure time
+    /// (`cis_remediation`).
+    pub fn needs_expansion(&self) -> bool {
+        matches!(self, Effect::CisRemediation { .. })
+    }
+
     /// Identity of the effect within its module: two plan versions that
     /// share a key manage the same thing, so upgrades converge by key.
     pub fn key(&self) -> String {

@@ -47,10 +47,24 @@ CREATE TABLE IF NOT EXISTS profiles (
 );
 ";
 
+/// Tables a capability above the journal keeps in the state database
+/// (the audit log, the breakers, the user store): their owner declares
+/// them and [`State::tables`] creates them on first use, so the journal
+/// needs to know nothing of them.
+#[derive(Debug)]
+pub struct Tables {
+    /// Who owns them, for error messages.
+    pub owner: &'static str,
+    /// `CREATE TABLE IF NOT EXISTS` statements; additive only.
+    pub sql: &'static str,
+}
+
 /// An open state database.
 pub struct State {
     conn: Connection,
     path: PathBuf,
+    /// Owners whose tables are known to exist in a committed schema.
+    ready: std::cell::RefCell<std::collections::BTreeSet<&'static str>>,
 }
 
 /// Lifecycle of a module in the journal.
@@ -160,18 +174,32 @@ impl State {
             });
         }
         conn.execute_batch(SCHEMA).map_err(db_err)?;
-        conn.execute_batch(crate::audit::SCHEMA).map_err(db_err)?;
-        conn.execute_batch(crate::breaker::SCHEMA).map_err(db_err)?;
-        conn.execute_batch(crate::users::store::SCHEMA)
-            .map_err(db_err)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(db_err)?;
-        Ok(State { conn, path })
+        Ok(State {
+            conn,
+            path,
+            ready: Default::default(),
+        })
     }
 
-    /// The SQLite connection, for the audit log's own queries.
-    pub(crate) fn connection(&self) -> &Connection {
-        &self.conn
+    /// The SQLite connection, with `tables` made if missing: how the
+    /// audit log, the breakers and the user store reach their own tables.
+    pub fn tables(&self, tables: &Tables) -> Result<&Connection> {
+        if !self.ready.borrow().contains(tables.owner) {
+            self.conn
+                .execute_batch(tables.sql)
+                .map_err(|source| Error::State {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            // Made inside a transaction that may yet roll back: make
+            // sure again next time rather than trust it.
+            if self.conn.is_autocommit() {
+                self.ready.borrow_mut().insert(tables.owner);
+            }
+        }
+        Ok(&self.conn)
     }
 
     /// Runs `f` in one write transaction: everything it records commits

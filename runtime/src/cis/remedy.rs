@@ -148,6 +148,32 @@ pub fn expand(
     Ok(effects(root, &rules, &selection, owner))
 }
 
+/// The expander of `cis_remediation` effects, for
+/// [`crate::converge::configure`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Remediations;
+
+impl crate::converge::Expand for Remediations {
+    fn expand(
+        &self,
+        root: &Root,
+        effect: &Effect,
+        module: &str,
+        ours: &BTreeSet<String>,
+    ) -> crate::error::Result<Option<Steps>> {
+        let Effect::CisRemediation {
+            level,
+            profile,
+            only,
+        } = effect
+        else {
+            return Ok(None);
+        };
+        let (steps, _) = expand(root, *level, *profile, only.clone(), module, ours.clone())?;
+        Ok(Some(steps))
+    }
+}
+
 /// The effects that remediate the selected rules, keyed as journal steps,
 /// named after `owner` (the module, or `cis` for `vpsc cis remediate`), in
 /// the order they are applied: files first, then running kernel values,

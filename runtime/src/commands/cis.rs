@@ -334,7 +334,7 @@ fn remediate(
         // A change like configure: under the runtime's lock, audited, and
         // a failure fires the on-error hooks.
         let (state, _lock) = super::open_locked(root)?;
-        let result = crate::converge::configure_plan(root, &state, &plan).map(|report| {
+        let result = crate::converge::configure_plan(root, &state, &plan, &crate::cis::remedy::Remediations).map(|report| {
             if json {
                 super::print_json(&report);
             } else {

@@ -17,7 +17,7 @@ pub fn configure(
     if let Some(old) = from {
         tracing::info!(module, from = old, "upgrading");
     }
-    let report = converge::configure(root, state, module)?;
+    let report = converge::configure(root, state, module, &crate::cis::remedy::Remediations)?;
     if json {
         print_json(&report);
     } else if !report.applied.is_empty() || !report.undone.is_empty() {

@@ -45,7 +45,7 @@ fn reconverge(root: &Root, state: &State, doc: &ProfileDoc) -> Result<Vec<String
             .module(module)?
             .is_some_and(|m| m.state == ModuleState::Configured);
         if configured && root.exists(&format!("/{}/{module}.json", crate::plan::PLAN_DIR)) {
-            converge::configure(root, state, module)?;
+            converge::configure(root, state, module, &crate::cis::remedy::Remediations)?;
             done.push(module.clone());
         }
     }

@@ -8,10 +8,12 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::state::State;
+use crate::state::{State, Tables};
 
-/// Tables of users and teams (created with the state schema).
-pub const SCHEMA: &str = "
+/// Tables of users and teams, made on first use.
+pub const TABLES: Tables = Tables {
+    owner: "users",
+    sql: "
 CREATE TABLE IF NOT EXISTS users (
     name   TEXT PRIMARY KEY,
     record TEXT NOT NULL
@@ -24,7 +26,8 @@ CREATE TABLE IF NOT EXISTS teams (
     name   TEXT PRIMARY KEY,
     record TEXT NOT NULL
 );
-";
+",
+};
 
 /// Where an account stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,7 +142,7 @@ pub struct TeamRecord {
 
 fn load<T: for<'de> Deserialize<'de>>(state: &State, table: &str, name: &str) -> Result<Option<T>> {
     let text: Option<String> = state
-        .connection()
+        .tables(&TABLES)?
         .query_row(
             &format!("SELECT record FROM {table} WHERE name = ?1"),
             params![name],
@@ -158,7 +161,7 @@ fn load<T: for<'de> Deserialize<'de>>(state: &State, table: &str, name: &str) ->
 
 fn load_all<T: for<'de> Deserialize<'de>>(state: &State, table: &str) -> Result<Vec<T>> {
     let mut stmt = state
-        .connection()
+        .tables(&TABLES)?
         .prepare(&format!("SELECT name, record FROM {table} ORDER BY name"))
         .map_err(state.err())?;
     let rows = stmt
@@ -180,7 +183,7 @@ fn load_all<T: for<'de> Deserialize<'de>>(state: &State, table: &str) -> Result<
 fn save<T: Serialize>(state: &State, table: &str, name: &str, record: &T) -> Result<()> {
     let text = serde_json::to_string(record).expect("records serialise");
     state
-        .connection()
+        .tables(&TABLES)?
         .execute(
             &format!("INSERT OR REPLACE INTO {table} (name, record) VALUES (?1, ?2)"),
             params![name, text],
@@ -191,7 +194,7 @@ fn save<T: Serialize>(state: &State, table: &str, name: &str, record: &T) -> Res
 
 fn remove(state: &State, table: &str, name: &str) -> Result<()> {
     state
-        .connection()
+        .tables(&TABLES)?
         .execute(
             &format!("DELETE FROM {table} WHERE name = ?1"),
             params![name],
@@ -244,7 +247,7 @@ pub fn remove_team(state: &State, name: &str) -> Result<()> {
 /// a process killed mid-way leaves this row for [`super::recover`].
 pub fn begin_create(state: &State, name: &str, now: i64) -> Result<()> {
     state
-        .connection()
+        .tables(&TABLES)?
         .execute(
             "INSERT OR REPLACE INTO pending (name, started) VALUES (?1, ?2)",
             params![name, now],
@@ -261,7 +264,7 @@ pub fn end_create(state: &State, name: &str) -> Result<()> {
 /// Creates that started and never ended: their process died.
 pub fn interrupted_creates(state: &State) -> Result<Vec<String>> {
     let mut stmt = state
-        .connection()
+        .tables(&TABLES)?
         .prepare("SELECT name FROM pending ORDER BY name")
         .map_err(state.err())?;
     let rows = stmt

@@ -231,7 +231,7 @@ pub fn enforce(root: &Root, state: &State, now: i64) -> Result<Report> {
         });
     }
     let plan = plan(root)?;
-    crate::converge::configure_plan(root, state, &plan).map_err(|e| {
+    crate::converge::configure_plan(root, state, &plan, &crate::converge::NoExpansion).map_err(|e| {
         // Half a requirement (PAM asking for a code sshd never offers) is
         // worse than none: take back what was applied.
         let undone = match relax(root, state) {
