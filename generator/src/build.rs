@@ -13,7 +13,7 @@ use crate::profile::{Catalogue, Module, Profile, Source, load_catalogue};
 use crate::repo::pool::pool_path;
 use crate::repo::{self, PoolEntry};
 use crate::{control, doc, scripts};
-use vpsc::plan::{PLAN_DIR, PLAN_FORMAT, PROFILE_DIR, ProfileDoc};
+use vpsc_contract::plan::{PLAN_DIR, PLAN_FORMAT, PROFILE_DIR, ProfileDoc};
 
 /// Inputs of a build.
 #[derive(Debug, Clone)]

@@ -104,7 +104,10 @@ pub fn profile_control(
     let mut b = Binary::new();
     common(&mut b, &p.package(), &p.version, config, installed_size);
     let rel = |name: &str| format!("vpsc-mod-{name} (>= {})", versions(name));
-    let mut depends = vec![format!("vpsc-runtime (>= {})", vpsc::plan::PROFILE_RUNTIME)];
+    let mut depends = vec![format!(
+        "vpsc-runtime (>= {})",
+        vpsc_contract::plan::PROFILE_RUNTIME
+    )];
     depends.extend(p.modules.iter().filter(|m| m.core).map(|m| rel(&m.name)));
     let recommends: Vec<String> = p
         .modules

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use vpsc::plan::{Check, Effect, PLAN_FORMAT, Plan, Requirement, When};
-use vpsc::render::Params;
+use vpsc_contract::plan::{Check, Effect, PLAN_FORMAT, Plan, Requirement, When};
+use vpsc_contract::render::Params;
 
 use super::raw::RawConfig;
 
@@ -44,7 +44,7 @@ pub struct Module {
     /// Allowed values of parameters with a fixed set.
     pub choices: BTreeMap<String, Vec<serde_json::Value>>,
     /// Declared types of parameters.
-    pub types: BTreeMap<String, vpsc::param_types::ParamType>,
+    pub types: BTreeMap<String, vpsc_contract::param_types::ParamType>,
     /// Requirements checked before any change.
     pub require: Vec<Requirement>,
     /// Effects as the runtime will see them.
@@ -56,7 +56,7 @@ pub struct Module {
     /// Reload commands, run on live systems after a change.
     pub reload: Vec<Vec<String>>,
     /// CIS rules the module needs to fail.
-    pub cis_waivers: Vec<vpsc::plan::CisWaiver>,
+    pub cis_waivers: Vec<vpsc_contract::plan::CisWaiver>,
     /// Vendor source (`vpsc-source-<vendor>`) its packages come from, if
     /// not Debian.
     pub vendor: Option<String>,

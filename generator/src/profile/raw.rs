@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use vpsc::plan::When;
+use vpsc_contract::plan::When;
 
 /// `profiles/modules/<name>.yaml`.
 #[derive(Debug, Deserialize)]
@@ -48,23 +48,23 @@ pub struct RawModule {
     /// The type of each string, list or map parameter without `choices`
     /// (`line`, `word`, `duration`, …; see vpsc's `param_types`).
     #[serde(default)]
-    pub types: BTreeMap<String, vpsc::param_types::ParamType>,
+    pub types: BTreeMap<String, vpsc_contract::param_types::ParamType>,
     /// What must hold before anything is changed.
     #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
-    pub require: Vec<vpsc::plan::Requirement>,
+    pub require: Vec<vpsc_contract::plan::Requirement>,
     /// What configuring changes, each optionally under a `when` condition.
     #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
     pub effects: Vec<When<RawEffect>>,
     /// What must hold afterwards.
     #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
-    pub verify: Vec<When<vpsc::plan::Check>>,
+    pub verify: Vec<When<vpsc_contract::plan::Check>>,
     /// Commands that make running services pick up changes (live systems only).
     #[serde(default)]
     pub reload: Vec<Vec<String>>,
     /// CIS rules the module needs to fail, with why: scans show them
     /// waived and remediations leave them alone while it is installed.
     #[serde(default)]
-    pub cis_waivers: Vec<vpsc::plan::CisWaiver>,
+    pub cis_waivers: Vec<vpsc_contract::plan::CisWaiver>,
 }
 
 /// One effect as written.
@@ -174,12 +174,12 @@ pub enum RawEffect {
         creates: Option<String>,
     },
     /// The CIS remediations of a level and profile, expanded on the host
-    /// at configure time (see `vpsc::cis::remedy`).
+    /// at configure time (see the runtime's CIS layer).
     CisRemediation {
         /// Highest level, 1 or 2.
         level: u8,
         /// server or workstation.
-        profile: vpsc::cis::Profile,
+        profile: vpsc_contract::cis::Profile,
     },
 }
 

@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use vpsc::plan::{self, Check, Effect, PathRule, When};
-use vpsc::render::{self, Params};
+use vpsc_contract::plan::{self, Check, Effect, PathRule, When};
+use vpsc_contract::render::{self, Params};
 
 use super::locate;
 use super::model::{Catalogue, Module, Profile, ProfileModule, ShippedFile, Source};
@@ -258,9 +258,9 @@ fn check_file_name(path: &Path, source: &str, name: &str) -> Result<()> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    vpsc::names::module(name)
+    vpsc_contract::names::module(name)
         .map_err(|what| Error::invalid(locate::find(path, source, name, 1), what, None))?;
-    if name == vpsc::cis::remedy::JOURNAL_NAME {
+    if name == vpsc_contract::names::CIS_JOURNAL {
         return Err(Error::invalid(
             locate::find(path, source, name, 1),
             format!(
@@ -269,7 +269,7 @@ fn check_file_name(path: &Path, source: &str, name: &str) -> Result<()> {
             Some("choose another name, e.g. `cis-<purpose>`".into()),
         ));
     }
-    if name == vpsc::users::twofactor::JOURNAL_NAME {
+    if name == vpsc_contract::names::TWO_FACTOR_JOURNAL {
         return Err(Error::invalid(
             locate::find(path, source, name, 1),
             format!(
@@ -370,7 +370,7 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
     check_description(path, source, &raw.description, &raw.long_description)?;
     let at = |needle: &str| locate::find(path, source, needle, 1);
     for dep in &raw.depends {
-        vpsc::names::module(dep).map_err(|what| Error::invalid(at(dep), what, None))?;
+        vpsc_contract::names::module(dep).map_err(|what| Error::invalid(at(dep), what, None))?;
     }
     for rel in raw.packages.iter().chain(&raw.suggests) {
         check_relation(rel).map_err(|what| {
@@ -382,7 +382,8 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
         })?;
     }
     for name in raw.parameters.keys() {
-        vpsc::names::identifier(name).map_err(|what| Error::invalid(at(name), what, None))?;
+        vpsc_contract::names::identifier(name)
+            .map_err(|what| Error::invalid(at(name), what, None))?;
     }
     let section = raw.section.clone().unwrap_or_else(|| "admin".into());
     const SECTIONS: [&str; 6] = ["admin", "devel", "net", "utils", "web", "database"];
@@ -597,7 +598,7 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
                 | serde_json::Value::Object(_)
         );
         if textual && !raw.choices.contains_key(name) && !raw.types.contains_key(name) {
-            let kinds: Vec<&str> = vpsc::param_types::ParamType::ALL
+            let kinds: Vec<&str> = vpsc_contract::param_types::ParamType::ALL
                 .iter()
                 .map(|k| k.name())
                 .collect();
@@ -685,7 +686,7 @@ fn check_relation(rel: &str) -> std::result::Result<(), String> {
             .split(|c: char| c.is_whitespace() || c == '(' || c == ':')
             .next()
             .unwrap_or("");
-        vpsc::names::package(name)?;
+        vpsc_contract::names::package(name)?;
         if alt.contains('(') {
             let inner = alt
                 .split_once('(')
@@ -721,7 +722,7 @@ fn check_relation(rel: &str) -> std::result::Result<(), String> {
         let name = r
             .try_name()
             .ok_or_else(|| format!("`{rel}` has an entry without a package name"))?;
-        vpsc::names::package(&name)?;
+        vpsc_contract::names::package(&name)?;
     }
     Ok(())
 }
@@ -1121,10 +1122,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// A module's CIS waivers name rules the runtime has, under the benchmark
 /// that numbers them so, and say why.
 fn check_cis_waivers(
-    waivers: &[vpsc::plan::CisWaiver],
+    waivers: &[vpsc_contract::plan::CisWaiver],
     at: &dyn Fn(&str) -> Location,
 ) -> Result<()> {
-    let rules = vpsc::cis::rules().map_err(|what| Error::invalid(at("cis_waivers"), what, None))?;
+    let rules = vpsc_contract::cis::rule_ids()
+        .map_err(|what| Error::invalid(at("cis_waivers"), what, None))?;
     for w in waivers {
         if w.id.is_empty() || w.reason.trim().is_empty() {
             return Err(Error::invalid(

@@ -94,7 +94,7 @@ fn scan_command(root: &Root, args: ScanArgs, json: bool) -> Result<i32> {
         textfile,
     } = args;
     let benchmark = match which.as_str() {
-        "auto" => Benchmark::detect(root),
+        "auto" => crate::cis::benchmark_of(root),
         "debian12" => Benchmark::Debian12,
         "debian13" => Benchmark::Debian13,
         other => {
@@ -324,6 +324,7 @@ fn remediate(
 ) -> Result<i32> {
     let plan = crate::plan::Plan::own(
         REMEDIATION,
+        crate::VERSION,
         vec![crate::plan::Effect::CisRemediation {
             level,
             profile,
@@ -334,19 +335,21 @@ fn remediate(
         // A change like configure: under the runtime's lock, audited, and
         // a failure fires the on-error hooks.
         let (state, _lock) = super::open_locked(root)?;
-        let result = crate::converge::configure_plan(root, &state, &plan, &crate::cis::remedy::Remediations).map(|report| {
-            if json {
-                super::print_json(&report);
-            } else {
-                outln!(
-                    "{} applied, {} undone, {} unchanged; `vpsc cis revert` undoes them",
-                    report.applied.len(),
-                    report.undone.len(),
-                    report.unchanged.len()
-                );
-            }
-            0
-        });
+        let result =
+            crate::converge::configure_plan(root, &state, &plan, &crate::cis::remedy::Remediations)
+                .map(|report| {
+                    if json {
+                        super::print_json(&report);
+                    } else {
+                        outln!(
+                            "{} applied, {} undone, {} unchanged; `vpsc cis revert` undoes them",
+                            report.applied.len(),
+                            report.undone.len(),
+                            report.unchanged.len()
+                        );
+                    }
+                    0
+                });
         return super::audited(root, &state, "cis.remediate", REMEDIATION, result);
     }
     let state = crate::state::State::open(root)?;

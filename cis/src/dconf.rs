@@ -1,0 +1,180 @@
+//! GNOME's system settings as dconf compiles them: the keyfiles of
+//! `/etc/dconf/db/<db>.d/` (`[org/gnome/login-screen]` then
+//! `key=value`), a later file overriding an earlier one, and the locks in
+//! `<db>.d/locks/` that users cannot override. Only the keyfiles are read:
+//! the compiled databases are what `dconf update` makes of them.
+
+use super::checks::{CisStatus, Evidence, Verdict, verdict};
+use vpsc_engine::root::Root;
+
+/// The keyfile directories (`local.d`, `gdm.d`, …) and their files, in
+/// the order dconf reads them.
+fn files(root: &Root, locks: bool) -> Vec<String> {
+    let base = "/etc/dconf/db";
+    let mut dbs: Vec<String> = root
+        .read_dir_names(base)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n.ends_with(".d"))
+        .collect();
+    dbs.sort();
+    let mut out = Vec::new();
+    for db in dbs {
+        let dir = if locks {
+            format!("{base}/{db}/locks")
+        } else {
+            format!("{base}/{db}")
+        };
+        let mut names: Vec<String> = root
+            .read_dir_names(&dir)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| {
+                root.symlink_metadata(&format!("{dir}/{n}"))
+                    .is_ok_and(|m| m.is_file())
+            })
+            .collect();
+        names.sort();
+        out.extend(names.into_iter().map(|n| format!("{dir}/{n}")));
+    }
+    out
+}
+
+/// The value `/org/gnome/…/key` is set to, with where.
+fn value(root: &Root, key_path: &str) -> Option<(String, usize, String)> {
+    let (dir, key) = key_path.trim_start_matches('/').rsplit_once('/')?;
+    let mut last = None;
+    for f in files(root, false) {
+        let Ok(text) = root.read_to_string(&f) else {
+            continue;
+        };
+        let mut section = String::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.starts_with('#') {
+                continue;
+            }
+            if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = s.trim_matches('/').to_owned();
+            } else if section == dir
+                && let Some((k, v)) = line.split_once('=')
+                && k.trim() == key
+            {
+                last = Some((f.clone(), i + 1, v.trim().to_owned()));
+            }
+        }
+    }
+    last
+}
+
+/// A GNOME setting has one of `one_of` (GVariant text, e.g. `true`), or a
+/// number (the last word: `uint32 900`) within `min..=max`.
+pub fn setting(
+    root: &Root,
+    key: &str,
+    one_of: &[String],
+    min: Option<u64>,
+    max: Option<u64>,
+) -> Verdict {
+    let Some((file, line, v)) = value(root, key) else {
+        return verdict(
+            CisStatus::Fail,
+            vec![Evidence::said(format!(
+                "{key} is not set in /etc/dconf/db/*.d"
+            ))],
+        );
+    };
+    let mut ok = one_of.is_empty() || one_of.contains(&v);
+    if min.is_some() || max.is_some() {
+        let n = v
+            .split_whitespace()
+            .last()
+            .and_then(|n| n.parse::<u64>().ok());
+        ok &= n.is_some_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m));
+    }
+    verdict(
+        if ok { CisStatus::Pass } else { CisStatus::Fail },
+        vec![Evidence::at(&file, line, format!("{key}={v}"))],
+    )
+}
+
+/// A GNOME setting is locked: a line of a `locks/` file names it.
+pub fn locked(root: &Root, key: &str) -> Verdict {
+    for f in files(root, true) {
+        let Ok(text) = root.read_to_string(&f) else {
+            continue;
+        };
+        if let Some((i, _)) = text.lines().enumerate().find(|(_, l)| l.trim() == key) {
+            return verdict(
+                CisStatus::Pass,
+                vec![Evidence::at(&f, i + 1, format!("{key} is locked"))],
+            );
+        }
+    }
+    verdict(
+        CisStatus::Fail,
+        vec![Evidence::said(format!(
+            "{key} is not locked: users may change it"
+        ))],
+    )
+}
+
+/// The last value of `key` in `[section]` of /etc/gdm3/daemon.conf
+/// (Debian's name for GDM's custom.conf), with its line: GKeyFile keeps
+/// the last of repeated keys.
+fn gdm_value(root: &Root, section: &str, key: &str) -> Option<(usize, String)> {
+    let text = root.read_to_string(GDM_CONF).unwrap_or_default();
+    let mut current = String::new();
+    let mut found = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = s.to_ascii_lowercase();
+        } else if current == section
+            && let Some((k, v)) = line.split_once('=')
+            && k.trim() == key
+        {
+            found = Some((i + 1, v.trim().to_owned()));
+        }
+    }
+    found
+}
+
+const GDM_CONF: &str = "/etc/gdm3/daemon.conf";
+
+/// GDM's XDMCP is off: `Enable` in `[xdmcp]` is not true.
+pub fn xdmcp_off(root: &Root) -> Verdict {
+    match gdm_value(root, "xdmcp", "Enable") {
+        Some((line, v)) if v.eq_ignore_ascii_case("true") => verdict(
+            CisStatus::Fail,
+            vec![Evidence::at(GDM_CONF, line, format!("Enable={v}"))],
+        ),
+        _ => verdict(
+            CisStatus::Pass,
+            vec![Evidence::at(GDM_CONF, 0, "XDMCP is not enabled")],
+        ),
+    }
+}
+
+/// GDM offers no Wayland session, so no Xwayland runs under it:
+/// `WaylandEnable=false` in `[daemon]` (GDM's default is true).
+pub fn wayland_off(root: &Root) -> Verdict {
+    match gdm_value(root, "daemon", "WaylandEnable") {
+        Some((line, v)) if v.eq_ignore_ascii_case("false") => verdict(
+            CisStatus::Pass,
+            vec![Evidence::at(GDM_CONF, line, format!("WaylandEnable={v}"))],
+        ),
+        Some((line, v)) => verdict(
+            CisStatus::Fail,
+            vec![Evidence::at(GDM_CONF, line, format!("WaylandEnable={v}"))],
+        ),
+        None => verdict(
+            CisStatus::Fail,
+            vec![Evidence::at(
+                GDM_CONF,
+                0,
+                "WaylandEnable is not set in [daemon]: GDM enables Wayland, and Xwayland with it",
+            )],
+        ),
+    }
+}

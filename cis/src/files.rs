@@ -1,0 +1,262 @@
+//! Modes and owners of the files a glob names (`/etc/audit/**/*.rules`,
+//! `{audit_log_dir}/*`), each constraint optional, so that CIS's separate
+//! mode, owner and group recommendations judge only their own part.
+//!
+//! Globs are expanded under the root as the shell and find(1) would: `*`
+//! and `?` within one component (hidden names only when the component
+//! starts with a dot), `**` for any depth of directories. A pattern
+//! without glob characters names one path of any type; a glob matches
+//! regular files only. Modes and owners are those of the file a symlink
+//! points to (`stat -L`, as CIS's audits use). `{audit_log_dir}` is the
+//! directory of auditd.conf's `log_file`.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+use super::checks::{CisStatus, Evidence, Facts, Verdict, verdict};
+use super::rsyslog::glob_match;
+use vpsc_engine::root::Root;
+
+/// Bound on directory depth under `**`.
+const MAX_DEPTH: usize = 32;
+
+/// The paths `pattern` names under `root`, sorted, as seen from the root.
+pub fn expand(root: &Root, pattern: &str) -> Vec<String> {
+    let literal = !pattern.contains(['*', '?']);
+    if literal {
+        return if root.metadata(pattern).is_ok() {
+            vec![pattern.to_owned()]
+        } else {
+            Vec::new()
+        };
+    }
+    let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty()).collect();
+    let mut out = Vec::new();
+    walk(root, String::new(), &parts, &mut out, 0);
+    out.retain(|p| root.metadata(p).is_ok_and(|m| m.is_file()));
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn walk(root: &Root, at: String, parts: &[&str], out: &mut Vec<String>, depth: usize) {
+    let Some((first, rest)) = parts.split_first() else {
+        out.push(if at.is_empty() { "/".into() } else { at });
+        return;
+    };
+    if depth > MAX_DEPTH {
+        return;
+    }
+    if *first == "**" {
+        // Zero directories, or one more and `**` again.
+        walk(root, at.clone(), rest, out, depth + 1);
+        for (name, is_dir) in entries(root, &at) {
+            if is_dir && !name.starts_with('.') {
+                walk(root, format!("{at}/{name}"), parts, out, depth + 1);
+            }
+        }
+        return;
+    }
+    if !first.contains(['*', '?']) {
+        let next = format!("{at}/{first}");
+        if root.symlink_metadata(&next).is_ok() {
+            walk(root, next, rest, out, depth + 1);
+        }
+        return;
+    }
+    for (name, _) in entries(root, &at) {
+        if (first.starts_with('.') || !name.starts_with('.')) && glob_match(first, &name) {
+            walk(root, format!("{at}/{name}"), rest, out, depth + 1);
+        }
+    }
+}
+
+/// Names in directory `at` (as seen from the root) and whether each is a
+/// directory (not following symlinks, so `**` cannot loop).
+fn entries(root: &Root, at: &str) -> Vec<(String, bool)> {
+    let dir = if at.is_empty() { "/" } else { at };
+    let Ok(list) = root.read_dir_names(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<(String, bool)> = list
+        .into_iter()
+        .map(|n| {
+            let is_dir = root
+                .symlink_metadata(&format!("{}/{n}", dir.trim_end_matches('/')))
+                .is_ok_and(|m| m.is_dir());
+            (n, is_dir)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Whether account name `name` is one of `allowed` (`root|adm`).
+pub fn one_of(allowed: &str, name: &str) -> bool {
+    allowed.split('|').any(|a| a == name)
+}
+
+/// Judges a files_access check.
+pub fn judge(
+    f: &Facts<'_>,
+    paths: &[String],
+    max_mode: Option<&str>,
+    owner: Option<&str>,
+    group: Option<&str>,
+) -> Verdict {
+    let root = f.root();
+    let max = max_mode.and_then(|m| vpsc_contract::plan::parse_mode(m).ok());
+    let mut matched = Vec::new();
+    for p in paths {
+        let p = if p.contains("{audit_log_dir}") {
+            p.replace("{audit_log_dir}", &f.auditd().log_dir())
+        } else {
+            p.clone()
+        };
+        matched.extend(expand(root, &p));
+    }
+    matched.sort();
+    matched.dedup();
+    if matched.is_empty() {
+        return verdict(
+            CisStatus::Notapplicable,
+            vec![Evidence::said(format!(
+                "nothing matches {}",
+                paths.join(" ")
+            ))],
+        );
+    }
+    let wanted = [
+        max_mode.map(|m| format!("at most {m}")),
+        owner.map(|o| format!("owner {o}")),
+        group.map(|g| format!("group {g}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ");
+    let mut bad = Vec::new();
+    let mut good = Vec::new();
+    for p in &matched {
+        let Ok(meta) = root.metadata(p) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        let u = root.account_name("/etc/passwd", meta.uid());
+        let g = root.account_name("/etc/group", meta.gid());
+        let ok = max.is_none_or(|m| mode & !m == 0)
+            && owner.is_none_or(|o| one_of(o, &u))
+            && group.is_none_or(|x| one_of(x, &g));
+        let e = Evidence::at(p, 0, format!("{u}:{g} {mode:04o}"));
+        if ok {
+            good.push(e)
+        } else {
+            bad.push(Evidence {
+                value: format!("{} (wanted {wanted})", e.value),
+                ..e
+            })
+        }
+    }
+    if bad.is_empty() {
+        verdict(CisStatus::Pass, good)
+    } else {
+        verdict(CisStatus::Fail, bad)
+    }
+}
+
+pub(super) fn file_access(
+    root: &Root,
+    path: &str,
+    max_mode: &str,
+    owner: &str,
+    group: &str,
+) -> Verdict {
+    if path.contains('*') {
+        let files = super::expand(root, path);
+        if files.is_empty() {
+            return verdict(
+                CisStatus::Notapplicable,
+                vec![Evidence::said(format!("no file matches {path}"))],
+            );
+        }
+        let verdicts: Vec<Verdict> = files
+            .iter()
+            .map(|p| file_access(root, p, max_mode, owner, group))
+            .collect();
+        let failed = verdicts.iter().any(|v| v.status == CisStatus::Fail);
+        return verdict(
+            if failed {
+                CisStatus::Fail
+            } else {
+                CisStatus::Pass
+            },
+            verdicts.into_iter().flat_map(|v| v.evidence).collect(),
+        );
+    }
+    let Ok(meta) = root.metadata(path) else {
+        return verdict(
+            CisStatus::Notapplicable,
+            vec![Evidence::at(path, 0, "does not exist")],
+        );
+    };
+    let max = vpsc_contract::plan::parse_mode(max_mode).unwrap_or(0);
+    let mode = meta.permissions().mode() & 0o7777;
+    let name = |file: &str, id: u32| root.account_name(file, id);
+    let (u, g) = (
+        name("/etc/passwd", meta.uid()),
+        name("/etc/group", meta.gid()),
+    );
+    // `root|shadow`: any of these.
+    let ok =
+        mode & !max == 0 && owner.split('|').any(|o| o == u) && group.split('|').any(|x| x == g);
+    verdict(
+        if ok { CisStatus::Pass } else { CisStatus::Fail },
+        vec![Evidence::at(
+            path,
+            0,
+            format!("{u}:{g} {mode:04o} (wanted {owner}:{group}, at most {max_mode})"),
+        )],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_expand_as_find_and_the_shell_do() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = Root::new(dir.path());
+        for p in [
+            "etc/audit/auditd.conf",
+            "etc/audit/rules.d/audit.rules",
+            "etc/audit/rules.d/deep/x.rules",
+            "etc/audit/plugins.d/af_unix.conf",
+            "etc/audit/audit-stop.rules",
+            "etc/audit/.hidden.conf",
+        ] {
+            let path = dir.path().join(p);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, "").expect("write");
+        }
+        assert_eq!(
+            expand(&root, "/etc/audit/**/*.rules"),
+            vec![
+                "/etc/audit/audit-stop.rules",
+                "/etc/audit/rules.d/audit.rules",
+                "/etc/audit/rules.d/deep/x.rules"
+            ]
+        );
+        assert_eq!(
+            expand(&root, "/etc/audit/**/*.conf"),
+            vec![
+                "/etc/audit/auditd.conf",
+                "/etc/audit/plugins.d/af_unix.conf"
+            ]
+        );
+        assert_eq!(
+            expand(&root, "/etc/audit/rules.d"),
+            vec!["/etc/audit/rules.d"]
+        );
+        assert!(expand(&root, "/etc/nothing/*").is_empty());
+    }
+}

@@ -1,0 +1,32 @@
+//! Onboarding and offboarding people (`vpsc-user`).
+//!
+//! The pure building blocks (input validation, SSH public keys, TOTP
+//! secrets, terminal QR codes) change nothing: callers pass in file texts
+//! and the current time. The rest changes the system: the account and
+//! what it holds (groups, sudoers drop-in, SSH keys, TOTP), each change a
+//! step with its undo and an audit event.
+
+mod base64;
+pub mod create;
+pub mod delete;
+pub mod input;
+pub mod manage;
+pub mod qr;
+pub mod rbac;
+pub mod recover;
+pub mod sshkey;
+pub mod store;
+pub mod sudoers;
+pub mod totp;
+pub mod twofactor;
+pub mod tx;
+
+use vpsc_engine::error::Error;
+
+/// Maps a validator's message to [`Error::Invalid`] with `hint`.
+pub fn invalid(hint: &str) -> impl Fn(String) -> Error + '_ {
+    move |what| Error::Invalid {
+        what,
+        hint: hint.to_owned(),
+    }
+}
