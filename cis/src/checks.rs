@@ -25,6 +25,7 @@ use super::sshd::{self, SshdConfig};
 use super::timesync;
 use super::walk::Walk;
 use super::{accounts, aide, cron, files, logindefs, mounts, packages, rsyslog, sudoers, units};
+use vpsc_contract::Invalid;
 use vpsc_engine::root::Root;
 
 /// One check. Externally tagged, as the module checks: `{sysctl: {…}}`.
@@ -744,7 +745,7 @@ impl<'r> Facts<'r> {
 
 impl CisCheck {
     /// Checks names and values the rule file gives.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         match self {
             CisCheck::Sysctl { key, value } => {
                 vpsc_contract::names::sysctl_key(key)?;
@@ -761,49 +762,53 @@ impl CisCheck {
             }
             CisCheck::FileAccess { max_mode, .. } => vpsc_contract::plan::parse_mode(max_mode)
                 .map(drop)
-                .map_err(|p| p.what),
+                .map_err(|p| Invalid::new(p.what)),
             CisCheck::Sshd {
                 option,
                 max_startups: Some(limit),
                 ..
             } => {
                 if !option.eq_ignore_ascii_case("MaxStartups") {
-                    return Err(format!("max_startups is for MaxStartups, not {option}"));
+                    return Err(Invalid::new(format!(
+                        "max_startups is for MaxStartups, not {option}"
+                    )));
                 }
-                sshd::Startups::parse(limit)
-                    .map(drop)
-                    .ok_or_else(|| format!("max_startups {limit:?} is not start:rate:full"))
+                sshd::Startups::parse(limit).map(drop).ok_or_else(|| {
+                    Invalid::new(format!("max_startups {limit:?} is not start:rate:full"))
+                })
             }
             CisCheck::Sudoers { option, .. } => {
                 let name = option.strip_prefix('!').unwrap_or(option);
                 if !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
                     Ok(())
                 } else {
-                    Err(format!(
+                    Err(Invalid::new(format!(
                         "sudoers option {option:?} is not a Defaults name or !name"
-                    ))
+                    )))
                 }
             }
             CisCheck::Pam { kind, module, .. } => {
                 if !["auth", "account", "password", "session"].contains(&kind.as_str()) {
-                    return Err(format!(
+                    return Err(Invalid::new(format!(
                         "PAM type {kind:?} is not auth, account, password or session"
-                    ));
+                    )));
                 }
                 if module.ends_with(".so") {
                     Ok(())
                 } else {
-                    Err(format!("PAM module {module:?} is not a .so file name"))
+                    Err(Invalid::new(format!(
+                        "PAM module {module:?} is not a .so file name"
+                    )))
                 }
             }
             CisCheck::DefaultUmask { at_least } | CisCheck::RootUmask { at_least } => {
                 shell::parse_umask(at_least)
                     .map(drop)
-                    .ok_or_else(|| format!("umask {at_least:?} is not octal"))
+                    .ok_or_else(|| Invalid::new(format!("umask {at_least:?} is not octal")))
             }
             CisCheck::FilePresent { max_mode, .. } => vpsc_contract::plan::parse_mode(max_mode)
                 .map(drop)
-                .map_err(|p| p.what),
+                .map_err(|p| Invalid::new(p.what)),
             CisCheck::WhenInstalled { package, check } => {
                 vpsc_contract::names::package(package)?;
                 check.validate()
@@ -824,31 +829,37 @@ impl CisCheck {
             } => {
                 vpsc_contract::names::unit(name)?;
                 if enabled.is_none() && active.is_none() {
-                    Err(format!("unit {name}: say enabled, active or both"))
+                    Err(Invalid::new(format!(
+                        "unit {name}: say enabled, active or both"
+                    )))
                 } else {
                     Ok(())
                 }
             }
             CisCheck::Journald { key, one_of } => {
                 if !journald::known(key) {
-                    Err(format!("journald key {key} is not one the scanner reads"))
+                    Err(Invalid::new(format!(
+                        "journald key {key} is not one the scanner reads"
+                    )))
                 } else if one_of.is_empty() || !one_of.iter().all(|v| journald::valid_value(key, v))
                 {
-                    Err(format!(
+                    Err(Invalid::new(format!(
                         "journald {key}: one_of {one_of:?} are not values of it"
-                    ))
+                    )))
                 } else {
                     Ok(())
                 }
             }
-            CisCheck::Rsyslog(property) => property.validate(),
+            CisCheck::Rsyslog(property) => property.validate().map_err(Invalid::new),
             CisCheck::AuditdConf { key, one_of, min } => {
                 if !auditd::known(key) {
-                    Err(format!(
+                    Err(Invalid::new(format!(
                         "auditd.conf key {key} is not one the scanner knows the default of"
-                    ))
+                    )))
                 } else if one_of.is_empty() && min.is_none() {
-                    Err(format!("auditd.conf {key}: say one_of or min"))
+                    Err(Invalid::new(format!(
+                        "auditd.conf {key}: say one_of or min"
+                    )))
                 } else {
                     Ok(())
                 }
@@ -866,7 +877,7 @@ impl CisCheck {
                 {
                     return Err("audit_rules requires nothing".into());
                 }
-                audit_rules::validate(rules, for_each_setid_file.as_deref())
+                audit_rules::validate(rules, for_each_setid_file.as_deref()).map_err(Invalid::new)
             }
             CisCheck::KernelCmdline { param, one_of, min } => {
                 let name = !param.is_empty()
@@ -874,9 +885,13 @@ impl CisCheck {
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
                 if !name {
-                    Err(format!("{param:?} is not a kernel parameter name"))
+                    Err(Invalid::new(format!(
+                        "{param:?} is not a kernel parameter name"
+                    )))
                 } else if one_of.is_empty() && min.is_none() {
-                    Err(format!("kernel parameter {param}: say one_of or min"))
+                    Err(Invalid::new(format!(
+                        "kernel parameter {param}: say one_of or min"
+                    )))
                 } else {
                     Ok(())
                 }
@@ -896,10 +911,10 @@ impl CisCheck {
                 max_mode.as_deref().map_or(Ok(()), |m| {
                     vpsc_contract::plan::parse_mode(m)
                         .map(drop)
-                        .map_err(|p| p.what)
+                        .map_err(|p| Invalid::new(p.what))
                 })
             }
-            CisCheck::LogFiles { classes, .. } => logfiles::validate(classes),
+            CisCheck::LogFiles { classes, .. } => logfiles::validate(classes).map_err(Invalid::new),
             CisCheck::AideRules { paths, attributes }
                 if paths.is_empty() || attributes.is_empty() =>
             {

@@ -84,7 +84,7 @@ pub struct RuleIds {
 }
 
 /// The IDs of every shipped rule (what a module's waiver may name).
-pub fn rule_ids() -> Result<Vec<RuleIds>, String> {
+pub fn rule_ids() -> Result<Vec<RuleIds>, crate::Invalid> {
     let mut out = Vec::new();
     for (name, text) in RULE_FILES {
         let parsed: Option<Vec<RuleIds>> = serde_norway::from_str(text).map_err(|e| {

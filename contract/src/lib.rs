@@ -4,7 +4,10 @@
 //! here touches a system: no database, no system calls.
 
 pub mod cis;
+mod invalid;
 pub mod names;
 pub mod param_types;
 pub mod plan;
 pub mod render;
+
+pub use invalid::Invalid;

@@ -1,7 +1,7 @@
 //! Validators for every name that reaches the system (docs/architecture.md principle 6).
 //!
-//! Each returns the what-and-how message as `Err(String)`; callers wrap it
-//! in their own error type with the file or argument it came from.
+//! Each refuses with an [`Invalid`] saying what and how; callers wrap it in
+//! their own error type with the file or argument it came from.
 
 /// The journal `vpsc cis remediate` records its changes under; no module
 /// may take this name.
@@ -11,9 +11,11 @@ pub const CIS_JOURNAL: &str = "cis";
 /// module may take this name.
 pub const TWO_FACTOR_JOURNAL: &str = "vpsc-2fa";
 
+use crate::Invalid;
+
 /// Debian Policy §5.6.1: lowercase letters, digits, `+ - .`, at least two
 /// characters, starting with an alphanumeric.
-pub fn package(name: &str) -> Result<(), String> {
+pub fn package(name: &str) -> Result<(), Invalid> {
     let ok = name.len() >= 2
         && name
             .chars()
@@ -25,15 +27,15 @@ pub fn package(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        Err(Invalid::new(format!(
             "`{name}` is not a valid Debian package name: use lowercase letters, digits, `+`, `-`, `.`, starting with a letter or digit (Policy §5.6.1)"
-        ))
+        )))
     }
 }
 
 /// A module name becomes part of `vpsc-mod-<name>`: lowercase letters,
 /// digits and `-`, starting with a letter, at most 40 characters.
-pub fn module(name: &str) -> Result<(), String> {
+pub fn module(name: &str) -> Result<(), Invalid> {
     let ok = !name.is_empty()
         && name.len() <= 40
         && name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -44,14 +46,14 @@ pub fn module(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        Err(Invalid::new(format!(
             "`{name}` is not a valid module name: use lowercase letters, digits and `-`, starting with a letter (at most 40 characters)"
-        ))
+        )))
     }
 }
 
 /// A parameter or command identifier: `[a-z_][a-z0-9_]*`.
-pub fn identifier(name: &str) -> Result<(), String> {
+pub fn identifier(name: &str) -> Result<(), Invalid> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
@@ -61,14 +63,14 @@ pub fn identifier(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        Err(Invalid::new(format!(
             "`{name}` is not a valid identifier: use lowercase letters, digits and `_`, starting with a letter"
-        ))
+        )))
     }
 }
 
 /// A Debian user name (useradd's default NAME_REGEX, at most 32 characters).
-pub fn user(name: &str) -> Result<(), String> {
+pub fn user(name: &str) -> Result<(), Invalid> {
     let ok = !name.is_empty()
         && name.len() <= 32
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
@@ -78,19 +80,19 @@ pub fn user(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        Err(Invalid::new(format!(
             "`{name}` is not a valid user name: use lowercase letters, digits, `_` and `-`, starting with a letter, at most 32 characters"
-        ))
+        )))
     }
 }
 
 /// A group name follows the same rules as a user name.
-pub fn group(name: &str) -> Result<(), String> {
-    user(name).map_err(|e| e.replace("user name", "group name"))
+pub fn group(name: &str) -> Result<(), Invalid> {
+    user(name).map_err(|e| Invalid::new(e.what.replace("user name", "group name")))
 }
 
 /// A systemd unit name with a known suffix.
-pub fn unit(name: &str) -> Result<(), String> {
+pub fn unit(name: &str) -> Result<(), Invalid> {
     const SUFFIXES: [&str; 7] = [
         ".service", ".socket", ".timer", ".target", ".path", ".mount", ".swap",
     ];
@@ -105,14 +107,14 @@ pub fn unit(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        Err(Invalid::new(format!(
             "`{name}` is not a valid systemd unit name: use letters, digits, `:-_.@` and a suffix such as `.service` or `.timer`"
-        ))
+        )))
     }
 }
 
 /// A sysctl key such as `net.ipv4.ip_forward`.
-pub fn sysctl_key(key: &str) -> Result<(), String> {
+pub fn sysctl_key(key: &str) -> Result<(), Invalid> {
     let ok = !key.is_empty()
         && key.split('.').all(|part| {
             !part.is_empty()
@@ -123,25 +125,25 @@ pub fn sysctl_key(key: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        Err(Invalid::new(format!(
             "`{key}` is not a valid sysctl key: dotted words of letters, digits, `_` and `-` (e.g. net.ipv4.ip_forward)"
-        ))
+        )))
     }
 }
 
 /// A sysctl value: printable, single line.
-pub fn sysctl_value(value: &str) -> Result<(), String> {
+pub fn sysctl_value(value: &str) -> Result<(), Invalid> {
     if value.is_empty() || value.chars().any(|c| c.is_control() && c != '\t') {
-        Err(format!(
+        Err(Invalid::new(format!(
             "sysctl value {value:?} must be a non-empty single line"
-        ))
+        )))
     } else {
         Ok(())
     }
 }
 
 /// A command name looked up on PATH: no slash, printable.
-pub fn command(name: &str) -> Result<(), String> {
+pub fn command(name: &str) -> Result<(), Invalid> {
     let ok = !name.is_empty()
         && !name.contains('/')
         && name
@@ -150,14 +152,14 @@ pub fn command(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        Err(Invalid::new(format!(
             "`{name}` is not a valid command name (no `/`, letters, digits and `+-._`)"
-        ))
+        )))
     }
 }
 
 /// A host name (RFC 1123 labels) or an IPv4/IPv6 address.
-pub fn host(name: &str) -> Result<(), String> {
+pub fn host(name: &str) -> Result<(), Invalid> {
     if name.parse::<std::net::IpAddr>().is_ok() {
         return Ok(());
     }
@@ -173,9 +175,9 @@ pub fn host(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        Err(Invalid::new(format!(
             "`{name}` is not a host name or IP address (labels of letters, digits and `-`, separated by dots)"
-        ))
+        )))
     }
 }
 

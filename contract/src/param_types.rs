@@ -75,7 +75,7 @@ impl ParamType {
     }
 
     /// Whether `s` is a value of this type; the error says what is expected.
-    pub fn check(self, s: &str) -> Result<(), String> {
+    pub fn check(self, s: &str) -> Result<(), crate::Invalid> {
         let ok = match self {
             ParamType::Line => !s.contains(['"', '\\']) && !s.contains(char::is_control),
             ParamType::Text => !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
@@ -117,7 +117,10 @@ impl ParamType {
         if ok {
             Ok(())
         } else {
-            Err(format!("`{s}` is not a {}", self.describe()))
+            Err(crate::Invalid::new(format!(
+                "`{s}` is not a {}",
+                self.describe()
+            )))
         }
     }
 
@@ -142,17 +145,21 @@ impl ParamType {
     /// Checks every string in `value` (recursively through lists and maps);
     /// an empty string passes when `empty_ok` (the default is empty: "not
     /// set"). The error names where in the value the bad string is.
-    pub fn check_value(self, value: &serde_json::Value, empty_ok: bool) -> Result<(), String> {
+    pub fn check_value(
+        self,
+        value: &serde_json::Value,
+        empty_ok: bool,
+    ) -> Result<(), crate::Invalid> {
         match value {
             serde_json::Value::String(s) if s.is_empty() && empty_ok => Ok(()),
             serde_json::Value::String(s) => self.check(s),
             serde_json::Value::Array(items) => items.iter().enumerate().try_for_each(|(i, v)| {
                 self.check_value(v, false)
-                    .map_err(|e| format!("item {}: {e}", i + 1))
+                    .map_err(|e| e.within(format!("item {}", i + 1)))
             }),
             serde_json::Value::Object(map) => map.iter().try_for_each(|(k, v)| {
                 self.check_value(v, false)
-                    .map_err(|e| format!("`{k}`: {e}"))
+                    .map_err(|e| e.within(format!("`{k}`")))
             }),
             _ => Ok(()),
         }
@@ -273,7 +280,7 @@ mod tests {
     fn lists_and_maps_are_checked_string_by_string() {
         let peers = serde_json::json!([{"public_key": "abc=", "allowed_ips": "10.8.0.2/32"}, {"public_key": "x\"y"}]);
         let e = Line.check_value(&peers, false).expect_err("quote");
-        assert!(e.starts_with("item 2: `public_key`:"), "{e}");
+        assert!(e.what.starts_with("item 2: `public_key`:"), "{e}");
         assert_eq!(
             Locale.check_value(&serde_json::json!(["en_GB.UTF-8 UTF-8"]), false),
             Ok(())

@@ -555,7 +555,7 @@ impl Check {
             Check::FileContains { path, text } => {
                 check_path(path, PathRule::Anywhere)?;
                 if text.is_empty() {
-                    return Err(problem("file_contains needs a non-empty `text`".into()));
+                    return Err(problem("file_contains needs a non-empty `text`"));
                 }
                 Ok(())
             }
@@ -752,7 +752,7 @@ impl Plan {
     /// of the default (unless the default is null), where the parameter
     /// has `choices` it is one of them, and where it has a declared type
     /// every string in it is of that type. The error says what is allowed.
-    pub fn check_value(&self, name: &str, value: &serde_json::Value) -> Result<(), String> {
+    pub fn check_value(&self, name: &str, value: &serde_json::Value) -> Result<(), crate::Invalid> {
         let show = |v: &serde_json::Value| serde_json::to_string(v).unwrap_or_default();
         let whole_file = self.types.get(name) == Some(&crate::param_types::ParamType::Text);
         if crate::param_types::control_character(value).is_some() && !whole_file {
@@ -764,16 +764,19 @@ impl Plan {
             && !allowed.contains(value)
         {
             let list: Vec<String> = allowed.iter().map(show).collect();
-            return Err(format!("it must be one of {}", list.join(", ")));
+            return Err(crate::Invalid::new(format!(
+                "it must be one of {}",
+                list.join(", ")
+            )));
         }
         match self.parameters.get(name) {
             Some(default) if !default.is_null() && json_type(default) != json_type(value) => {
-                Err(format!(
+                Err(crate::Invalid::new(format!(
                     "it is a {} but must be a {}, like the default {}",
                     json_type(value),
                     json_type(default),
                     show(default)
-                ))
+                )))
             }
             _ => match self.types.get(name) {
                 Some(kind) => {
@@ -879,17 +882,19 @@ pub fn parse_port(text: &str) -> Result<u16, PlanProblem> {
     }
 }
 
-fn problem(what: String) -> PlanProblem {
-    PlanProblem { what }
+fn problem(what: impl std::fmt::Display) -> PlanProblem {
+    PlanProblem {
+        what: what.to_string(),
+    }
 }
 
 /// A condition is an expression, not a template: `{{` would make it render
 /// to a string that is always true.
 fn check_condition(when: Option<&str>) -> Result<(), PlanProblem> {
     match when {
-        Some(w) if w.trim().is_empty() => Err(problem(
-            "`when` is empty; remove it or write a condition".into(),
-        )),
+        Some(w) if w.trim().is_empty() => {
+            Err(problem("`when` is empty; remove it or write a condition"))
+        }
         Some(w) if w.contains("{{") || w.contains("{%") => Err(problem(format!(
             "`when: {w}` is an expression, not a template: drop the `{{{{ }}}}`"
         ))),
@@ -932,7 +937,7 @@ fn check_mode(mode: u32) -> Result<(), PlanProblem> {
 pub fn check_argv(argv: &[String]) -> Result<(), PlanProblem> {
     let Some(first) = argv.first() else {
         return Err(problem(
-            "a command needs at least one argument (the program)".into(),
+            "a command needs at least one argument (the program)",
         ));
     };
     if first.contains("{{") {
@@ -941,7 +946,7 @@ pub fn check_argv(argv: &[String]) -> Result<(), PlanProblem> {
         )));
     }
     if argv.iter().any(|a| a.contains('\0')) {
-        return Err(problem("a command argument contains a NUL byte".into()));
+        return Err(problem("a command argument contains a NUL byte"));
     }
     Ok(())
 }

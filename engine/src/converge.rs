@@ -68,8 +68,8 @@ impl Expand for NoExpansion {
 
 /// Reads and validates the plan of `module` from the root.
 pub fn load_plan(root: &Root, module: &str) -> Result<Plan> {
-    vpsc_contract::names::module(module).map_err(|what| Error::Invalid {
-        what,
+    vpsc_contract::names::module(module).map_err(|e| Error::Invalid {
+        what: e.what,
         hint: "module names are those of the vpsc-mod-* packages without the prefix".into(),
     })?;
     let path = std::path::PathBuf::from(format!("/{PLAN_DIR}/{module}.json"));
@@ -432,8 +432,8 @@ fn still_holds(ctx: &Ctx<'_>, effect: &Effect) -> bool {
 
 /// Undoes every journalled step of `module`, newest first, and forgets it.
 pub fn unconfigure(root: &Root, state: &State, module: &str) -> Result<Report> {
-    vpsc_contract::names::module(module).map_err(|what| Error::Invalid {
-        what,
+    vpsc_contract::names::module(module).map_err(|e| Error::Invalid {
+        what: e.what,
         hint: "module names are those of the vpsc-mod-* packages without the prefix".into(),
     })?;
     // Undoing never reaches the network: a damaged settings file must not

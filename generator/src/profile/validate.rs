@@ -164,7 +164,7 @@ fn validate_source(path: &Path, text: &str, raw: RawSource) -> Result<Source> {
         }
     }
     for c in &raw.conflicts {
-        check_relation(c).map_err(|what| Error::invalid(at(c), what, None))?;
+        check_relation(c).map_err(|e| Error::invalid(at(c), e.what, None))?;
     }
     let mut deb822 = format!(
         "# Shipped by vpsc-source-{}: {}.\n# Removed with the package; apt verifies with the key in {}.\nTypes: deb\nURIs: {}\nSuites: {}\n",
@@ -259,7 +259,7 @@ fn check_file_name(path: &Path, source: &str, name: &str) -> Result<()> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     vpsc_contract::names::module(name)
-        .map_err(|what| Error::invalid(locate::find(path, source, name, 1), what, None))?;
+        .map_err(|e| Error::invalid(locate::find(path, source, name, 1), e.what, None))?;
     if name == vpsc_contract::names::CIS_JOURNAL {
         return Err(Error::invalid(
             locate::find(path, source, name, 1),
@@ -370,20 +370,20 @@ fn validate_module(path: &Path, source: &str, raw: RawModule) -> Result<Module> 
     check_description(path, source, &raw.description, &raw.long_description)?;
     let at = |needle: &str| locate::find(path, source, needle, 1);
     for dep in &raw.depends {
-        vpsc_contract::names::module(dep).map_err(|what| Error::invalid(at(dep), what, None))?;
+        vpsc_contract::names::module(dep).map_err(|e| Error::invalid(at(dep), e.what, None))?;
     }
     for rel in raw.packages.iter().chain(&raw.suggests) {
         check_relation(rel).map_err(|what| {
             Error::invalid(
                 at(rel.split_whitespace().next().unwrap_or(rel)),
-                what,
+                what.what,
                 Some("write one Debian relation per entry, e.g. `openssh-server (>= 1:9.2)` or `default-mta | mail-transport-agent`".into()),
             )
         })?;
     }
     for name in raw.parameters.keys() {
         vpsc_contract::names::identifier(name)
-            .map_err(|what| Error::invalid(at(name), what, None))?;
+            .map_err(|e| Error::invalid(at(name), e.what, None))?;
     }
     let section = raw.section.clone().unwrap_or_else(|| "admin".into());
     const SECTIONS: [&str; 6] = ["admin", "devel", "net", "utils", "web", "database"];
@@ -677,7 +677,7 @@ fn check_description(path: &Path, source: &str, synopsis: &str, long: &str) -> R
 
 /// One `Depends:` entry: alternatives allowed, each a valid package name
 /// with an optional version constraint.
-fn check_relation(rel: &str) -> std::result::Result<(), String> {
+fn check_relation(rel: &str) -> std::result::Result<(), vpsc_contract::Invalid> {
     // Names first: the relation parser's messages for a bad name are
     // about tokens, not about what the user wrote.
     for alt in rel.split('|') {
@@ -701,10 +701,10 @@ fn check_relation(rel: &str) -> std::result::Result<(), String> {
             if !["<<", "<=", "=", ">=", ">>"].contains(&op.trim())
                 || version.trim().parse::<debversion::Version>().is_err()
             {
-                return Err(format!(
+                return Err(vpsc_contract::Invalid::new(format!(
                     "`{}` has an invalid version constraint `({inner})`: use one of << <= = >= >> and a Debian version",
                     alt.trim()
-                ));
+                )));
             }
         }
     }
@@ -713,10 +713,10 @@ fn check_relation(rel: &str) -> std::result::Result<(), String> {
         .map_err(|e: String| format!("`{rel}` is not a Debian relation: {e}"))?;
     let entries: Vec<_> = relations.entries().collect();
     if entries.len() != 1 {
-        return Err(format!(
+        return Err(vpsc_contract::Invalid::new(format!(
             "`{rel}` holds {} relations; write one per list entry",
             entries.len()
-        ));
+        )));
     }
     for r in entries[0].relations() {
         let name = r
@@ -1126,7 +1126,7 @@ fn check_cis_waivers(
     at: &dyn Fn(&str) -> Location,
 ) -> Result<()> {
     let rules = vpsc_contract::cis::rule_ids()
-        .map_err(|what| Error::invalid(at("cis_waivers"), what, None))?;
+        .map_err(|e| Error::invalid(at("cis_waivers"), e.what, None))?;
     for w in waivers {
         if w.id.is_empty() || w.reason.trim().is_empty() {
             return Err(Error::invalid(

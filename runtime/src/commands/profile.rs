@@ -14,7 +14,7 @@ use crate::state::{ModuleState, State};
 
 fn load(root: &Root, name: &str) -> Result<ProfileDoc> {
     crate::names::module(name).map_err(|what| Error::Invalid {
-        what: what.replace("module name", "profile name"),
+        what: what.what.replace("module name", "profile name"),
         hint: "profile names are those of the vpsc-profile-* packages without the prefix".into(),
     })?;
     let path = std::path::PathBuf::from(format!("/{PROFILE_DIR}/{name}.json"));

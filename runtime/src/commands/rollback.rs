@@ -58,7 +58,7 @@ struct Report<'a> {
 /// `vpsc rollback PROFILE`.
 pub fn rollback(root: &Root, profile: &str, dry_run: bool, json: bool) -> Result<i32> {
     crate::names::module(profile).map_err(|what| Error::Invalid {
-        what: what.replace("module name", "profile name"),
+        what: what.what.replace("module name", "profile name"),
         hint: "profile names are those of the vpsc-profile-* packages without the prefix (`dpkg-query -W 'vpsc-profile-*'`)".into(),
     })?;
     if std::env::var_os("DPKG_MAINTSCRIPT_PACKAGE").is_some() {
