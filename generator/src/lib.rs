@@ -8,7 +8,6 @@ pub mod control;
 pub mod deb;
 pub mod doc;
 pub mod error;
-pub mod graph;
 pub mod keyring;
 pub mod profile;
 pub mod repo;
@@ -110,7 +109,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Graph { inputs: args } => {
             let cat = build::catalogue(&inputs(&args, 0))?;
-            print!("{}", graph::to_dot(&cat));
+            print!("{}", profile::graph::to_dot(&cat));
             Ok(0)
         }
         Command::Repo { action } => repo_command(action),

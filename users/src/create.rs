@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
+use super::enrol::TotpEnrolment;
 use super::sshkey::PublicKey;
 use super::store::{self, KeyRecord, Status, UserRecord};
 use super::sudoers;
@@ -87,15 +88,6 @@ pub struct Created {
     pub steps: Vec<String>,
     /// Whether nothing was changed.
     pub dry_run: bool,
-}
-
-/// TOTP details for the new user's authenticator app.
-#[derive(Debug, Serialize)]
-pub struct TotpEnrolment {
-    /// `otpauth://` URI (also shown as a QR code on a terminal).
-    pub uri: String,
-    /// One-time scratch codes.
-    pub scratch_codes: Vec<String>,
 }
 
 /// Everything checked, nothing changed yet.
@@ -485,13 +477,13 @@ fn run_steps(
         let secret = totp::Secret::generate().map_err(Error::io("read", "/dev/urandom"))?;
         let factor = Rc::clone(&home);
         tx.step("totp", || {
-            super::twofactor::write_secret(&factor, uid, gid, &secret)?;
+            super::enrol::write_secret(&factor, uid, gid, &secret)?;
             Ok((
-                serde_json::json!({"file": factor.shown_of(super::twofactor::SECRET_FILE)}),
-                Box::new(move || factor.remove(super::twofactor::SECRET_FILE)),
+                serde_json::json!({"file": factor.shown_of(super::enrol::SECRET_FILE)}),
+                Box::new(move || factor.remove(super::enrol::SECRET_FILE)),
             ))
         })?;
-        out.totp = Some(super::twofactor::enrolment(root, name, &secret));
+        out.totp = Some(super::enrol::enrolment(root, name, &secret));
     }
 
     let git = Rc::clone(&home);
@@ -565,13 +557,4 @@ fn leave_all(root: &Root, user: &str, groups: &[String]) -> Result<()> {
         accounts::leave(root, user, g)?;
     }
     Ok(())
-}
-
-/// The root's host name, for the account label in authenticator apps.
-pub fn hostname(root: &Root) -> String {
-    root.read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| vpsc_contract::names::host(h).is_ok())
-        .unwrap_or_else(|| "localhost".into())
 }

@@ -9,6 +9,7 @@
 mod base64;
 pub mod create;
 pub mod delete;
+pub mod enrol;
 pub mod input;
 pub mod manage;
 pub mod qr;

@@ -8,7 +8,7 @@
 //! amounts to root lacks a working second factor, so no administrator is
 //! locked out; users not enrolled pass with `nullok`, as before.
 
-use super::create::TotpEnrolment;
+use super::enrol::{SECRET_FILE, TotpEnrolment, enrolment, write_secret};
 use super::store::{self, Status, UserRecord};
 use super::totp;
 use super::tx::Tx;
@@ -28,30 +28,6 @@ pub const JOURNAL_NAME: &str = vpsc_contract::names::TWO_FACTOR_JOURNAL;
 /// first value it reads.
 const SSHD_DROP_IN: &str = "/etc/ssh/sshd_config.d/20-vpsc-2fa.conf";
 const PAM_SSHD: &str = "/etc/pam.d/sshd";
-
-/// The secret's file in a home, as pam_google_authenticator looks for it.
-pub const SECRET_FILE: &str = ".google_authenticator";
-
-/// Writes a fresh TOTP secret to `~/.google_authenticator` in the open
-/// `home` (0400, the user's own); the secret is written nowhere else.
-pub fn write_secret(
-    home: &vpsc_engine::confined::Dir,
-    uid: u32,
-    gid: u32,
-    secret: &totp::Secret,
-) -> Result<()> {
-    let text = totp::google_authenticator_file(&secret.base32(), secret.scratch_codes());
-    home.write(SECRET_FILE, text.as_bytes(), 0o400, uid, gid)
-}
-
-/// What a user's authenticator app needs, shown once.
-pub fn enrolment(root: &Root, name: &str, secret: &totp::Secret) -> TotpEnrolment {
-    let host = super::create::hostname(root);
-    TotpEnrolment {
-        uri: totp::otpauth_uri(&format!("{name}@{host}"), "vpsc", &secret.base32()),
-        scratch_codes: secret.scratch_codes().iter().map(u32::to_string).collect(),
-    }
-}
 
 /// Enrols `name` (again): a new secret replaces any old one.
 pub fn enroll(root: &Root, state: &State, name: &str) -> Result<TotpEnrolment> {

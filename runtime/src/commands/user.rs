@@ -385,9 +385,9 @@ fn read_secret(root: &Root, state: &State, name: &str) -> Result<Vec<u8>> {
         hint: "the account was removed by hand".into(),
     })?;
     let home = root.user_dir(&account.home, account.uid, "home directory")?;
-    let path = home.shown_of(crate::users::twofactor::SECRET_FILE);
+    let path = home.shown_of(crate::users::enrol::SECRET_FILE);
     let (content, _) = home
-        .read(crate::users::twofactor::SECRET_FILE)?
+        .read(crate::users::enrol::SECRET_FILE)?
         .ok_or_else(|| Error::Precondition {
             what: format!("{path} does not exist: `{name}` has no second factor"),
             hint: format!("enrol them: `vpsc-user 2fa enroll {name}`"),
@@ -492,7 +492,7 @@ fn show_created(c: &Created, json: bool) {
     }
 }
 
-fn show_totp(t: &crate::users::create::TotpEnrolment) {
+fn show_totp(t: &crate::users::enrol::TotpEnrolment) {
     outln!(
         "\nTOTP: add this account to an authenticator app:\n  {}",
         t.uri

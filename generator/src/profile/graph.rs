@@ -7,9 +7,9 @@ use std::fmt::Write;
 use petgraph::algo::tarjan_scc;
 use petgraph::graphmap::DiGraphMap;
 
+use super::suggest::suggest;
+use super::{Catalogue, Module, locate};
 use crate::error::{Error, Result};
-use crate::profile::validate::suggest;
-use crate::profile::{Catalogue, Module, locate};
 
 /// Builds the graph: an edge `a → b` means module `a` depends on `b`.
 fn build(modules: &BTreeMap<String, Module>) -> DiGraphMap<&str, ()> {
