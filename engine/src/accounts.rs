@@ -1,5 +1,6 @@
 //! The root's account databases (`/etc/passwd`, `/etc/group`,
-//! `/etc/shadow`): read here, by the group effect and by `vpsc-user`, and
+//! `/etc/shadow`): the one reader every caller uses (the group effect,
+//! `vpsc-user`, the audit actor, verify checks, rollback, the CIS rules), and
 //! changed only through shadow-utils aimed at the root with their own
 //! `--root` (Debian's tools keep the shadow files and locks right).
 
@@ -23,47 +24,144 @@ pub struct Account {
     pub shell: String,
 }
 
-fn read(root: &Root, db: &str) -> Result<String> {
-    root.read_to_string(db).map_err(Error::io("read", db))
+/// One of the root's account databases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    /// `/etc/passwd`.
+    Passwd,
+    /// `/etc/group`.
+    Group,
+    /// `/etc/shadow`.
+    Shadow,
+}
+
+impl Db {
+    /// Its path in the root.
+    pub fn path(self) -> &'static str {
+        match self {
+            Db::Passwd => "/etc/passwd",
+            Db::Group => "/etc/group",
+            Db::Shadow => "/etc/shadow",
+        }
+    }
+}
+
+/// One line of an account database, as written (numbered from 1, split
+/// at `:`), so checks can judge malformed lines and point at them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Line number in the file.
+    pub line: usize,
+    /// The fields between the colons.
+    pub fields: Vec<String>,
+}
+
+impl Row {
+    /// Field `n` (0-based), empty when the line is shorter.
+    pub fn field(&self, n: usize) -> &str {
+        self.fields.get(n).map_or("", String::as_str)
+    }
+
+    /// Field `n` as a number, when it is one.
+    pub fn id(&self, n: usize) -> Option<u32> {
+        self.field(n).parse().ok()
+    }
+}
+
+/// Every line of `text` that is neither blank nor a comment.
+pub fn parse(text: &str) -> Vec<Row> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|(i, l)| Row {
+            line: i + 1,
+            fields: l.split(':').map(str::to_owned).collect(),
+        })
+        .collect()
+}
+
+/// The rows of `db` in the root; an error when it cannot be read.
+pub fn table(root: &Root, db: Db) -> Result<Vec<Row>> {
+    let text = root
+        .read_to_string(db.path())
+        .map_err(Error::io("read", db.path()))?;
+    Ok(parse(&text))
+}
+
+/// The rows of `db`, none when it cannot be read (scans report what is
+/// there rather than stop).
+pub fn table_or_empty(root: &Root, db: Db) -> Vec<Row> {
+    table(root, db).unwrap_or_default()
+}
+
+/// The name `id` has in `db` (`Passwd`: a UID, `Group`: a GID), or the
+/// number itself when it has none.
+pub fn name_of(root: &Root, db: Db, id: u32) -> String {
+    table_or_empty(root, db)
+        .into_iter()
+        .find(|r| r.id(2) == Some(id))
+        .map_or_else(|| id.to_string(), |r| r.field(0).to_owned())
+}
+
+impl Account {
+    /// The account a well-formed passwd row describes.
+    pub fn from_row(row: &Row) -> Option<Account> {
+        (row.fields.len() == 7).then(|| Account {
+            name: row.field(0).to_owned(),
+            uid: row.id(2).unwrap_or(u32::MAX),
+            gid: row.id(3).unwrap_or(u32::MAX),
+            gecos: row.field(4).to_owned(),
+            home: row.field(5).to_owned(),
+            shell: row.field(6).to_owned(),
+        })
+    }
+}
+
+/// Every well-formed account of the root.
+pub fn accounts(root: &Root) -> Result<Vec<Account>> {
+    Ok(table(root, Db::Passwd)?
+        .iter()
+        .filter_map(Account::from_row)
+        .collect())
 }
 
 /// The account `name`, if the root has one.
 pub fn account(root: &Root, name: &str) -> Result<Option<Account>> {
-    Ok(read(root, "/etc/passwd")?.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.len() == 7 && f[0] == name).then(|| Account {
-            name: f[0].to_owned(),
-            uid: f[2].parse().unwrap_or(u32::MAX),
-            gid: f[3].parse().unwrap_or(u32::MAX),
-            gecos: f[4].to_owned(),
-            home: f[5].to_owned(),
-            shell: f[6].to_owned(),
-        })
-    }))
+    Ok(accounts(root)?.into_iter().find(|a| a.name == name))
 }
 
 /// A line of `/etc/group`: name, GID and members.
-struct GroupLine {
-    name: String,
-    gid: Option<u32>,
-    members: Vec<String>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// Group name.
+    pub name: String,
+    /// Group ID, when the field is a number.
+    pub gid: Option<u32>,
+    /// Supplementary members.
+    pub members: Vec<String>,
 }
 
-fn groups(root: &Root) -> Result<Vec<GroupLine>> {
-    Ok(read(root, "/etc/group")?
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.len() == 4).then(|| GroupLine {
-                name: f[0].to_owned(),
-                gid: f[2].parse().ok(),
-                members: f[3]
-                    .split(',')
-                    .filter(|m| !m.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            })
+impl Group {
+    /// The group a well-formed group row describes.
+    pub fn from_row(row: &Row) -> Option<Group> {
+        (row.fields.len() == 4).then(|| Group {
+            name: row.field(0).to_owned(),
+            gid: row.id(2),
+            members: row
+                .field(3)
+                .split(',')
+                .filter(|m| !m.is_empty())
+                .map(str::to_owned)
+                .collect(),
         })
+    }
+}
+
+/// Every well-formed group of the root.
+pub fn groups(root: &Root) -> Result<Vec<Group>> {
+    Ok(table(root, Db::Group)?
+        .iter()
+        .filter_map(Group::from_row)
         .collect())
 }
 
@@ -114,23 +212,75 @@ pub fn leave(root: &Root, user: &str, group: &str) -> Result<()> {
     Ok(())
 }
 
+/// The shadow row of `name`, if there is one.
+fn shadow_row(root: &Root, name: &str) -> Result<Option<Row>> {
+    Ok(table(root, Db::Shadow)?
+        .into_iter()
+        .find(|r| r.field(0) == name))
+}
+
 /// Field 8 of `/etc/shadow` for `name` (account expiry in days since the
 /// epoch; empty when it never expires).
 pub fn shadow_expiry(root: &Root, name: &str) -> Result<String> {
-    Ok(read(root, "/etc/shadow")?
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.len() >= 8 && f[0] == name).then(|| f[7].to_owned())
-        })
+    Ok(shadow_row(root, name)?
+        .filter(|r| r.fields.len() >= 8)
+        .map(|r| r.field(7).to_owned())
         .unwrap_or_default())
+}
+
+/// The password field of `name` in `/etc/shadow` (`None`: no such line).
+pub fn shadow_password(root: &Root, name: &str) -> Result<Option<String>> {
+    Ok(shadow_row(root, name)?
+        .filter(|r| r.fields.len() >= 2)
+        .map(|r| r.field(1).to_owned()))
 }
 
 /// Whether the password field of `name` in `/etc/shadow` starts with `!`
 /// (locked, as `usermod --lock` leaves it).
 pub fn password_locked(root: &Root, name: &str) -> Result<bool> {
-    Ok(read(root, "/etc/shadow")?.lines().any(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        f.len() >= 2 && f[0] == name && f[1].starts_with('!')
-    }))
+    Ok(shadow_password(root, name)?.is_some_and(|p| p.starts_with('!')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_keep_their_line_numbers_and_malformed_lines() {
+        let rows = parse(
+            "root:x:0:0:root:/root:/bin/bash\n\n# note\nbroken\nada:x:1000:1000::/home/ada:/bin/sh\n",
+        );
+        assert_eq!(rows.len(), 3);
+        assert_eq!((rows[0].line, rows[1].line, rows[2].line), (1, 4, 5));
+        assert_eq!(rows[1].field(0), "broken");
+        assert_eq!(rows[1].field(5), "");
+        assert_eq!(rows[1].id(2), None);
+        let accounts: Vec<Account> = rows.iter().filter_map(Account::from_row).collect();
+        assert_eq!(accounts.len(), 2, "the malformed line is no account");
+        assert_eq!(accounts[1].home, "/home/ada");
+        assert_eq!(accounts[1].uid, 1000);
+    }
+
+    #[test]
+    fn group_members_and_ids() {
+        let rows = parse("sudo:x:27:ada,,bob\nodd:x:nan:\nshort:x:5\n");
+        let groups: Vec<Group> = rows.iter().filter_map(Group::from_row).collect();
+        assert_eq!(groups.len(), 2, "a line without four fields is no group");
+        assert_eq!(groups[0].members, ["ada", "bob"]);
+        assert_eq!(groups[0].gid, Some(27));
+        assert_eq!(groups[1].gid, None);
+        assert!(groups[1].members.is_empty());
+    }
+
+    #[test]
+    fn names_of_ids_fall_back_to_the_number() {
+        let dir = crate::testing::tree(&[
+            ("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"),
+            ("/etc/group", "adm:x:4:\n"),
+        ]);
+        let root = Root::new(dir.path());
+        assert_eq!(name_of(&root, Db::Passwd, 0), "root");
+        assert_eq!(name_of(&root, Db::Group, 4), "adm");
+        assert_eq!(name_of(&root, Db::Passwd, 4242), "4242");
+    }
 }

@@ -125,13 +125,11 @@ pub fn actor(root: &Root) -> String {
 }
 
 fn user_name(root: &Root, uid: u32) -> Option<String> {
-    root.read_to_string("/etc/passwd")
+    crate::accounts::table(root, crate::accounts::Db::Passwd)
         .ok()?
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_owned())
-        })
+        .into_iter()
+        .find(|r| r.id(2) == Some(uid))
+        .map(|r| r.field(0).to_owned())
 }
 
 /// Appends an event. Inside a transaction of the caller it becomes part of

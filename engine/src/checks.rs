@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::accounts::{self, Db};
 use crate::breaker::{Breakers, Failure};
 use crate::effects;
 use crate::root::Root;
@@ -297,11 +298,10 @@ fn file_mode(root: &Root, path: &str, owner: &str, group: &str, mode: &str) -> (
     let Ok(meta) = root.symlink_metadata(path) else {
         return (false, format!("{path} does not exist"));
     };
-    let name_of = |file: &str, id: u32| root.account_name(file, id);
     let found = format!(
         "{}:{} {:04o}",
-        name_of("/etc/passwd", meta.uid()),
-        name_of("/etc/group", meta.gid()),
+        accounts::name_of(root, Db::Passwd, meta.uid()),
+        accounts::name_of(root, Db::Group, meta.gid()),
         meta.permissions().mode() & 0o7777
     );
     let wanted = format!("{owner}:{group} {mode}");
@@ -314,11 +314,7 @@ fn file_mode(root: &Root, path: &str, owner: &str, group: &str, mode: &str) -> (
 /// Whether `user` can log in with a key: sshd's default
 /// `AuthorizedKeysFile` (`~/.ssh/authorized_keys`) holds a public key line.
 fn authorized_key(root: &Root, user: &str) -> (bool, String) {
-    let passwd = root.read_to_string("/etc/passwd").unwrap_or_default();
-    let Some(home) = passwd.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.len() == 7 && f[0] == user).then(|| f[5].to_owned())
-    }) else {
+    let Some(home) = accounts::account(root, user).ok().flatten().map(|a| a.home) else {
         return (false, format!("user {user} does not exist"));
     };
     let file = format!("{}/.ssh/authorized_keys", home.trim_end_matches('/'));

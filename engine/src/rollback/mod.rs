@@ -41,6 +41,7 @@ use serde::Serialize;
 pub use dpkg::Packages;
 pub use sysusers::Kind;
 
+use crate::accounts::{self, Db};
 use crate::aptlog::Transaction;
 use crate::error::{Error, Result};
 use crate::root::Root;
@@ -389,11 +390,11 @@ pub fn leftovers(root: &Root, db: &Packages, purge: &BTreeSet<String>) -> Result
 /// The users and groups the root has now.
 pub fn existing_accounts(root: &Root) -> Result<BTreeSet<(Kind, String)>> {
     let mut out = BTreeSet::new();
-    for (kind, db) in [(Kind::User, "/etc/passwd"), (Kind::Group, "/etc/group")] {
-        let text = root.read_to_string(db).map_err(Error::io("read", db))?;
+    for (kind, db) in [(Kind::User, Db::Passwd), (Kind::Group, Db::Group)] {
         out.extend(
-            text.lines()
-                .filter_map(|l| l.split(':').next())
+            accounts::table(root, db)?
+                .iter()
+                .map(|r| r.field(0))
                 .filter(|n| !n.is_empty())
                 .map(|n| (kind, n.to_owned())),
         );

@@ -288,13 +288,8 @@ fn refuse_sudo_lockout(root: &Root, profile: &str, purge: &BTreeSet<String>) -> 
     if std::env::var("SUDO_FORCE_REMOVE").is_ok_and(|v| v == "yes") {
         return Ok(());
     }
-    let shadow = root
-        .read_to_string("/etc/shadow")
-        .map_err(Error::io("read", "/etc/shadow"))?;
-    let locked = shadow.lines().any(|l| {
-        let mut f = l.split(':');
-        f.next() == Some("root") && f.next().is_some_and(|p| p == "*" || p.starts_with('!'))
-    });
+    let locked = crate::accounts::shadow_password(root, "root")?
+        .is_some_and(|p| p == "*" || p.starts_with('!'));
     if !locked {
         return Ok(());
     }
