@@ -35,3 +35,18 @@ impl From<&str> for Invalid {
         Invalid::new(what)
     }
 }
+
+/// The message, for callers and tests that read it as text.
+impl std::ops::Deref for Invalid {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.what
+    }
+}
+
+impl PartialEq<&str> for Invalid {
+    fn eq(&self, other: &&str) -> bool {
+        self.what == *other
+    }
+}

@@ -15,6 +15,7 @@
 //! computed from a misread history could remove the wrong packages.
 
 use std::io::Read;
+use vpsc_contract::Invalid;
 
 use serde::Serialize;
 
@@ -200,16 +201,16 @@ fn shorten(line: &str) -> String {
 
 /// A package list: `name:arch (version[, automatic]), …`. Commas inside
 /// the parentheses belong to the entry.
-fn entries(value: &str) -> std::result::Result<Vec<Entry>, String> {
+fn entries(value: &str) -> std::result::Result<Vec<Entry>, Invalid> {
     let mut items = Vec::new();
     let (mut depth, mut start) = (0usize, 0usize);
     for (i, c) in value.char_indices() {
         match c {
             '(' => depth += 1,
             ')' => {
-                depth = depth
-                    .checked_sub(1)
-                    .ok_or_else(|| format!("has an unmatched `)` at column {}", i + 1))?;
+                depth = depth.checked_sub(1).ok_or_else(|| {
+                    Invalid::new(format!("has an unmatched `)` at column {}", i + 1))
+                })?;
             }
             ',' if depth == 0 => {
                 items.push(&value[start..i]);
@@ -230,8 +231,13 @@ fn entries(value: &str) -> std::result::Result<Vec<Entry>, String> {
 }
 
 /// One `name:arch (version[, automatic])`.
-fn entry(item: &str) -> std::result::Result<Entry, String> {
-    let bad = || format!("entry `{}` is not `package:arch (version)`", shorten(item));
+fn entry(item: &str) -> std::result::Result<Entry, Invalid> {
+    let bad = || {
+        Invalid::new(format!(
+            "entry `{}` is not `package:arch (version)`",
+            shorten(item)
+        ))
+    };
     let (head, rest) = item.split_once(" (").ok_or_else(bad)?;
     let inner = rest.strip_suffix(')').ok_or_else(bad)?;
     let (name, arch) = match head.split_once(':') {

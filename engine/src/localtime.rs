@@ -12,6 +12,7 @@
 use crate::dates::days_from_civil;
 use crate::error::{Error, Result};
 use crate::root::Root;
+use vpsc_contract::Invalid;
 
 /// Where the root's zone is.
 pub const LOCALTIME: &str = "/etc/localtime";
@@ -93,7 +94,7 @@ impl Zone {
     }
 
     /// Reads a TZif file; the error says what is wrong with it.
-    pub fn parse(bytes: &[u8], name: &str) -> std::result::Result<Zone, String> {
+    pub fn parse(bytes: &[u8], name: &str) -> std::result::Result<Zone, Invalid> {
         let v1 = Header::read(bytes, 0)?;
         let (header, at, wide) = if v1.version >= b'2' {
             let at = HEADER + v1.data_len(4);
@@ -122,31 +123,33 @@ impl Zone {
             };
             let index = usize::from(index);
             if index >= types.len() {
-                return Err(format!("a transition names local time type {index}"));
+                return Err(Invalid::new(format!(
+                    "a transition names local time type {index}"
+                )));
             }
             transitions.push((when, index));
         }
         if transitions.windows(2).any(|w| w[0].0 >= w[1].0) {
             return Err("its transitions are not in ascending order".into());
         }
-        let rule = if wide {
-            let footer = &bytes[at + header.data_len(8)..];
-            let text = std::str::from_utf8(footer).map_err(|_| "its footer is not text")?;
-            let text = text
-                .strip_prefix('\n')
-                .and_then(|t| t.split('\n').next())
-                .ok_or("its footer is not `\\nRULE\\n`")?;
-            if text.is_empty() {
-                None
+        let rule =
+            if wide {
+                let footer = &bytes[at + header.data_len(8)..];
+                let text = std::str::from_utf8(footer).map_err(|_| "its footer is not text")?;
+                let text = text
+                    .strip_prefix('\n')
+                    .and_then(|t| t.split('\n').next())
+                    .ok_or("its footer is not `\\nRULE\\n`")?;
+                if text.is_empty() {
+                    None
+                } else {
+                    Some(Rule::parse(text).ok_or_else(|| {
+                        Invalid::new(format!("its TZ rule `{text}` is not POSIX"))
+                    })?)
+                }
             } else {
-                Some(
-                    Rule::parse(text)
-                        .ok_or_else(|| format!("its TZ rule `{text}` is not POSIX"))?,
-                )
-            }
-        } else {
-            None
-        };
+                None
+            };
         Ok(Zone {
             name: name.to_owned(),
             types,
@@ -236,7 +239,7 @@ struct Header {
 }
 
 impl Header {
-    fn read(bytes: &[u8], at: usize) -> std::result::Result<Header, String> {
+    fn read(bytes: &[u8], at: usize) -> std::result::Result<Header, Invalid> {
         let h = bytes
             .get(at..at + HEADER)
             .ok_or("it is shorter than a TZif header")?;
@@ -249,7 +252,7 @@ impl Header {
             // More than any real zone; keeps the sums below small.
             usize::try_from(n).ok().filter(|&n| n <= 1 << 20)
         };
-        let bad = || "its header counts are out of range".to_owned();
+        let bad = || Invalid::new("its header counts are out of range");
         Ok(Header {
             version: h[4],
             isutcnt: count(0).ok_or_else(bad)?,
@@ -599,7 +602,7 @@ mod tests {
             (tzif(&[], &[0], "??"), "not POSIX"),
         ] {
             let err = Zone::parse(&bytes, "x").expect_err(why);
-            assert!(err.contains(why), "{err}");
+            assert!(err.what.contains(why), "{err}");
         }
     }
 

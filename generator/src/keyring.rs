@@ -4,6 +4,7 @@
 //! refuses a key file that is not the pinned key.
 
 use sha1::{Digest, Sha1};
+use vpsc_contract::Invalid;
 
 /// A decoded key with its fingerprint.
 pub struct Key {
@@ -14,7 +15,7 @@ pub struct Key {
 }
 
 /// Decodes an armoured public key block and fingerprints its primary key.
-pub fn parse(armoured: &str) -> Result<Key, String> {
+pub fn parse(armoured: &str) -> Result<Key, Invalid> {
     let mut lines = armoured.lines().map(str::trim);
     if !lines.any(|l| l == "-----BEGIN PGP PUBLIC KEY BLOCK-----") {
         return Err("no `-----BEGIN PGP PUBLIC KEY BLOCK-----` line".into());
@@ -57,7 +58,7 @@ pub fn parse(armoured: &str) -> Result<Key, String> {
     })
 }
 
-fn base64(text: &str) -> Result<Vec<u8>, String> {
+fn base64(text: &str) -> Result<Vec<u8>, Invalid> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
@@ -68,7 +69,7 @@ fn base64(text: &str) -> Result<Vec<u8>, String> {
         let v = ALPHABET
             .iter()
             .position(|a| *a == c)
-            .ok_or_else(|| format!("`{}` is not a base64 character", c as char))?;
+            .ok_or_else(|| Invalid::new(format!("`{}` is not a base64 character", c as char)))?;
         acc = (acc << 6) | v as u32;
         bits += 6;
         if bits >= 8 {
@@ -95,7 +96,7 @@ fn crc24(data: &[u8]) -> u32 {
 }
 
 /// Fingerprint of the first packet, which must be a v4 public key.
-fn primary_fingerprint(data: &[u8]) -> Result<String, String> {
+fn primary_fingerprint(data: &[u8]) -> Result<String, Invalid> {
     let first = *data.first().ok_or("the key block is empty")?;
     if first & 0x80 == 0 {
         return Err("the key block does not start with an OpenPGP packet".into());
@@ -140,18 +141,18 @@ fn primary_fingerprint(data: &[u8]) -> Result<String, String> {
         }
     };
     if tag != 6 {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "the first packet has tag {tag}, not a public key (6)"
-        ));
+        )));
     }
     let body = data
         .get(header..header + len)
         .ok_or("the public key packet is truncated")?;
     if body.first() != Some(&4) {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "the primary key is version {}, only version 4 keys are supported",
             body.first().copied().unwrap_or(0)
-        ));
+        )));
     }
     let len16 = u16::try_from(len).map_err(|_| "the public key packet is too long")?;
     let mut h = Sha1::new();

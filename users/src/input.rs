@@ -5,6 +5,7 @@
 //! it), as [`vpsc_contract::names`] does; nothing here touches the system, so the
 //! text of `/etc/shells` and the current time are passed in.
 
+use vpsc_contract::Invalid;
 use vpsc_engine::dates::days_from_civil;
 
 /// Names an onboarded account must not take: the users and groups of
@@ -93,16 +94,16 @@ pub fn is_reserved(name: &str) -> bool {
 /// A user name: Debian's rules (lowercase letters, digits, `-`, `_`,
 /// starting with a letter, at most 32 characters, not ending in `-`), and
 /// not reserved for the system.
-pub fn user_name(name: &str) -> Result<(), String> {
+pub fn user_name(name: &str) -> Result<(), Invalid> {
     account_name("user name", name)
 }
 
 /// A team name becomes a group: the same rules as [`user_name`].
-pub fn team_name(name: &str) -> Result<(), String> {
+pub fn team_name(name: &str) -> Result<(), Invalid> {
     account_name("team name", name)
 }
 
-fn account_name(what: &str, name: &str) -> Result<(), String> {
+fn account_name(what: &str, name: &str) -> Result<(), Invalid> {
     // 32 is useradd's limit (and utmp's ut_user size on glibc).
     let ok = !name.is_empty()
         && name.len() <= 32
@@ -112,14 +113,14 @@ fn account_name(what: &str, name: &str) -> Result<(), String> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if !ok {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "{name:?} is not a valid {what}: use lowercase letters, digits, `-` and `_`, starting with a letter, not ending in `-`, at most 32 characters (e.g. `alice` or `web-team`)"
-        ));
+        )));
     }
     if is_reserved(name) {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "`{name}` is reserved for a system account or group: choose another {what} (names starting with `systemd-`, `_`, `vpsc-` or `debian-` are reserved too)"
-        ));
+        )));
     }
     Ok(())
 }
@@ -130,31 +131,31 @@ const LOCAL_SPECIALS: &str = ".!#$%&'*+/=?^_`{|}~-";
 /// An e-mail address `local@domain.tld`, restricted so it can sit in
 /// `/etc/passwd`-adjacent files and command lines: no quoting, no
 /// whitespace, `:` or `,`.
-pub fn email(s: &str) -> Result<(), String> {
+pub fn email(s: &str) -> Result<(), Invalid> {
     if let Some(c) = s
         .chars()
         .find(|c| c.is_whitespace() || c.is_control() || *c == ':' || *c == ',')
     {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "e-mail address {s:?} contains {c:?}: give a single address without spaces, `:` or `,` (e.g. alice@example.org)"
-        ));
+        )));
     }
     // RFC 5321 §4.5.3.1.3: a path is at most 256 octets with its `<>`.
     if s.len() > 254 {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "e-mail address {s:?} is {} characters long: at most 254 are allowed",
             s.len()
-        ));
+        )));
     }
     let Some((local, domain)) = s.split_once('@') else {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "{s:?} is not an e-mail address: it needs one `@` between the mailbox and the domain (e.g. alice@example.org)"
-        ));
+        )));
     };
     if domain.contains('@') {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "e-mail address {s:?} has more than one `@`: give a single address such as alice@example.org"
-        ));
+        )));
     }
     let local_ok = !local.is_empty()
         && local.len() <= 64
@@ -165,9 +166,9 @@ pub fn email(s: &str) -> Result<(), String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || LOCAL_SPECIALS.contains(c));
     if !local_ok {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "the part before `@` of {s:?} is not a valid mailbox: use at most 64 letters, digits and {LOCAL_SPECIALS}, with no leading, trailing or doubled `.`"
-        ));
+        )));
     }
     let domain_ok = domain.contains('.')
         && domain.len() <= 253
@@ -179,24 +180,24 @@ pub fn email(s: &str) -> Result<(), String> {
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
     if !domain_ok {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "the domain `{domain}` of {s:?} is not valid: use dot-separated labels of letters, digits and `-` with at least one dot (e.g. example.org)"
-        ));
+        )));
     }
     Ok(())
 }
 
 /// A person's full name for the GECOS field: Unicode letters welcome, but
 /// none of the field separators.
-pub fn full_name(s: &str) -> Result<(), String> {
+pub fn full_name(s: &str) -> Result<(), Invalid> {
     if s.trim().is_empty() {
         return Err("the full name is empty: give the person's name, e.g. \"Zoë Ångström\"".into());
     }
     let count = s.chars().count();
     if count > 100 {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "the full name is {count} characters long: shorten it to at most 100"
-        ));
+        )));
     }
     // `:` separates passwd(5) fields; adduser and chfn split GECOS on `,`;
     // chfn refuses `=` as well. A newline would start a new passwd entry.
@@ -204,9 +205,9 @@ pub fn full_name(s: &str) -> Result<(), String> {
         .chars()
         .find(|c| c.is_control() || [':', ',', '='].contains(c))
     {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "full name {s:?} contains {c:?}, which would corrupt /etc/passwd: remove `:`, `,`, `=` and control characters"
-        ));
+        )));
     }
     Ok(())
 }
@@ -216,32 +217,36 @@ const MAX_DURATION: u64 = 3650 * 86_400;
 
 /// A duration such as `90m`, `12h`, `30d` or `2w`, in seconds: at least one
 /// unit, at most 3650 days.
-pub fn duration(s: &str) -> Result<u64, String> {
+pub fn duration(s: &str) -> Result<u64, Invalid> {
     let how = "write a whole number followed by a unit: m (minutes), h (hours), d (days) or w (weeks), e.g. 30d";
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
     if digits.is_empty() {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "duration {s:?} does not start with a number: {how}"
-        ));
+        )));
     }
     let unit_secs: u64 = match unit {
         "m" => 60,
         "h" => 3_600,
         "d" => 86_400,
         "w" => 7 * 86_400,
-        "" => return Err(format!("duration {s:?} has no unit: {how}")),
+        "" => return Err(Invalid::new(format!("duration {s:?} has no unit: {how}"))),
         _ => {
-            return Err(format!(
+            return Err(Invalid::new(format!(
                 "duration {s:?} has an unknown unit {unit:?}: {how}"
-            ));
+            )));
         }
     };
-    let too_long = || format!("duration {s:?} is longer than 3650 days: give at most 3650d (520w)");
+    let too_long = || {
+        Invalid::new(format!(
+            "duration {s:?} is longer than 3650 days: give at most 3650d (520w)"
+        ))
+    };
     // Digits only, so a parse failure can only be an overflow.
     let n: u64 = digits.parse().map_err(|_| too_long())?;
     if n == 0 {
-        return Err(format!("duration {s:?} is zero: {how}"));
+        return Err(Invalid::new(format!("duration {s:?} is zero: {how}")));
     }
     let secs = n.checked_mul(unit_secs).ok_or_else(too_long)?;
     if secs > MAX_DURATION {
@@ -252,7 +257,7 @@ pub fn duration(s: &str) -> Result<u64, String> {
 
 /// When an account expires, in Unix seconds: `YYYY-MM-DD` (the start of
 /// that UTC day) or a [`duration`] from `now`; it must lie after `now`.
-pub fn expiry(s: &str, now: i64) -> Result<i64, String> {
+pub fn expiry(s: &str, now: i64) -> Result<i64, Invalid> {
     let at = if looks_like_date(s) {
         date(s)?
     } else {
@@ -265,10 +270,10 @@ pub fn expiry(s: &str, now: i64) -> Result<i64, String> {
         })?
     };
     if at <= now {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "expiry {s:?} ({} UTC) is not in the future: give a later date or a duration such as 30d",
             vpsc_engine::dates::utc(at)
-        ));
+        )));
     }
     Ok(at)
 }
@@ -280,8 +285,12 @@ fn looks_like_date(s: &str) -> bool {
 }
 
 /// A real calendar date `YYYY-MM-DD` as Unix seconds at 00:00 UTC.
-fn date(s: &str) -> Result<i64, String> {
-    let bad = |why: &str| format!("{s:?} is not a date: {why}; write YYYY-MM-DD, e.g. 2027-03-31");
+fn date(s: &str) -> Result<i64, Invalid> {
+    let bad = |why: &str| {
+        Invalid::new(format!(
+            "{s:?} is not a date: {why}; write YYYY-MM-DD, e.g. 2027-03-31"
+        ))
+    };
     let b = s.as_bytes();
     let shape_ok = b.len() == 10
         && b[4] == b'-'
@@ -324,7 +333,7 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 
 /// A login shell: an absolute path listed in `/etc/shells`, whose text is
 /// given (shells(5): one path per line, `#` starts a comment).
-pub fn shell(etc_shells: &str, path: &str) -> Result<(), String> {
+pub fn shell(etc_shells: &str, path: &str) -> Result<(), Invalid> {
     let listed: Vec<&str> = etc_shells
         .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
@@ -339,14 +348,14 @@ pub fn shell(etc_shells: &str, path: &str) -> Result<(), String> {
         && !path.split('/').any(|part| part == "..")
         && !path.chars().any(|c| c.is_whitespace() || c.is_control());
     if !well_formed {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "shell {path:?} is not an absolute path without `..` or spaces: {choices}"
-        ));
+        )));
     }
     if !listed.contains(&path) {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "shell `{path}` is not listed in /etc/shells, so login would refuse it: {choices}"
-        ));
+        )));
     }
     Ok(())
 }

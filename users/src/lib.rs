@@ -25,9 +25,9 @@ pub mod tx;
 use vpsc_engine::error::Error;
 
 /// Maps a validator's message to [`Error::Invalid`] with `hint`.
-pub fn invalid(hint: &str) -> impl Fn(String) -> Error + '_ {
+pub fn invalid<E: std::fmt::Display>(hint: &str) -> impl Fn(E) -> Error + '_ {
     move |what| Error::Invalid {
-        what,
+        what: what.to_string(),
         hint: hint.to_owned(),
     }
 }

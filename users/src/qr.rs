@@ -7,6 +7,7 @@
 //! ISO/IEC 18004 requires around it.
 
 use qrcode::{Color, EcLevel, QrCode};
+use vpsc_contract::Invalid;
 
 /// Modules of light margin on each side (ISO/IEC 18004 §6.3.8); scanners
 /// fail without it, since the terminal's own background may be dark.
@@ -22,7 +23,7 @@ const RESET: &str = "\x1b[0m";
 
 /// Renders `text` as a QR code for a terminal: one line per two module
 /// rows, each line coloured explicitly and ending in `\n`.
-pub fn terminal(text: &str) -> Result<String, String> {
+pub fn terminal(text: &str) -> Result<String, Invalid> {
     // Level M (15 % recovery) rather than L: a terminal's line spacing and
     // font can blur modules, and an otpauth URI still fits in version 6
     // (41×41 modules, 49 columns with the margin).

@@ -7,6 +7,7 @@
 //! RFC 5656 §3.1 (ECDSA), RFC 8709 (ed25519) and OpenSSH's PROTOCOL.u2f.
 
 use sha2::{Digest, Sha256};
+use vpsc_contract::Invalid;
 
 use super::base64;
 
@@ -36,7 +37,7 @@ pub struct PublicKey {
 
 impl PublicKey {
     /// Parses one `type base64 [comment]` line, as in a `.pub` file.
-    pub fn parse(line: &str) -> Result<PublicKey, String> {
+    pub fn parse(line: &str) -> Result<PublicKey, Invalid> {
         let line = line.trim();
         if line.starts_with("-----BEGIN") {
             return Err("this is a private key: pass the .pub file (e.g. ~/.ssh/id_ed25519.pub) and keep the private key to yourself".into());
@@ -49,24 +50,24 @@ impl PublicKey {
         }
         let (kind, rest) = field(line);
         if kind.is_empty() {
-            return Err(format!(
+            return Err(Invalid::new(format!(
                 "the key line is empty: pass the .pub file, or {GENERATE}"
-            ));
+            )));
         }
         let Some(shape) = Shape::of(kind) else {
             return Err(unknown_kind(line, kind));
         };
         let (encoded, comment) = field(rest);
         if encoded.is_empty() {
-            return Err(format!(
+            return Err(Invalid::new(format!(
                 "the `{kind}` key has no key data after its type: copy the whole line of the .pub file"
-            ));
+            )));
         }
         if encoded.len() > MAX_BASE64 {
-            return Err(format!(
+            return Err(Invalid::new(format!(
                 "the `{kind}` key data is {} characters long, more than any key we accept: pass a single .pub line, or {GENERATE}",
                 encoded.len()
-            ));
+            )));
         }
         let blob = base64::decode(encoded).map_err(|why| {
             format!(
@@ -74,9 +75,9 @@ impl PublicKey {
             )
         })?;
         if let Some(c) = comment.chars().find(|c| c.is_control()) {
-            return Err(format!(
+            return Err(Invalid::new(format!(
                 "the key's comment {comment:?} contains the control character {c:?}: keep the comment on one line of printable text, or remove it"
-            ));
+            )));
         }
         let bits = shape.check(kind, &blob)?;
         Ok(PublicKey {
@@ -89,7 +90,7 @@ impl PublicKey {
 
     /// Parses the text of a `.pub` file: exactly one key, blank lines and
     /// `#` comments ignored.
-    pub fn parse_file(text: &str) -> Result<PublicKey, String> {
+    pub fn parse_file(text: &str) -> Result<PublicKey, Invalid> {
         let mut keys = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let trimmed = line.trim();
@@ -100,17 +101,17 @@ impl PublicKey {
             keys.push((n + 1, key));
         }
         match keys.len() {
-            0 => Err(format!(
+            0 => Err(Invalid::new(format!(
                 "no public key found (the file is empty or only comments): pass the .pub file written by ssh-keygen, or {GENERATE}"
-            )),
+            ))),
             1 => Ok(keys.remove(0).1),
-            count => Err(format!(
+            count => Err(Invalid::new(format!(
                 "{count} keys found (lines {}): pass a file with exactly one key, and add the others one by one",
                 keys.iter()
                     .map(|(n, _)| n.to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
-            )),
+            ))),
         }
     }
 
@@ -163,11 +164,11 @@ fn field(s: &str) -> (&str, &str) {
 }
 
 /// The message for a first field that is no key type we accept.
-fn unknown_kind(line: &str, kind: &str) -> String {
+fn unknown_kind(line: &str, kind: &str) -> Invalid {
     if kind == "ssh-dss" {
-        return format!(
+        return Invalid::new(format!(
             "DSA keys (`ssh-dss`) are insecure and disabled since OpenSSH 9.8: {GENERATE}"
-        );
+        ));
     }
     // A known type further on means `kind` was an authorized_keys option
     // list such as `from="10.0.0.0/8",no-pty`.
@@ -176,12 +177,14 @@ fn unknown_kind(line: &str, kind: &str) -> String {
         .skip(1)
         .any(|f| Shape::of(f).is_some() || f == "ssh-dss");
     if later {
-        return "authorized_keys options before the key type (such as `from=` or `command=`) are not accepted: pass the plain key line of the .pub file; restrictions are set by vpsc".into();
+        return Invalid::new(
+            "authorized_keys options before the key type (such as `from=` or `command=`) are not accepted: pass the plain key line of the .pub file; restrictions are set by vpsc",
+        );
     }
     let shown: String = kind.chars().take(40).collect();
-    format!(
+    Invalid::new(format!(
         "{shown:?} is not a supported SSH key type: use ssh-ed25519 (recommended), ecdsa-sha2-nistp256/384/521, a FIDO key (sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com) or ssh-rsa of at least {MIN_RSA_BITS} bits; {GENERATE}"
-    )
+    ))
 }
 
 /// The key types accepted, by the fields of their blob.
@@ -215,14 +218,14 @@ impl Shape {
     }
 
     /// Reads `blob` as a key of this shape and returns its size in bits.
-    fn check(self, kind: &str, blob: &[u8]) -> Result<u32, String> {
+    fn check(self, kind: &str, blob: &[u8]) -> Result<u32, Invalid> {
         let mut r = Reader { kind, rest: blob };
         let inner = r.string("type")?;
         if inner != kind.as_bytes() {
-            return Err(format!(
+            return Err(Invalid::new(format!(
                 "the line says `{kind}` but its key data is of type {:?}: the line was edited or pieced together; copy the .pub file unchanged",
                 String::from_utf8_lossy(inner)
-            ));
+            )));
         }
         let bits = match self {
             Shape::Ed25519 { sk } => {
@@ -268,14 +271,14 @@ impl Shape {
                 let n = r.mpint("modulus")?;
                 let bits = bit_length(n);
                 if bits < MIN_RSA_BITS {
-                    return Err(format!(
+                    return Err(Invalid::new(format!(
                         "RSA key of {bits} bits: at least {MIN_RSA_BITS} are required; {GENERATE}"
-                    ));
+                    )));
                 }
                 if bits > MAX_RSA_BITS {
-                    return Err(format!(
+                    return Err(Invalid::new(format!(
                         "RSA key of {bits} bits: sshd refuses more than {MAX_RSA_BITS}; {GENERATE}"
-                    ));
+                    )));
                 }
                 bits
             }
@@ -306,12 +309,12 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// A `uint32` length, then that many bytes.
-    fn string(&mut self, what: &str) -> Result<&'a [u8], String> {
+    fn string(&mut self, what: &str) -> Result<&'a [u8], Invalid> {
         let truncated = || {
-            format!(
+            Invalid::new(format!(
                 "the `{}` key data is truncated (its {what} is cut short): copy the whole line of the .pub file",
                 self.kind
-            )
+            ))
         };
         let (len, rest) = self.rest.split_first_chunk::<4>().ok_or_else(truncated)?;
         let len = usize::try_from(u32::from_be_bytes(*len)).map_err(|_| truncated())?;
@@ -325,7 +328,7 @@ impl<'a> Reader<'a> {
 
     /// A positive `mpint`: two's complement, so a leading zero byte only
     /// where the top bit is set.
-    fn mpint(&mut self, what: &str) -> Result<&'a [u8], String> {
+    fn mpint(&mut self, what: &str) -> Result<&'a [u8], Invalid> {
         let v = self.string(what)?;
         match v {
             [first, ..] if first & 0x80 != 0 => {
@@ -338,11 +341,11 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn broken(&self, why: &str) -> String {
-        format!(
+    fn broken(&self, why: &str) -> Invalid {
+        Invalid::new(format!(
             "the `{}` key data is damaged: {why}; copy the .pub file unchanged, or {GENERATE}",
             self.kind
-        )
+        ))
     }
 }
 

@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::io::Read;
+use vpsc_contract::Invalid;
 
 use sha1::{Digest, Sha1};
 
@@ -43,14 +44,14 @@ pub fn base32_encode(data: &[u8]) -> String {
 }
 
 /// Decodes base32 in either case, with or without trailing `=` padding.
-pub fn base32_decode(text: &str) -> Result<Vec<u8>, String> {
+pub fn base32_decode(text: &str) -> Result<Vec<u8>, Invalid> {
     let body = text.trim_end_matches('=');
     // 1, 3 or 6 characters past a full 8-character group cannot come from
     // whole bytes (RFC 4648 §6 lists the five possible endings).
     if matches!(body.len() % 8, 1 | 3 | 6) {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "{text:?} is not base32: its length cannot encode whole bytes; copy the secret in full"
-        ));
+        )));
     }
     let mut out = Vec::with_capacity(body.len() * 5 / 8);
     let (mut acc, mut bits) = (0u32, 0u32);
@@ -199,20 +200,20 @@ pub fn google_authenticator_file(secret_b32: &str, scratch: &[u32]) -> String {
 
 /// Reads the secret back from a `~/.google_authenticator` text, refusing
 /// one the PAM module would not use for TOTP.
-pub fn parse_google_authenticator(text: &str) -> Result<Vec<u8>, String> {
+pub fn parse_google_authenticator(text: &str) -> Result<Vec<u8>, Invalid> {
     let redo = "enroll the user's TOTP again to write a new file";
     if text.trim().is_empty() {
-        return Err(format!("the file is empty: {redo}"));
+        return Err(Invalid::new(format!("the file is empty: {redo}")));
     }
     let mut lines = text.lines();
     let first = lines.next().unwrap_or("").trim_end();
     let secret = base32_decode(first)
         .map_err(|_| format!("the first line of the file is not a base32 secret: {redo}"))?;
     if secret.len() < SECRET_BYTES {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "the secret is {} bits, fewer than the 80 google-authenticator makes: {redo}",
             secret.len() * 8
-        ));
+        )));
     }
     let mut totp_auth = false;
     for (n, line) in lines.enumerate() {
@@ -223,23 +224,23 @@ pub fn parse_google_authenticator(text: &str) -> Result<Vec<u8>, String> {
                 "TOTP_AUTH" => totp_auth = true,
                 // pam_google_authenticator prefers HOTP when it sees this.
                 "HOTP_COUNTER" => {
-                    return Err(format!(
+                    return Err(Invalid::new(format!(
                         "the file sets up counter-based (HOTP) codes, not time-based ones: {redo}"
-                    ));
+                    )));
                 }
                 _ => {}
             }
         } else if !(line.len() == 8 && line.bytes().all(|b| b.is_ascii_digit())) {
-            return Err(format!(
+            return Err(Invalid::new(format!(
                 "line {} is neither a `\" OPTION` line nor an 8-digit scratch code: {redo}",
                 n + 2
-            ));
+            )));
         }
     }
     if !totp_auth {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "the file lacks the `\" TOTP_AUTH` line, so codes would not be time-based: {redo}"
-        ));
+        )));
     }
     Ok(secret)
 }

@@ -78,7 +78,9 @@ pub fn broken_factor(root: &Root, record: &UserRecord) -> Option<String> {
         ));
     }
     let text = String::from_utf8_lossy(&content);
-    totp::parse_google_authenticator(&text).err()
+    totp::parse_google_authenticator(&text)
+        .err()
+        .map(|e| e.what)
 }
 
 /// Active users holding a role that amounts to root, with what is wrong

@@ -53,7 +53,7 @@ pub fn run(root: &Root, state: &State, action: RbacAction, json: bool) -> Result
         }
         RbacAction::Check { user, permission } => {
             let wanted = Permission::parse(&permission).map_err(|what| Error::Invalid {
-                what,
+                what: what.what,
                 hint: "e.g. `vpsc rbac check alice app:web:deploy`".into(),
             })?;
             let record = store::user(state, &user)?.ok_or_else(|| Error::Invalid {

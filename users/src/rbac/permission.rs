@@ -2,6 +2,7 @@
 //! permission matches any one field ("app:*:*" grants "app:web:deploy").
 
 use std::fmt;
+use vpsc_contract::Invalid;
 
 /// A parsed permission: three fields, each a word or `*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,7 +13,7 @@ pub struct Permission {
 impl Permission {
     /// Parses `scope:resource:action`; fields are lowercase words of
     /// letters, digits, `_`, `-` and `.`, or `*`.
-    pub fn parse(text: &str) -> Result<Permission, String> {
+    pub fn parse(text: &str) -> Result<Permission, Invalid> {
         let parts: Vec<&str> = text.split(':').collect();
         let word = |f: &str| {
             f == "*"
@@ -22,9 +23,9 @@ impl Permission {
                         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c)))
         };
         if parts.len() != 3 || !parts.iter().all(|f| word(f)) {
-            return Err(format!(
+            return Err(Invalid::new(format!(
                 "`{text}` is not a permission: write scope:resource:action with lowercase words or `*` (e.g. system:services:read)"
-            ));
+            )));
         }
         Ok(Permission {
             fields: [parts[0].into(), parts[1].into(), parts[2].into()],

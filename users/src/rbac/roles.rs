@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use vpsc_contract::Invalid;
 
 use serde::{Deserialize, Serialize};
 
@@ -113,7 +114,7 @@ impl Roles {
             )));
         }
         for (name, role) in &raw.roles {
-            role_name(name).map_err(&invalid)?;
+            role_name(name).map_err(|e| invalid(e.what))?;
             for parent in &role.inherits {
                 if !raw.roles.contains_key(parent) {
                     return Err(invalid(format!(
@@ -137,7 +138,7 @@ impl Roles {
             roles: raw.roles,
         };
         for name in roles.roles.keys() {
-            roles.ancestors(name).map_err(&invalid)?;
+            roles.ancestors(name).map_err(|e| invalid(e.what))?;
         }
         // Least privilege is judged on what a role ends up with, inherited
         // rules included: inheriting admin does not make a role admin.
@@ -177,7 +178,7 @@ impl Roles {
     pub fn resolve(&self, name: &str) -> Result<ResolvedRole> {
         let role = self.roles.get(name).ok_or_else(|| self.unknown(name))?;
         let ancestors = self.ancestors(name).map_err(|what| Error::Invalid {
-            what,
+            what: what.what,
             hint: "fix the roles file".into(),
         })?;
         let mut out = ResolvedRole {
@@ -216,7 +217,7 @@ impl Roles {
 
     /// Every role `name` inherits from, nearest first, each once; a cycle
     /// is an error naming the roles in it.
-    fn ancestors(&self, name: &str) -> std::result::Result<Vec<String>, String> {
+    fn ancestors(&self, name: &str) -> std::result::Result<Vec<String>, Invalid> {
         let mut out = Vec::new();
         let mut path = vec![name.to_owned()];
         self.walk(name, &mut path, &mut out)?;
@@ -228,11 +229,14 @@ impl Roles {
         name: &str,
         path: &mut Vec<String>,
         out: &mut Vec<String>,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<(), Invalid> {
         for parent in &self.roles[name].inherits {
             if path.contains(parent) {
                 path.push(parent.clone());
-                return Err(format!("roles inherit in a cycle: {}", path.join(" -> ")));
+                return Err(Invalid::new(format!(
+                    "roles inherit in a cycle: {}",
+                    path.join(" -> ")
+                )));
             }
             if !out.contains(parent) {
                 out.push(parent.clone());
@@ -254,7 +258,7 @@ fn push_new(into: &mut Vec<String>, items: &[String]) {
 }
 
 /// A role name: lowercase letters, digits and `-`, starting with a letter.
-fn role_name(name: &str) -> std::result::Result<(), String> {
+fn role_name(name: &str) -> std::result::Result<(), Invalid> {
     let ok = !name.is_empty()
         && name.len() <= 32
         && name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -264,16 +268,16 @@ fn role_name(name: &str) -> std::result::Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        Err(Invalid::new(format!(
             "`{name}` is not a valid role name: lowercase letters, digits and `-`, starting with a letter"
-        ))
+        )))
     }
 }
 
 /// A sudo rule is `ALL` or an absolute command path with arguments, none
 /// holding what sudoers would read as syntax (`,` `:` `=` `\` `!` `#`,
 /// quotes, control characters); a final `""` means "no arguments".
-fn sudo_rule(rule: &str) -> std::result::Result<(), String> {
+fn sudo_rule(rule: &str) -> std::result::Result<(), Invalid> {
     let body = rule.strip_suffix(" \"\"").unwrap_or(rule);
     let ok = (rule == "ALL" || rule.starts_with('/'))
         && !body.contains([',', ':', '=', '\\', '!', '#', '"', '\''])
@@ -282,9 +286,9 @@ fn sudo_rule(rule: &str) -> std::result::Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        Err(Invalid::new(format!(
             "sudo rule `{rule}` must be `ALL` or an absolute command path with plain arguments (no , : = \\ ! # or quotes, except a final \"\" for no arguments)"
-        ))
+        )))
     }
 }
 
