@@ -21,7 +21,7 @@ VPSC_GEN := target/release/vpsc-gen
 # Test builds carry fault injection; release builds (the packages) never do.
 TEST_FEATURES := --features vpsc/fault-injection
 
-.PHONY: demo test lint bench deps debs repo runtime-deb lintian clean e2e-full e2e-vm piuparts try
+.PHONY: demo test lint bench deps debs repo runtime-deb lintian clean e2e-full e2e-vm piuparts try toolchain-check
 
 ## make demo: build the shipped profiles into .debs and a signed local apt repo in dist/
 demo: repo
@@ -41,11 +41,16 @@ test: lint runtime-deb
 	test "$$status" = 0 && test "$$(cat $(VM_LOG).status)" = 0
 	$(MAKE) lintian
 
-## make e2e-full: also install, verify and remove the intermediate and advanced profiles, roll back the beginner profile, every VM scenario, then piuparts
+## make e2e-full: also install, verify and remove the intermediate and advanced profiles, roll back the beginner profile, every VM scenario, piuparts, and a build with Debian 13's own cargo
 e2e-full: deps runtime-deb
 	time $(CARGO) test -p vpsc-e2e --test vpsc --test rollback -- --test-threads=1 --include-ignored
 	$(MAKE) e2e-vm
 	$(MAKE) piuparts
+	$(MAKE) toolchain-check
+
+## make toolchain-check: build the workspace and run its unit tests with Debian 13's rustc and cargo, in a trixie chroot
+toolchain-check: deps
+	tests/toolchain-check
 
 ## make e2e-vm: every live scenario on a booted Debian 13 VM (QEMU; KVM where it works, else TCG)
 e2e-vm: deps runtime-deb

@@ -465,10 +465,11 @@ pub fn unconfigure(root: &Root, state: &State, module: &str) -> Result<Report> {
     // The plan is still installed during prerm; after it is gone (postrm,
     // disappear) there is nothing left to tell running services. Off a live
     // system there are no running services, so the plan is not even read.
-    if root.is_live()
-        && let Ok(plan) = load_plan(root, module)
-        && let Err(e) = reload(root, &plan.reload)
-    {
+    let reloaded = match root.is_live().then(|| load_plan(root, module)) {
+        Some(Ok(plan)) => reload(root, &plan.reload),
+        _ => Ok(()),
+    };
+    if let Err(e) = reloaded {
         tracing::warn!(module, error = %e, "reload after unconfigure failed; the files are restored");
     }
     Ok(report)

@@ -58,27 +58,19 @@ pub fn parse(armoured: &str) -> Result<Key, Invalid> {
     })
 }
 
+/// Decodes the armour's base64, whose lines are joined and whose padding
+/// OpenPGP leaves optional.
 fn base64(text: &str) -> Result<Vec<u8>, Invalid> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
-    {
-        let v = ALPHABET
-            .iter()
-            .position(|a| *a == c)
-            .ok_or_else(|| Invalid::new(format!("`{}` is not a base64 character", c as char)))?;
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Ok(out)
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::{Engine, alphabet};
+    const ARMOUR: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let text: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    ARMOUR
+        .decode(text)
+        .map_err(|e| Invalid::new(format!("the key text is not base64: {e}")))
 }
 
 fn crc24(data: &[u8]) -> u32 {

@@ -9,7 +9,7 @@
 //! flock(2)); the kernel drops that lock when a process dies, so no stale lock
 //! can block later runs.
 
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -58,14 +58,8 @@ fn build_or_reuse() -> PathBuf {
     let stamp = cache.join("trixie-base.tar.args");
     let recipe = format!("{} {MIRROR}\n", MMDEBSTRAP_ARGS.join(" "));
 
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(cache.join("trixie-base.tar.lock"))
-        .expect("open the base tarball lock file");
     // Blocks while another test binary builds the tarball.
-    lock.lock().expect("flock the base tarball lock file");
+    let _lock = crate::lock_file(&cache.join("trixie-base.tar.lock"));
 
     if is_fresh(&tarball, &stamp, &recipe) {
         return tarball;

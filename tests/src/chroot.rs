@@ -9,7 +9,7 @@
 //! `.keep()`).
 
 use crate::{base, mounts};
-use std::fs::{self, File};
+use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -171,16 +171,10 @@ impl Chroot {
     /// `/var/cache/apt/archives`, and apt-get fails rather than waits when
     /// another apt holds that directory's lock.
     pub fn apt_get(&self, args: &[&str]) -> Output {
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(crate::cache_dir().join("apt-archives.lock"))
-            .expect("open the apt cache lock file");
-        lock.lock().expect("flock the apt cache lock file");
+        let _lock = crate::lock_file(&crate::cache_dir().join("apt-archives.lock"));
         let argv: Vec<&str> = APT_GET.iter().chain(args).copied().collect();
         self.run(&argv)
-        // `lock` is dropped after apt-get exits.
+        // `_lock` is dropped after apt-get exits.
     }
 
     /// As [`Chroot::apt_get`], but panics unless apt-get succeeds; returns stdout.

@@ -65,6 +65,19 @@ pub fn cache_dir() -> PathBuf {
     workspace_root().join("target").join("e2e-cache")
 }
 
+/// Takes an exclusive flock on `path` (made if missing), blocking while
+/// another test binary holds it; released when the result is dropped.
+pub fn lock_file(path: &Path) -> nix::fcntl::Flock<std::fs::File> {
+    let file = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("open the lock file {}: {e}", path.display()));
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .unwrap_or_else(|(_, e)| panic!("flock {}: {e}", path.display()))
+}
+
 /// Panics with a clear message unless the effective uid is 0.
 ///
 /// mmdebstrap `--mode=root`, `chroot(8)` and `mount(8)` all need root. A

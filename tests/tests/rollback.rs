@@ -15,7 +15,6 @@
 //! nothing.
 
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::time::Instant;
 
 use vpsc_e2e::{AllowRule, Chroot, Snapshot, cache_dir, require_root};
@@ -99,15 +98,8 @@ fn would_autoremove(chroot: &Chroot, options: &[&str]) -> BTreeSet<String> {
 
 /// The host-wide lock every chroot's apt-get takes (`Chroot::apt_get`):
 /// the rollback runs apt-get itself, on the shared archive cache.
-fn apt_cache_lock() -> File {
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(cache_dir().join("apt-archives.lock"))
-        .expect("open the apt cache lock file");
-    lock.lock().expect("flock the apt cache lock file");
-    lock
+fn apt_cache_lock() -> nix::fcntl::Flock<std::fs::File> {
+    vpsc_e2e::lock_file(&cache_dir().join("apt-archives.lock"))
 }
 
 /// Users or groups of `rel` (etc/passwd, etc/group) added since `before`.

@@ -6,7 +6,6 @@
 //! what it holds (groups, sudoers drop-in, SSH keys, TOTP), each change a
 //! step with its undo and an audit event.
 
-mod base64;
 pub mod create;
 pub mod delete;
 pub mod enrol;

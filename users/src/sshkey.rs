@@ -9,7 +9,8 @@
 use sha2::{Digest, Sha256};
 use vpsc_contract::Invalid;
 
-use super::base64;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 
 /// How to make a key we accept, for every message that refuses one.
 const GENERATE: &str = "generate an ed25519 key with `ssh-keygen -t ed25519`";
@@ -69,7 +70,7 @@ impl PublicKey {
                 encoded.len()
             )));
         }
-        let blob = base64::decode(encoded).map_err(|why| {
+        let blob = STANDARD.decode(encoded).map_err(|why| {
             format!(
                 "the `{kind}` key data is not valid base64 ({why}): copy the line of the .pub file unchanged"
             )
@@ -139,13 +140,13 @@ impl PublicKey {
     pub fn fingerprint(&self) -> String {
         format!(
             "SHA256:{}",
-            base64::encode(&Sha256::digest(&self.blob), false)
+            STANDARD_NO_PAD.encode(Sha256::digest(&self.blob))
         )
     }
 
     /// The key as one `authorized_keys` line (without options or newline).
     pub fn to_line(&self) -> String {
-        let data = base64::encode(&self.blob, true);
+        let data = STANDARD.encode(&self.blob);
         if self.comment.is_empty() {
             format!("{} {data}", self.kind)
         } else {
@@ -377,7 +378,7 @@ mod tests {
             b.extend_from_slice(&(f.len() as u32).to_be_bytes());
             b.extend_from_slice(f);
         }
-        base64::encode(&b, true)
+        STANDARD.encode(&b)
     }
 
     #[test]

@@ -102,7 +102,7 @@ pub fn admins_without_factor(
                 admin = true;
             }
         }
-        if admin && let Some(why) = broken_factor(root, &r) {
+        if let Some(why) = admin.then(|| broken_factor(root, &r)).flatten() {
             out.push((r.name.clone(), why));
         }
     }

@@ -108,9 +108,10 @@ impl Dir {
     /// stopped it, else the system error.
     pub fn refusal(&self, action: &'static str, rel: &str, errno: Errno) -> Error {
         let path = self.shown_of(rel);
-        if matches!(errno, Errno::ELOOP | Errno::EXDEV | Errno::ENOTDIR)
-            && let Some((prefix, target)) = find_link(&self.fd, rel)
-        {
+        let link = matches!(errno, Errno::ELOOP | Errno::EXDEV | Errno::ENOTDIR)
+            .then(|| find_link(&self.fd, rel))
+            .flatten();
+        if let Some((prefix, target)) = link {
             let repair = match self.guard {
                 Guard::User { place, .. } => format!("; repair the {place} first"),
                 Guard::System => String::new(),

@@ -51,9 +51,7 @@ pub(super) fn apply(
     if !super::file::matches_content(ctx.root, path, content, mode) {
         ctx.root.write_file(path, content, mode, 0, 0)?;
     }
-    if let Some(argv) = validate
-        && let Err(e) = super::file::run_validator(ctx, argv, path)
-    {
+    if let Some(Err(e)) = validate.map(|argv| super::file::run_validator(ctx, argv, path)) {
         let existed = matches!(prior, Prior::Divert { existed: true });
         undo(ctx, path, existed)?;
         return Err(e);

@@ -74,9 +74,7 @@ pub(super) fn apply(
     if !matches_content(ctx.root, path, content, mode) {
         ctx.root.write_file(path, content, mode, 0, 0)?;
     }
-    if let Some(argv) = validate
-        && let Err(e) = run_validator(ctx, argv, path)
-    {
+    if let Some(Err(e)) = validate.map(|argv| run_validator(ctx, argv, path)) {
         restore(ctx, path, prior, backup)?;
         return Err(e);
     }

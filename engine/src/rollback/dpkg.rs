@@ -67,9 +67,10 @@ impl Packages {
     pub fn parse(status: &str, extended: &str) -> Packages {
         let mut auto = BTreeSet::new();
         for stanza in stanzas(extended) {
-            if stanza.get("Auto-Installed").is_some_and(|v| v == "1")
-                && let Some(name) = stanza.get("Package")
-            {
+            let Some(name) = stanza.get("Package") else {
+                continue;
+            };
+            if stanza.get("Auto-Installed").is_some_and(|v| v == "1") {
                 let arch = stanza.get("Architecture").cloned().unwrap_or_default();
                 auto.insert((name.clone(), arch));
             }

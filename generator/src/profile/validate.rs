@@ -262,9 +262,10 @@ pub(super) fn check_path_conflicts(modules: &BTreeMap<String, Module>) -> Result
     let mut owners: BTreeMap<&str, &Module> = BTreeMap::new();
     for m in modules.values() {
         for e in &m.effects {
-            if let Some(p) = e.item.written_path()
-                && let Some(other) = owners.insert(p, m)
-            {
+            let Some(p) = e.item.written_path() else {
+                continue;
+            };
+            if let Some(other) = owners.insert(p, m) {
                 let source = read(&m.source)?;
                 return Err(Error::invalid(
                     locate::find(&m.source, &source, p, 1),

@@ -42,6 +42,8 @@ mod verify;
 mod withdraw;
 
 use std::fs::File;
+
+use nix::fcntl::{Flock, FlockArg};
 use std::os::unix::fs::OpenOptionsExt;
 
 use crate::cli::{Cli, Command, ProfileAction};
@@ -219,7 +221,7 @@ pub(crate) fn record_event(
 
 /// Opens the state and takes the runtime's exclusive lock, so two changing
 /// commands never interleave their effects; readers need no lock.
-pub(crate) fn open_locked(root: &Root) -> Result<(State, File)> {
+pub(crate) fn open_locked(root: &Root) -> Result<(State, Flock<File>)> {
     let state = State::open(root)?;
     let path = crate::state::state_dir(root)?.1.join("lock");
     let lock = std::fs::OpenOptions::new()
@@ -230,7 +232,8 @@ pub(crate) fn open_locked(root: &Root) -> Result<(State, File)> {
         .mode(0o600)
         .open(&path)
         .map_err(Error::io("open", &path))?;
-    lock.lock().map_err(Error::io("lock", &path))?;
+    let lock = Flock::lock(lock, FlockArg::LockExclusive)
+        .map_err(|(_, errno)| Error::io("lock", &path)(std::io::Error::from(errno)))?;
     Ok((state, lock))
 }
 

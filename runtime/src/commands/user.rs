@@ -313,7 +313,7 @@ pub fn run(cli: UserCli) -> Result<i32> {
 
 /// The state under the runtime's lock, after taking back any create
 /// whose process died (see [`crate::users::recover`]).
-fn locked(root: &Root) -> Result<(State, File)> {
+fn locked(root: &Root) -> Result<(State, nix::fcntl::Flock<File>)> {
     let (state, lock) = open_locked(root)?;
     crate::users::recover::interrupted_creates(root, &state)?;
     Ok((state, lock))
@@ -497,10 +497,10 @@ fn show_totp(t: &crate::users::enrol::TotpEnrolment) {
         "\nTOTP: add this account to an authenticator app:\n  {}",
         t.uri
     );
-    if std::io::stdout().is_terminal()
-        && let Ok(qr) = crate::users::qr::terminal(&t.uri)
-    {
-        outln!("{qr}");
+    if std::io::stdout().is_terminal() {
+        if let Ok(qr) = crate::users::qr::terminal(&t.uri) {
+            outln!("{qr}");
+        }
     }
     outln!("Scratch codes (shown once, each works once):");
     for s in &t.scratch_codes {

@@ -18,7 +18,7 @@
 use crate::Chroot;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
-use std::fs::{self, File};
+use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -100,13 +100,7 @@ impl Image {
         let cache = crate::cache_dir().join("vm");
         fs::create_dir_all(&cache).expect("create target/e2e-cache/vm");
         let dir = cache.join(&hash);
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(cache.join(format!("{hash}.lock")))
-            .expect("open the image lock file");
-        lock.lock().expect("flock the image lock file");
+        let _lock = crate::lock_file(&cache.join(format!("{hash}.lock")));
         if dir.join("ready").exists() {
             // Marks the image used, for `prune`.
             fs::write(dir.join("ready"), "").expect("stamp the image used");
