@@ -8,6 +8,8 @@ DIST ?= dist
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 1795615200)
 RUNTIME_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' runtime/Cargo.toml | head -n1)
 RUNTIME_DEB := target/debian/vpsc-runtime_$(RUNTIME_VERSION)-1_amd64.deb
+GEN_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+GEN_DEB := target/debian/vpsc-gen_$(GEN_VERSION)-1_amd64.deb
 DEBIAN_PACKAGES := mmdebstrap lintian dpkg-dev libsqlite3-dev pkg-config xz-utils ca-certificates hyperfine gnupg sqv \
 	qemu-system-x86 qemu-utils openssh-client e2fsprogs expect oathtool
 # Unsigned packages as built; $(DIST) is the signed repository published from them.
@@ -81,15 +83,18 @@ deps:
 
 runtime-deb: deps
 	$(CARGO) build --release --workspace --bins
+	rm -rf target/docs && target/release/vpsc-docs target/docs
 	$(CARGO) deb -p vpsc --no-build
 	debian/add-md5sums $(RUNTIME_DEB)
+	$(CARGO) deb -p vpsc-gen --no-build
+	debian/add-md5sums $(GEN_DEB)
 
 $(SIGNING_KEY):
 	mkdir -p $(dir $(SIGNING_KEY)) $(dir $(ARCHIVE_KEY))
 	$(VPSC_GEN) repo keygen --user-id "vpsc local archive key <root@localhost>" --secret $(SIGNING_KEY) --public $(ARCHIVE_KEY)
 
 debs: runtime-deb $(SIGNING_KEY)
-	$(VPSC_GEN) build --out $(BUILD_DIR) --include-deb $(RUNTIME_DEB) --archive-key $(ARCHIVE_KEY) --archive-url $(ARCHIVE_URL)
+	$(VPSC_GEN) build --out $(BUILD_DIR) --include-deb $(RUNTIME_DEB) --include-deb $(GEN_DEB) --archive-key $(ARCHIVE_KEY) --archive-url $(ARCHIVE_URL)
 
 # A fresh tree each time: a real repository is published onto its previous
 # state instead, which keeps older versions (release.yml does).

@@ -94,6 +94,16 @@ pub enum Error {
         /// How to fix it.
         hint: String,
     },
+    /// A repository examined and found wanting: unsigned, signed by no
+    /// trusted key, or its indices do not match (exit status 1, as a
+    /// failed `vpsc verify`).
+    #[error("{what}")]
+    Wanting {
+        /// What does not hold.
+        what: String,
+        /// How to fix it.
+        hint: String,
+    },
     /// A bad command-line argument.
     #[error("{what}")]
     Usage {
@@ -121,14 +131,20 @@ impl Error {
             Error::Template { .. } => Some(
                 "define the variable under `parameters:` of the module, or fix its spelling".into(),
             ),
-            Error::Usage { hint, .. } | Error::Repo { hint, .. } => Some(hint.clone()),
+            Error::Usage { hint, .. } | Error::Repo { hint, .. } | Error::Wanting { hint, .. } => {
+                Some(hint.clone())
+            }
             Error::Io { .. } | Error::Tool { .. } => None,
         }
     }
 
-    /// Exit status: always 2 (bad input or failure).
+    /// Exit status: 1 when what was checked was found wanting, 2 on bad
+    /// input or failure (as `vpsc`).
     pub fn exit_status(&self) -> i32 {
-        2
+        match self {
+            Error::Wanting { .. } => 1,
+            _ => 2,
+        }
     }
 
     /// Builds an [`Error::Io`] for `path`.

@@ -166,7 +166,7 @@ fn tampering_and_unknown_keys_are_refused() {
     let refused = |what: &str, expected: &str| {
         let out = verify(&repo, &public);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
         assert!(stderr.contains(expected), "{what}: {stderr}");
     };
 
@@ -352,7 +352,7 @@ fn the_next_key_is_announced_in_the_keyring_before_it_signs() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["signed_by"], serde_json::json!([next]));
-    assert_eq!(verify(&repo, &current_public).status.code(), Some(2));
+    assert_eq!(verify(&repo, &current_public).status.code(), Some(1));
 
     // During the change both sign, and both kinds of server accept.
     let json = vpsc_gen_ok(&[

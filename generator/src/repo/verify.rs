@@ -46,7 +46,7 @@ pub fn verify(dir: &Path, config: &RawConfig, keyrings: &[PathBuf]) -> Result<Ve
     // old clients. Both must be good and sign the same text.
     let inrelease_path = dists.join("InRelease");
     let inrelease = read(&inrelease_path)?;
-    let (signed_text, signature) = split_clearsigned(&inrelease).ok_or_else(|| Error::Repo {
+    let (signed_text, signature) = split_clearsigned(&inrelease).ok_or_else(|| Error::Wanting {
         what: format!(
             "{} is not a cleartext-signed message",
             inrelease_path.display()
@@ -133,7 +133,7 @@ pub fn verify(dir: &Path, config: &RawConfig, keyrings: &[PathBuf]) -> Result<Ve
         problems.push("Release lists no SHA256 index".into());
     }
     if !problems.is_empty() {
-        return Err(Error::Repo {
+        return Err(Error::Wanting {
             what: format!(
                 "{} is not a repository apt would accept:\n  - {}",
                 dists.display(),
@@ -253,7 +253,7 @@ fn sqv(keyrings: &[PathBuf], signature: &Path, file: &Path, shown: &Path) -> Res
             message: format!("{e} (install sqv, the verifier Debian 13's apt uses)"),
         })?;
     if !out.status.success() {
-        return Err(Error::Repo {
+        return Err(Error::Wanting {
             what: format!(
                 "the signature of {} is not accepted: {}",
                 shown.display(),
