@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 /// Turn vpsc profiles into Debian packages and an apt repository.
 #[derive(Debug, Parser)]
 #[command(name = "vpsc-gen", version, about, long_about = None)]
+#[command(after_help = "Examples:\n  vpsc-gen check\n  vpsc-gen build --out dist")]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -31,6 +32,9 @@ pub struct InputArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build every module and profile package and an apt repository.
+    #[command(
+        after_help = "Examples:\n  vpsc-gen build --out dist\n  vpsc-gen build --profiles site/profiles --out dist --include-deb vpsc-runtime_0.6.0-1_amd64.deb"
+    )]
     Build {
         /// Inputs.
         #[command(flatten)]
@@ -57,6 +61,9 @@ pub enum Command {
         json: bool,
     },
     /// Validate the profiles and modules without writing anything.
+    #[command(
+        after_help = "Examples:\n  vpsc-gen check\n  vpsc-gen check --profiles site/profiles --config site/repo.yaml"
+    )]
     Check {
         /// Inputs.
         #[command(flatten)]
@@ -67,12 +74,16 @@ pub enum Command {
         debian_lists: Option<PathBuf>,
     },
     /// Print the module and profile dependency graph (Graphviz DOT).
+    #[command(after_help = "Examples:\n  vpsc-gen graph | dot -Tsvg > modules.svg")]
     Graph {
         /// Inputs.
         #[command(flatten)]
         inputs: InputArgs,
     },
     /// Publish, sign and verify the apt repository.
+    #[command(
+        after_help = "Examples:\n  vpsc-gen repo publish --pool dist/pool --out repo --sign-key archive.sec.asc"
+    )]
     Repo {
         /// What to do with it.
         #[command(subcommand)]
@@ -85,6 +96,9 @@ pub enum Command {
 pub enum RepoAction {
     /// Rebuild the indices of a repository from its pool and new packages,
     /// keep older versions, and sign `Release`.
+    #[command(
+        after_help = "Examples:\n  vpsc-gen repo publish --pool dist/pool --out repo --sign-key archive.sec.asc"
+    )]
     Publish {
         /// Directory searched recursively for .deb files (repeatable); the
         /// output's own pool/ is always included.
@@ -109,6 +123,9 @@ pub enum RepoAction {
         json: bool,
     },
     /// Make an ed25519 signing key apt on Debian 13 accepts.
+    #[command(
+        after_help = "Examples:\n  vpsc-gen repo keygen --secret archive.sec.asc --public archive.pub.asc"
+    )]
     Keygen {
         /// OpenPGP user ID of the key.
         #[arg(long, default_value = "vpsc archive signing key <vpsc@example.org>")]
@@ -128,6 +145,9 @@ pub enum RepoAction {
     },
     /// Check a published repository as apt would: signatures with sqv,
     /// then every index and package against what the signature covers.
+    #[command(
+        after_help = "Examples:\n  vpsc-gen repo verify --dir repo --keyring archive.pub.asc"
+    )]
     Verify {
         /// Repository root.
         #[arg(long, value_name = "DIR")]

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 /// vpsc-mod-* and vpsc-profile-* packages.
 #[derive(Debug, Parser)]
 #[command(name = "vpsc", version = crate::fault::VERSION, about, long_about = None)]
+#[command(after_help = "Examples:\n  vpsc verify\n  vpsc status --json\n  vpsc cis scan --level 2")]
 pub struct Cli {
     /// Operate on this root directory instead of / (default: $DPKG_ROOT, else /).
     #[arg(long, global = true, value_name = "DIR")]
@@ -50,11 +51,13 @@ pub enum Command {
         force: bool,
     },
     /// Run verify checks; exit 1 if any fails.
+    #[command(after_help = "Examples:\n  vpsc verify\n  vpsc verify ssh firewall --json")]
     Verify {
         /// Modules to verify (default: every installed module).
         modules: Vec<String>,
     },
     /// Show configured modules, their steps and drift.
+    #[command(after_help = "Examples:\n  vpsc status\n  vpsc --root /srv/image status --json")]
     Status,
     /// Verify every configured module once and run the post-install hooks
     /// (vpsc-runtime's postinst, when dpkg processes its trigger).
@@ -68,24 +71,32 @@ pub enum Command {
     #[command(hide = true)]
     Withdraw,
     /// CIS benchmark scanning.
+    #[command(after_help = "Examples:\n  vpsc cis scan\n  vpsc cis remediate --level 1 --dry-run")]
     Cis {
         /// scan, remediate or revert.
         #[command(subcommand)]
         action: CisAction,
     },
     /// Show or reset the circuit breakers of network steps.
+    #[command(
+        after_help = "Examples:\n  vpsc breaker status\n  vpsc breaker reset net:deb.debian.org:443"
+    )]
     Breaker {
         /// status or reset.
         #[command(subcommand)]
         action: BreakerAction,
     },
     /// Query, verify and export the tamper-evident audit log.
+    #[command(
+        after_help = "Examples:\n  vpsc audit verify\n  vpsc audit query --since 2026-12-01 --action user."
+    )]
     Audit {
         /// query, verify or export.
         #[command(subcommand)]
         action: AuditAction,
     },
     /// Roles and permissions (role-based access control).
+    #[command(after_help = "Examples:\n  vpsc rbac roles\n  vpsc rbac check ada app:web:deploy")]
     Rbac {
         /// roles, show or check.
         #[command(subcommand)]
@@ -97,6 +108,7 @@ pub enum Command {
     /// host's /etc the purge's maintainer scripts removed, and lists what
     /// they left and the system users the purge leaves. Refuses, changing
     /// nothing, if apt would remove anything else.
+    #[command(after_help = "Examples:\n  vpsc rollback server --dry-run\n  vpsc rollback server")]
     Rollback {
         /// Profile name, e.g. `beginner` for vpsc-profile-beginner.
         profile: String,
@@ -119,14 +131,17 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum RbacAction {
     /// List the roles and where they come from.
+    #[command(after_help = "Examples:\n  vpsc rbac roles --json")]
     Roles,
     /// One role with what it inherits: groups, permissions, sudo rules.
+    #[command(after_help = "Examples:\n  vpsc rbac show developer")]
     Show {
         /// Role name.
         role: String,
     },
     /// Whether USER holds PERMISSION (scope:resource:action) now; exit 0
     /// allowed, 1 denied.
+    #[command(after_help = "Examples:\n  vpsc rbac check ada app:web:deploy")]
     Check {
         /// Login name.
         user: String,
@@ -154,6 +169,9 @@ pub enum ProfileAction {
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
     /// List events, oldest first.
+    #[command(
+        after_help = "Examples:\n  vpsc audit query --since 2026-12-01\n  vpsc audit query --actor user:ada --action user. --json"
+    )]
     Query {
         /// Only events at or after this time (Unix seconds or YYYY-MM-DD).
         #[arg(long, value_name = "TIME")]
@@ -169,8 +187,10 @@ pub enum AuditAction {
         action: Option<String>,
     },
     /// Check the whole hash chain; exit 1 naming the first bad event.
+    #[command(after_help = "Examples:\n  vpsc audit verify")]
     Verify,
     /// Every event as JSON Lines on stdout.
+    #[command(after_help = "Examples:\n  vpsc audit export > audit.jsonl")]
     Export,
 }
 
@@ -178,8 +198,12 @@ pub enum AuditAction {
 #[derive(Debug, Subcommand)]
 pub enum BreakerAction {
     /// Every breaker: state, recent failures, last error.
+    #[command(after_help = "Examples:\n  vpsc breaker status --json")]
     Status,
     /// Close a breaker (or all), forgetting its failures.
+    #[command(
+        after_help = "Examples:\n  vpsc breaker reset net:deb.debian.org:443\n  vpsc breaker reset"
+    )]
     Reset {
         /// Breaker key, e.g. `net:deb.debian.org:443` (default: all).
         key: Option<String>,
@@ -191,6 +215,9 @@ pub enum BreakerAction {
 pub enum CisAction {
     /// Judge the system against a CIS benchmark; exit 0 when nothing
     /// fails, 1 when a rule fails, 2 on error.
+    #[command(
+        after_help = "Examples:\n  vpsc cis scan\n  vpsc cis scan --level 2 --only 5.1.1,5.1.2 --json\n  vpsc cis scan --format junit > cis.xml"
+    )]
     Scan {
         /// Benchmark: auto (from /etc/debian_version), debian12, debian13.
         #[arg(long, default_value = "auto")]
@@ -222,6 +249,9 @@ pub enum CisAction {
     /// remediation, through the journal; each run replaces the previous
     /// one's selection. Rules waived by the administrator or by an
     /// installed module are left alone.
+    #[command(
+        after_help = "Examples:\n  vpsc cis remediate --level 1 --dry-run\n  vpsc cis remediate --only 1.1.1.1"
+    )]
     Remediate {
         /// Highest level: 1 or 2.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
@@ -237,5 +267,6 @@ pub enum CisAction {
         dry_run: bool,
     },
     /// Undo everything `vpsc cis remediate` changed, exactly.
+    #[command(after_help = "Examples:\n  vpsc cis revert")]
     Revert,
 }

@@ -9,6 +9,9 @@ use clap::{Parser, Subcommand};
 /// undone.
 #[derive(Debug, Parser)]
 #[command(name = "vpsc-user", version = crate::fault::VERSION, about, long_about = None)]
+#[command(
+    after_help = "Examples:\n  vpsc-user create ada --full-name \"Ada Lovelace\" --email ada@example.org --role admin --ssh-key ada.pub\n  vpsc-user list"
+)]
 pub struct UserCli {
     /// Operate on this root directory instead of / (as `useradd --root`).
     #[arg(long, global = true, value_name = "DIR")]
@@ -28,6 +31,9 @@ pub struct UserCli {
 pub enum UserCommand {
     /// Onboard a person: account, role groups and sudo rules, SSH key,
     /// TOTP, expiry, teams and git identity.
+    #[command(
+        after_help = "Examples:\n  vpsc-user create ada --full-name \"Ada Lovelace\" --email ada@example.org --role admin --ssh-key ada.pub --enable-2fa\n  vpsc-user create bob --full-name \"Bob Smith\" --email bob@example.org --role developer --generate-ssh-key --expires 90d --dry-run"
+    )]
     Create {
         /// Login name (lowercase, starts with a letter, at most 32 characters).
         name: String,
@@ -64,6 +70,7 @@ pub enum UserCommand {
     },
     /// Offboard a person: lock, end sessions, remove sudo rules and
     /// group memberships; the UID is never reused.
+    #[command(after_help = "Examples:\n  vpsc-user delete bob --archive")]
     Delete {
         /// Login name.
         name: String,
@@ -72,41 +79,49 @@ pub enum UserCommand {
         archive: bool,
     },
     /// List onboarded users.
+    #[command(after_help = "Examples:\n  vpsc-user list --json")]
     List,
     /// Show one user: roles, grants, groups, keys, status.
+    #[command(after_help = "Examples:\n  vpsc-user show ada")]
     Show {
         /// Login name.
         name: String,
     },
     /// Lock an account (password and SSH keys).
+    #[command(after_help = "Examples:\n  vpsc-user lock bob")]
     Lock {
         /// Login name.
         name: String,
     },
     /// Unlock an account.
+    #[command(after_help = "Examples:\n  vpsc-user unlock bob")]
     Unlock {
         /// Login name.
         name: String,
     },
     /// Assign or revoke lasting roles.
+    #[command(after_help = "Examples:\n  vpsc-user role assign bob devops")]
     Role {
         /// assign or revoke.
         #[command(subcommand)]
         action: RoleAction,
     },
     /// Add, rotate or revoke SSH keys.
+    #[command(after_help = "Examples:\n  vpsc-user ssh-key rotate ada new.pub")]
     SshKey {
         /// add, rotate or revoke.
         #[command(subcommand)]
         action: KeyAction,
     },
     /// Grant, extend or revoke a role for a limited time.
+    #[command(after_help = "Examples:\n  vpsc-user temp-access grant bob --role devops --for 1d")]
     TempAccess {
         /// grant, extend, revoke or sweep.
         #[command(subcommand)]
         action: TempAction,
     },
     /// Teams: a group and a setgid shared folder under /srv/teams.
+    #[command(after_help = "Examples:\n  vpsc-user team create web\n  vpsc-user team add web bob")]
     Team {
         /// create, add, remove or list.
         #[command(subcommand)]
@@ -114,6 +129,7 @@ pub enum UserCommand {
     },
     /// TOTP second factor.
     #[command(name = "2fa")]
+    #[command(after_help = "Examples:\n  vpsc-user 2fa enroll ada\n  vpsc-user 2fa enforce")]
     TwoFactor {
         /// enroll, enforce, relax, code or verify.
         #[command(subcommand)]
@@ -125,6 +141,7 @@ pub enum UserCommand {
 #[derive(Debug, Subcommand)]
 pub enum RoleAction {
     /// Give a user a role.
+    #[command(after_help = "Examples:\n  vpsc-user role assign bob devops")]
     Assign {
         /// Login name.
         name: String,
@@ -132,6 +149,7 @@ pub enum RoleAction {
         role: String,
     },
     /// Take a role from a user.
+    #[command(after_help = "Examples:\n  vpsc-user role revoke bob devops")]
     Revoke {
         /// Login name.
         name: String,
@@ -144,6 +162,7 @@ pub enum RoleAction {
 #[derive(Debug, Subcommand)]
 pub enum KeyAction {
     /// Authorize another key.
+    #[command(after_help = "Examples:\n  vpsc-user ssh-key add ada laptop.pub")]
     Add {
         /// Login name.
         name: String,
@@ -151,6 +170,7 @@ pub enum KeyAction {
         file: PathBuf,
     },
     /// Authorize a new key; older keys keep working for the grace period.
+    #[command(after_help = "Examples:\n  vpsc-user ssh-key rotate ada new.pub --grace 3d")]
     Rotate {
         /// Login name.
         name: String,
@@ -161,6 +181,9 @@ pub enum KeyAction {
         grace: String,
     },
     /// Revoke a key at once.
+    #[command(
+        after_help = "Examples:\n  vpsc-user ssh-key revoke ada SHA256:Qz4y0bTt3kDuFjHPnsAd2C3hV3CAXJaZ1ZGn8DoGEXM"
+    )]
     Revoke {
         /// Login name.
         name: String,
@@ -173,6 +196,9 @@ pub enum KeyAction {
 #[derive(Debug, Subcommand)]
 pub enum TempAction {
     /// Grant a role until a time; sudo itself refuses its rules afterwards.
+    #[command(
+        after_help = "Examples:\n  vpsc-user temp-access grant bob --role devops --for 4h\n  vpsc-user temp-access grant bob --role admin --for 2026-12-24"
+    )]
     Grant {
         /// Login name.
         name: String,
@@ -184,6 +210,7 @@ pub enum TempAction {
         duration: String,
     },
     /// Extend a grant.
+    #[command(after_help = "Examples:\n  vpsc-user temp-access extend bob --role devops --for 1d")]
     Extend {
         /// Login name.
         name: String,
@@ -195,6 +222,7 @@ pub enum TempAction {
         duration: String,
     },
     /// End a grant now.
+    #[command(after_help = "Examples:\n  vpsc-user temp-access revoke bob --role devops")]
     Revoke {
         /// Login name.
         name: String,
@@ -202,7 +230,9 @@ pub enum TempAction {
         #[arg(long)]
         role: String,
     },
-    /// Remove expired grants and rotated keys (the vpsc-user-sweep timer runs this).
+    /// Remove expired grants and rotated keys (plumbing: the
+    /// vpsc-user-sweep timer runs this).
+    #[command(hide = true)]
     Sweep,
 }
 
@@ -210,11 +240,13 @@ pub enum TempAction {
 #[derive(Debug, Subcommand)]
 pub enum TeamAction {
     /// Create a team.
+    #[command(after_help = "Examples:\n  vpsc-user team create web")]
     Create {
         /// Team name.
         name: String,
     },
     /// Add a user to a team.
+    #[command(after_help = "Examples:\n  vpsc-user team add web bob")]
     Add {
         /// Team name.
         team: String,
@@ -222,6 +254,7 @@ pub enum TeamAction {
         user: String,
     },
     /// Remove a user from a team.
+    #[command(after_help = "Examples:\n  vpsc-user team remove web bob")]
     Remove {
         /// Team name.
         team: String,
@@ -229,6 +262,7 @@ pub enum TeamAction {
         user: String,
     },
     /// List teams and members.
+    #[command(after_help = "Examples:\n  vpsc-user team list --json")]
     List,
 }
 
@@ -236,6 +270,7 @@ pub enum TeamAction {
 #[derive(Debug, Subcommand)]
 pub enum TwoFactorAction {
     /// Print the user's current TOTP code (root only; for checks).
+    #[command(after_help = "Examples:\n  vpsc-user 2fa code ada")]
     Code {
         /// Login name.
         name: String,
@@ -244,16 +279,20 @@ pub enum TwoFactorAction {
         at: Option<u64>,
     },
     /// Give an onboarded user a (new) TOTP secret; shows it once.
+    #[command(after_help = "Examples:\n  vpsc-user 2fa enroll ada")]
     Enroll {
         /// Login name.
         name: String,
     },
     /// Require key plus TOTP code for SSH logins; refused while an
     /// administrator has no working second factor.
+    #[command(after_help = "Examples:\n  vpsc-user 2fa enforce")]
     Enforce,
     /// Stop requiring the code (restores sshd's PAM file exactly).
+    #[command(after_help = "Examples:\n  vpsc-user 2fa relax")]
     Relax,
     /// Exit 0 if CODE is valid for the user now (±1 step), else 1.
+    #[command(after_help = "Examples:\n  vpsc-user 2fa verify ada 123456")]
     Verify {
         /// Login name.
         name: String,

@@ -146,6 +146,7 @@ fn drift_is_reported_by_status() {
         text.contains("\"drift\": [\n        \"/etc/demo/new.conf\"\n      ]"),
         "{text}"
     );
+    assert_eq!(out.status.code(), Some(1), "drift is found wanting");
 }
 
 #[test]

@@ -84,3 +84,68 @@ fn plumbing_stays_off_the_pages() {
         );
     }
 }
+
+/// Words of a shell example line up to a pipe or redirection, with
+/// double-quoted words kept whole.
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let (mut quoted, mut any) = (false, false);
+    for c in line.chars() {
+        match c {
+            '"' => (quoted, any) = (!quoted, true),
+            '|' | '>' if !quoted => break,
+            ' ' if !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut word));
+                }
+                any = false;
+            }
+            _ => (word.push(c), any = true).1,
+        }
+    }
+    if any {
+        out.push(word);
+    }
+    out
+}
+
+fn examples_of(cmd: &Command, path: &str, program: &Command) {
+    let help = cmd.clone().render_help().to_string();
+    let (_, examples) = help
+        .split_once("Examples:\n")
+        .unwrap_or_else(|| panic!("`{path} --help` has no example"));
+    let lines: Vec<&str> = examples.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "`{path} --help` has no example");
+    for line in lines {
+        let argv = words(line.trim());
+        assert_eq!(argv[0], program.get_name(), "{path}: {line}");
+        let matches = program
+            .clone()
+            .try_get_matches_from(&argv)
+            .unwrap_or_else(|e| panic!("{path}: the example `{line}` does not parse: {e}"));
+        let mut ran = vec![program.get_name().to_owned()];
+        let mut at = &matches;
+        while let Some((name, sub)) = at.subcommand() {
+            ran.push(name.to_owned());
+            at = sub;
+        }
+        assert!(
+            ran.join(" ").starts_with(path),
+            "an example of `{path}` runs `{}`: {line}",
+            ran.join(" ")
+        );
+    }
+    for sub in visible(cmd) {
+        examples_of(sub, &format!("{path} {}", sub.get_name()), program);
+    }
+}
+
+#[test]
+fn every_help_has_an_example_that_parses() {
+    for program in programs() {
+        let mut cmd = program.command.clone();
+        cmd.build();
+        examples_of(&cmd, &cmd.get_name().to_owned(), &cmd);
+    }
+}

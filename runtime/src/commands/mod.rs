@@ -245,6 +245,12 @@ pub(crate) fn print_json<T: serde::Serialize>(value: &T) {
     );
 }
 
+/// Whether to colour what goes to `stream`: a terminal, and `NO_COLOR`
+/// unset or empty (<https://no-color.org>).
+pub fn colour(stream: &impl std::io::IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// Logs go to stderr; `VPSC_LOG` takes an env-filter (default `info`).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VPSC_LOG")
@@ -252,7 +258,7 @@ pub fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(colour(&std::io::stderr()))
         .without_time()
         .with_target(false)
         .init();

@@ -304,6 +304,13 @@ fn refuse_sudo_lockout(root: &Root, profile: &str, purge: &BTreeSet<String>) -> 
 /// `apt-get ARGS…` on the root, non-interactive, with [`PASSED_ENV`].
 fn apt_get(root: &Root, args: &[String]) -> Command {
     let mut argv = vec!["apt-get".to_owned()];
+    if !super::colour(&std::io::stdout()) {
+        // apt and dpkg colour and draw a progress bar on a terminal only,
+        // but their logs (term.log) keep the escapes: none when not asked.
+        for o in ["APT::Color=0", "Dpkg::Progress-Fancy=0"] {
+            argv.extend(["-o".to_owned(), o.to_owned()]);
+        }
+    }
     argv.extend(args.iter().cloned());
     let mut cmd = root.command(&argv);
     // Root::command passes dpkg's variables for maintainer scripts; here

@@ -20,7 +20,7 @@ struct ModuleStatus {
     drift: Vec<String>,
 }
 
-/// Prints the journal's view of every module.
+/// Prints the journal's view of every module; 1 when a managed file drifted.
 pub fn status(root: &Root, state: &State, json: bool) -> Result<i32> {
     let mut out = Vec::new();
     for m in state.modules()? {
@@ -88,5 +88,6 @@ pub fn status(root: &Root, state: &State, json: bool) -> Result<i32> {
             outln!("no module configured");
         }
     }
-    Ok(0)
+    // Like `vpsc verify`: 1 when something is not as vpsc left it.
+    Ok(i32::from(out.iter().any(|m| !m.drift.is_empty())))
 }
