@@ -146,6 +146,6 @@ fn every_help_has_an_example_that_parses() {
     for program in programs() {
         let mut cmd = program.command.clone();
         cmd.build();
-        examples_of(&cmd, &cmd.get_name().to_owned(), &cmd);
+        examples_of(&cmd, cmd.get_name(), &cmd);
     }
 }
