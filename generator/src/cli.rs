@@ -73,6 +73,15 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         debian_lists: Option<PathBuf>,
     },
+    /// Start a new module from a commented skeleton that builds as it is.
+    #[command(
+        after_help = "Examples:\n  vpsc-gen new module redis\n  vpsc-gen new module redis --profiles site/profiles"
+    )]
+    New {
+        /// What to start.
+        #[command(subcommand)]
+        what: NewWhat,
+    },
     /// Print the module and profile dependency graph (Graphviz DOT).
     #[command(after_help = "Examples:\n  vpsc-gen graph | dot -Tsvg > modules.svg")]
     Graph {
@@ -161,5 +170,21 @@ pub enum RepoAction {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// What `vpsc-gen new` starts.
+#[derive(Debug, Subcommand)]
+pub enum NewWhat {
+    /// Write `PROFILES/modules/NAME.yaml` (never over an existing file).
+    #[command(
+        after_help = "Examples:\n  vpsc-gen new module redis\n  vpsc-gen new module redis --profiles site/profiles"
+    )]
+    Module {
+        /// Module name: becomes the package vpsc-mod-NAME.
+        name: String,
+        /// Directory holding `modules/*.yaml` and the profiles.
+        #[arg(long, default_value = "profiles", value_name = "DIR")]
+        profiles: PathBuf,
     },
 }

@@ -12,12 +12,13 @@ pub mod keyring;
 pub mod profile;
 pub mod repo;
 pub mod resolve;
+pub mod scaffold;
 pub mod scripts;
 pub mod tool;
 
 pub use error::{Error, Result};
 
-use cli::{Cli, Command, InputArgs, RepoAction};
+use cli::{Cli, Command, InputArgs, NewWhat, RepoAction};
 
 fn inputs(args: &InputArgs, epoch: u64) -> build::Inputs {
     build::Inputs {
@@ -45,6 +46,16 @@ fn epoch(arg: Option<u64>) -> Result<u64> {
 /// Runs the parsed command line; returns the exit status.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
+        Command::New {
+            what: NewWhat::Module { name, profiles },
+        } => {
+            let path = scaffold::new_module(&profiles, &name)?;
+            eprintln!(
+                "vpsc-gen: wrote {}; edit it, then `vpsc-gen check`",
+                path.display()
+            );
+            Ok(0)
+        }
         Command::Build {
             inputs: args,
             out,
