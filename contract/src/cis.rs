@@ -26,6 +26,7 @@ pub const RULE_FILES: &[(&str, &str)] = &[
 
 /// A benchmark the rules carry IDs for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Benchmark {
     /// CIS Debian Linux 12 Benchmark v1.1.0.
@@ -46,6 +47,7 @@ impl Benchmark {
 
 /// The two profiles of a CIS benchmark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
     /// Servers.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// What a string parameter holds. Lists and maps are checked string by
 /// string: every string inside must be of the declared type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ParamType {
     /// Free text on one line: no control character, no `"` or `\`.

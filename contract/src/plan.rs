@@ -88,6 +88,7 @@ pub struct ProfileDoc {
 /// file or another module's presence can switch it. An effect whose
 /// condition turns false is undone like one the plan dropped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct When<T> {
     /// Condition; absent means always.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +100,7 @@ pub struct When<T> {
 
 /// A check that must hold before a module changes anything.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Requirement {
     /// Condition under which it is required; absent means always.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -242,6 +244,7 @@ pub enum Effect {
 /// A CIS rule a module needs to fail, and why (docker needs IP
 /// forwarding): scans show it waived, and remediations leave it alone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CisWaiver {
     /// The rule's ID in each benchmark that has it.
@@ -253,6 +256,7 @@ pub struct CisWaiver {
 /// One verify check. Externally tagged (`{"unit_enabled": {"name": …}}`)
 /// so module YAML and the plan JSON share this one type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Check {
     /// An executable of this name is on the standard root PATH.
@@ -356,6 +360,7 @@ pub enum Check {
 
 /// Transport protocol of a port check.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     /// TCP: a socket in the LISTEN state.

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Turn vpsc profiles into Debian packages and an apt repository.
 #[derive(Debug, Parser)]
@@ -81,6 +81,13 @@ pub enum Command {
         /// What to start.
         #[command(subcommand)]
         what: NewWhat,
+    },
+    /// Print the JSON Schema of module or profile YAML (for editors).
+    #[command(after_help = "Examples:\n  vpsc-gen schema module > module.schema.json")]
+    Schema {
+        /// Which files the schema describes.
+        #[arg(value_enum)]
+        what: SchemaWhat,
     },
     /// Print the module and profile dependency graph (Graphviz DOT).
     #[command(after_help = "Examples:\n  vpsc-gen graph | dot -Tsvg > modules.svg")]
@@ -187,4 +194,13 @@ pub enum NewWhat {
         #[arg(long, default_value = "profiles", value_name = "DIR")]
         profiles: PathBuf,
     },
+}
+
+/// The YAML files there is a schema of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaWhat {
+    /// `profiles/modules/*.yaml`.
+    Module,
+    /// `profiles/*.yaml`.
+    Profile,
 }

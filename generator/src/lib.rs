@@ -13,12 +13,13 @@ pub mod profile;
 pub mod repo;
 pub mod resolve;
 pub mod scaffold;
+pub mod schema;
 pub mod scripts;
 pub mod tool;
 
 pub use error::{Error, Result};
 
-use cli::{Cli, Command, InputArgs, NewWhat, RepoAction};
+use cli::{Cli, Command, InputArgs, NewWhat, RepoAction, SchemaWhat};
 
 fn inputs(args: &InputArgs, epoch: u64) -> build::Inputs {
     build::Inputs {
@@ -46,6 +47,14 @@ fn epoch(arg: Option<u64>) -> Result<u64> {
 /// Runs the parsed command line; returns the exit status.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
+        Command::Schema { what } => {
+            let schema = match what {
+                SchemaWhat::Module => schema::module(),
+                SchemaWhat::Profile => schema::profile(),
+            };
+            print_json(&schema);
+            Ok(0)
+        }
         Command::New {
             what: NewWhat::Module { name, profiles },
         } => {

@@ -117,8 +117,18 @@ fn sub_pages(
 }
 
 /// Writes `DIR/NAME/man/*` and `DIR/NAME/completions/{bash,zsh,fish}/*`
-/// for every program, for the packages to ship.
+/// for every program, and `DIR/vpsc-gen/schema/*.schema.json`, for the
+/// packages to ship.
 pub fn write_all(dir: &Path, date: &str) -> io::Result<()> {
+    let schemas = dir.join("vpsc-gen").join("schema");
+    std::fs::create_dir_all(&schemas)?;
+    for (what, schema) in [
+        ("module", vpsc_gen::schema::module()),
+        ("profile", vpsc_gen::schema::profile()),
+    ] {
+        let text = serde_json::to_string_pretty(&schema).map_err(io::Error::other)? + "\n";
+        std::fs::write(schemas.join(format!("{what}.schema.json")), text)?;
+    }
     for program in programs() {
         let name = program.command.get_name().to_owned();
         let man_dir = dir.join(&name).join("man");

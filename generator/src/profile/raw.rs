@@ -7,7 +7,7 @@ use serde::Deserialize;
 use vpsc_contract::plan::When;
 
 /// `profiles/modules/<name>.yaml`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawModule {
     /// Module name; must equal the file name.
@@ -50,12 +50,15 @@ pub struct RawModule {
     #[serde(default)]
     pub types: BTreeMap<String, vpsc_contract::param_types::ParamType>,
     /// What must hold before anything is changed.
+    #[schemars(with = "Vec<vpsc_contract::plan::Requirement>")]
     #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
     pub require: Vec<vpsc_contract::plan::Requirement>,
     /// What configuring changes, each optionally under a `when` condition.
+    #[schemars(with = "Vec<When<RawEffect>>")]
     #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
     pub effects: Vec<When<RawEffect>>,
     /// What must hold afterwards.
+    #[schemars(with = "Vec<When<vpsc_contract::plan::Check>>")]
     #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
     pub verify: Vec<When<vpsc_contract::plan::Check>>,
     /// Commands that make running services pick up changes (live systems only).
@@ -68,7 +71,7 @@ pub struct RawModule {
 }
 
 /// One effect as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawEffect {
     /// A file shipped in the package under `/usr/lib` (rendered at build
@@ -221,7 +224,7 @@ pub struct RawSource {
 }
 
 /// `profiles/<name>.yaml`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawProfile {
     /// Profile name; must equal the file name.
@@ -241,7 +244,7 @@ pub struct RawProfile {
 }
 
 /// A module entry of a profile.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawProfileModule {
     /// Module name.
