@@ -122,7 +122,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Yaml { .. } => {
-                Some("see profiles/README.md for the schema of modules and profiles".into())
+                Some("see docs/modules.md for every field of modules and profiles".into())
             }
             Error::Invalid { hint, .. } => hint.clone(),
             Error::Cycle { loc, .. } => Some(format!(
