@@ -2,11 +2,74 @@
 //! /etc/group and /etc/shadow read together (unique IDs and names, shadowed
 //! and locked passwords, login shells, inactivity, the shadow group).
 
-use super::checks::{AccountsProperty, CisStatus, Evidence, Verdict, verdict};
-use super::logindefs::login_defs_value;
+use serde::{Deserialize, Serialize};
+
+use crate::check::Check;
+use crate::facts::Facts;
+use crate::logindefs::login_defs_value;
+use crate::verdict::{CisStatus, Evidence, Verdict, verdict};
 use vpsc_engine::root::Root;
 
-pub(super) fn judge(root: &Root, property: AccountsProperty) -> Verdict {
+/// A property of the account databases (`/etc/passwd`, `/etc/group`,
+/// `/etc/shadow`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accounts {
+    /// Which property.
+    pub property: AccountsProperty,
+}
+
+/// Properties of the account databases a rule can require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountsProperty {
+    /// Every account's password lives in /etc/shadow (`x` in passwd).
+    Shadowed,
+    /// No /etc/shadow password field is empty.
+    NoEmptyPasswords,
+    /// Every primary GID in /etc/passwd is a group of /etc/group.
+    GroupsExist,
+    /// The shadow group has no members.
+    ShadowGroupEmpty,
+    /// No UID is used twice.
+    UniqueUids,
+    /// No GID is used twice.
+    UniqueGids,
+    /// No user name is used twice.
+    UniqueUserNames,
+    /// No group name is used twice.
+    UniqueGroupNames,
+    /// root is the only account with UID 0.
+    RootOnlyUid0,
+    /// root is the only account with primary GID 0.
+    RootOnlyGid0,
+    /// root is the only group with GID 0.
+    RootOnlyGroupGid0,
+    /// root has a password or is locked, never an empty one.
+    RootAccessControlled,
+    /// System accounts (UID below login.defs' UID_MIN, and nobody) other
+    /// than root, sync, shutdown and halt have no login shell.
+    SystemAccountsNoShell,
+    /// Accounts other than root without a login shell are locked (`!` or
+    /// `*` in /etc/shadow, what `passwd -S` shows as L).
+    NoShellAccountsLocked,
+    /// /etc/shells lists no nologin.
+    NologinNotAShell,
+    /// No account's last password change lies in the future.
+    PasswordChangesInPast,
+    /// Accounts with a password are disabled at most 45 days after it
+    /// expires: `INACTIVE` in /etc/default/useradd for new ones, the
+    /// seventh /etc/shadow field for existing ones.
+    InactiveLock,
+}
+
+impl Check for Accounts {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        judge(f.root(), self.property)
+    }
+}
+
+fn judge(root: &Root, property: AccountsProperty) -> Verdict {
     let table = |file: &str| -> Vec<(usize, Vec<String>)> {
         root.read_to_string(file)
             .unwrap_or_default()

@@ -17,7 +17,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 
-use super::checks::{CisStatus, Evidence, Facts, Verdict, verdict};
+use serde::{Deserialize, Serialize};
+use vpsc_contract::Invalid;
+
+use crate::check::Check;
+use crate::facts::{Fact, Facts};
+use crate::verdict::{CisStatus, Evidence, Verdict, verdict};
 use vpsc_engine::root::Root;
 
 /// The main file.
@@ -327,10 +332,38 @@ fn twin(path: &str) -> String {
     }
 }
 
-/// Judges an aide_rules check: every path has a selection line with every
-/// attribute.
-pub fn judge(f: &Facts<'_>, paths: &[String], attributes: &[String]) -> Verdict {
-    let conf = f.aide();
+impl Fact for AideConf {
+    fn read(root: &Root, _live: bool) -> AideConf {
+        AideConf::load(root)
+    }
+}
+
+/// AIDE checks these paths with at least these attributes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AideRules {
+    /// Paths of the files.
+    pub paths: Vec<String>,
+    /// Attributes, e.g. `sha512`.
+    pub attributes: Vec<String>,
+}
+
+impl Check for AideRules {
+    fn validate(&self) -> Result<(), Invalid> {
+        if self.paths.is_empty() || self.attributes.is_empty() {
+            Err("aide_rules needs paths and attributes".into())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        judge(&f.get::<AideConf>(), &self.paths, &self.attributes)
+    }
+}
+
+/// Every path has a selection line with every attribute.
+fn judge(conf: &AideConf, paths: &[String], attributes: &[String]) -> Verdict {
     if !conf.found {
         return verdict(
             CisStatus::Fail,

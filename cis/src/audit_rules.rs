@@ -1,263 +1,85 @@
-//! Audit rules: what the kernel gets at boot, and a normalizer that tells
-//! whether a required rule is among them however it is spelled.
-//!
-//! What augenrules loads at boot is in [`super::augenrules`].
-//!
-//! A rule is normalized to what the kernel compares: the list and action
-//! (`-a always,exit` = `-a exit,always` = `-A`), the syscalls as a set
-//! (`-S a,b` = `-S a -S b`; none or `all`: every syscall), its fields as a
-//! set in any order (`-F arch=b64` = `-F arch=x86_64`; `auid!=unset` =
-//! `auid!=-1` = `auid!=4294967295`; `exit=-EACCES` = `exit=-13`; `a0=0x0` =
-//! `a0=0`; `-C euid!=uid` = `-C uid!=euid`), a watch (`-w P -p wa`) as the
-//! `path` field it becomes (with `-F path=`/`-F dir=` alike, a trailing
-//! slash and `/var/run` → `/run` ignored), the permissions as a set, and
-//! the key however given (`-k`, `-F key=`). A required rule is present
-//! when, for each of its syscalls, a loaded rule has the same fields, that
-//! syscall (or all), at least its permissions and a key (CIS's audits
-//! look for one).
+//! The audit rules a CIS rule requires, against what the kernel gets at
+//! boot (what augenrules loads) and, on a running system, what it has
+//! (`auditctl -l`). Both sides are normalized by the auditctl parser, so a
+//! required rule is present when, for each of its syscalls, a loaded rule
+//! has the same fields, that syscall (or all), at least its permissions
+//! and a key (CIS's audits look for one).
 
 use std::collections::BTreeSet;
 
-use super::augenrules::{AUDIT_RULES, Loaded, RULES_D};
-use super::checks::{CisStatus, Evidence, Facts, Verdict, verdict};
+use serde::{Deserialize, Serialize};
+use vpsc_contract::Invalid;
+
+use crate::auditctl::{Line, Rule, parse_line};
+use crate::augenrules::{AUDIT_RULES, Loaded, RULES_D};
+use crate::check::Check;
+use crate::facts::{Fact, Facts};
+use crate::logindefs::uid_min;
+use crate::sudoers;
+use crate::verdict::{CisStatus, Evidence, Verdict, verdict};
+use crate::walk::Walk;
 use vpsc_engine::root::Root;
 
-/// A rule as the kernel compares it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Rule {
-    /// Syscalls; empty means all.
-    pub syscalls: BTreeSet<String>,
-    /// `name op value`, normalized, without key and perm.
-    pub fields: BTreeSet<String>,
-    /// Permissions (`rwxa`); empty: none given.
-    pub perm: BTreeSet<char>,
-    /// Keys.
-    pub keys: Vec<String>,
-}
+/// The rules augenrules loads at boot, read once per scan.
+struct AtBoot(Loaded);
 
-/// One line of a rules file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Line {
-    /// An `always` rule of the exit list (or a watch).
-    Rule(Rule),
-    /// A control line: `-e 2`, `-c`, `-D`, `-b 8192`, ...
-    Control(String, Option<String>),
-    /// A rule that audits nothing here: `never`, other lists, deletions.
-    Other,
-}
-
-/// errno names auditctl accepts in `-F exit=`.
-const ERRNOS: &[(&str, &str)] = &[
-    ("EPERM", "1"),
-    ("ENOENT", "2"),
-    ("EINTR", "4"),
-    ("EIO", "5"),
-    ("EBADF", "9"),
-    ("EAGAIN", "11"),
-    ("ENOMEM", "12"),
-    ("EACCES", "13"),
-    ("EFAULT", "14"),
-    ("EBUSY", "16"),
-    ("EEXIST", "17"),
-    ("ENOTDIR", "20"),
-    ("EISDIR", "21"),
-    ("EINVAL", "22"),
-    ("ENOSPC", "28"),
-    ("EROFS", "30"),
-];
-
-/// Fields holding a user or group ID, where -1 is "unset".
-const ID_FIELDS: [&str; 12] = [
-    "auid", "uid", "euid", "suid", "fsuid", "loginuid", "gid", "egid", "sgid", "fsgid", "obj_uid",
-    "obj_gid",
-];
-
-/// Field operators, longest first.
-const OPS: [&str; 8] = ["!=", "<=", ">=", "&=", "=", "<", ">", "&"];
-
-/// `/etc/network/` and `/var/run/utmp` as the kernel resolves them.
-fn norm_path(p: &str) -> String {
-    let mut s = p.trim_end_matches('/').to_owned();
-    while s.contains("//") {
-        s = s.replace("//", "/");
-    }
-    match s.strip_prefix("/var/run") {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("/run{rest}"),
-        _ if s.is_empty() => "/".to_owned(),
-        _ => s,
+impl Fact for AtBoot {
+    fn read(root: &Root, _live: bool) -> AtBoot {
+        AtBoot(Loaded::from_disk(root))
     }
 }
 
-/// One `-F name<op>value`, normalized; key, perm and watches are returned
-/// apart.
-enum Field {
-    Plain(String),
-    Key(String),
-    Perm(String),
+/// The rules the running kernel has (`auditctl -l`), asked once per scan
+/// and only of a live system.
+struct Running(Result<Loaded, String>);
+
+impl Fact for Running {
+    fn read(root: &Root, _live: bool) -> Running {
+        Running(Loaded::running(root))
+    }
 }
 
-fn field(spec: &str) -> Result<Field, String> {
-    let at = spec
-        .find(|c: char| "!<>=&".contains(c))
-        .ok_or_else(|| format!("-F {spec}: no operator"))?;
-    let name = spec[..at].to_ascii_lowercase();
-    let rest = &spec[at..];
-    let op = OPS
-        .iter()
-        .find(|o| rest.starts_with(**o))
-        .ok_or_else(|| format!("-F {spec}: no operator"))?;
-    let value = &rest[op.len()..];
-    if name.is_empty() || value.is_empty() {
-        return Err(format!("-F {spec}: a field needs a name and a value"));
-    }
-    let value = match name.as_str() {
-        "key" if *op == "=" => return Ok(Field::Key(value.to_owned())),
-        "perm" if *op == "=" => return Ok(Field::Perm(value.to_owned())),
-        "path" | "dir" => return Ok(Field::Plain(format!("path={}", norm_path(value)))),
-        "arch" => match value {
-            "b64" | "x86_64" | "aarch64" | "ppc64le" | "s390x" | "riscv64" => "b64".to_owned(),
-            "b32" | "i386" | "i686" | "armv7l" | "armhf" => "b32".to_owned(),
-            other => other.to_owned(),
-        },
-        n if ID_FIELDS.contains(&n) => match value {
-            "-1" | "4294967295" | "unset" => "unset".to_owned(),
-            other => other.to_owned(),
-        },
-        "exit" => {
-            let (sign, body) = value.strip_prefix('-').map_or(("", value), |b| ("-", b));
-            let number = ERRNOS
-                .iter()
-                .find(|(e, _)| *e == body)
-                .map(|(_, n)| *n)
-                .unwrap_or(body);
-            format!("{sign}{number}")
-        }
-        "a0" | "a1" | "a2" | "a3" => number(value).unwrap_or_else(|| value.to_owned()),
-        _ => value.to_owned(),
-    };
-    Ok(Field::Plain(format!("{name}{op}{value}")))
+/// Audit rules loaded at boot from /etc/audit/rules.d as augenrules builds
+/// them (and, on a running system, `auditctl -l`), compared after
+/// normalization.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRules {
+    /// Rules that must be loaded; `{uid_min}` is login.defs' UID_MIN,
+    /// `{sudo_logfile}` sudo's `Defaults logfile`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+    /// A rule every setuid or setgid file needs, `{path}` its path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_each_setid_file: Option<String>,
+    /// The last `-e` must be `-e 2`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub immutable: bool,
+    /// `-c` must come before the first rule.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub continue_on_error: bool,
 }
 
-/// `0x0` and `0` as `0`.
-fn number(text: &str) -> Option<String> {
-    let n = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok()?,
-        None => text.parse::<u64>().ok()?,
-    };
-    Some(n.to_string())
-}
+impl Check for AuditRules {
+    fn validate(&self) -> Result<(), Invalid> {
+        if self.rules.is_empty()
+            && self.for_each_setid_file.is_none()
+            && !self.immutable
+            && !self.continue_on_error
+        {
+            return Err("audit_rules requires nothing".into());
+        }
+        validate(&self.rules, self.for_each_setid_file.as_deref()).map_err(Invalid::new)
+    }
 
-/// Parses one line of a rules file (or of `auditctl -l`).
-pub fn parse_line(text: &str) -> Result<Line, String> {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let mut rule = Rule::default();
-    let mut list_action: Option<(String, String)> = None;
-    let mut watch = false;
-    let mut perm: Option<String> = None;
-    let mut i = 0;
-    // `-Farch=b64` is the same option as `-F arch=b64` (getopt).
-    let arg = |i: &mut usize, attached: &str| -> Result<String, String> {
-        if !attached.is_empty() {
-            return Ok(attached.to_owned());
-        }
-        *i += 1;
-        words
-            .get(*i)
-            .map(|s| (*s).to_owned())
-            .ok_or_else(|| format!("{} needs an argument", words[*i - 1]))
-    };
-    while i < words.len() {
-        let w = words[i];
-        if let Some(long) = w.strip_prefix("--") {
-            let value = match long {
-                "backlog_wait_time" | "reset_backlog_wait_time_actual" => Some(arg(&mut i, "")?),
-                _ => None,
-            };
-            return Ok(Line::Control(format!("--{long}"), value));
-        }
-        let (opt, attached) = if w.starts_with('-') && w.len() >= 2 {
-            (&w[..2], &w[2..])
-        } else {
-            return Err(format!("`{w}` is no auditctl option"));
-        };
-        match opt {
-            "-D" | "-c" | "-i" => return Ok(Line::Control(opt.to_owned(), None)),
-            "-e" | "-b" | "-f" | "-r" => {
-                let value = arg(&mut i, attached)?;
-                return Ok(Line::Control(opt.to_owned(), Some(value)));
-            }
-            "-d" | "-W" => return Ok(Line::Other),
-            "-a" | "-A" => {
-                let spec = arg(&mut i, attached)?.to_ascii_lowercase();
-                let parts: Vec<&str> = spec.split(',').collect();
-                let action = parts.iter().find(|p| matches!(**p, "always" | "never"));
-                let list = parts.iter().find(|p| !matches!(**p, "always" | "never"));
-                match (parts.len(), action, list) {
-                    (2, Some(a), Some(l)) => list_action = Some(((*l).to_owned(), (*a).to_owned())),
-                    _ => return Err(format!("-a {spec}: not list,action")),
-                }
-            }
-            "-w" => {
-                let path = arg(&mut i, attached)?;
-                rule.fields.insert(format!("path={}", norm_path(&path)));
-                watch = true;
-            }
-            "-p" => perm = Some(arg(&mut i, attached)?),
-            "-k" => rule.keys.push(arg(&mut i, attached)?),
-            "-S" => {
-                for s in arg(&mut i, attached)?.split(',') {
-                    let s = s.trim().to_ascii_lowercase();
-                    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                        return Err(format!("-S {s}: not a syscall name"));
-                    }
-                    if s != "all" {
-                        rule.syscalls.insert(s);
-                    }
-                }
-            }
-            "-F" => match field(&arg(&mut i, attached)?)? {
-                Field::Plain(f) => {
-                    rule.fields.insert(f);
-                }
-                Field::Key(k) => rule.keys.push(k),
-                Field::Perm(p) => perm = Some(p),
-            },
-            "-C" => {
-                let spec = arg(&mut i, attached)?;
-                let (op, at) = ["!=", "="]
-                    .iter()
-                    .find_map(|o| spec.find(o).map(|at| (*o, at)))
-                    .ok_or_else(|| format!("-C {spec}: not field=field or field!=field"))?;
-                let mut sides = [
-                    spec[..at].to_ascii_lowercase(),
-                    spec[at + op.len()..].to_ascii_lowercase(),
-                ];
-                // Equal and not-equal do not care which side is which.
-                sides.sort();
-                rule.fields
-                    .insert(format!("C:{}{op}{}", sides[0], sides[1]));
-            }
-            _ => return Err(format!("`{w}` is no option of a rules file")),
-        }
-        i += 1;
-    }
-    if let Some(p) = perm {
-        if p.is_empty() || !p.chars().all(|c| "rwxa".contains(c)) {
-            return Err(format!("-p {p}: permissions are r, w, x and a"));
-        }
-        rule.perm = p.chars().collect();
-    } else if watch {
-        // A watch without -p watches every access.
-        rule.perm = "rwxa".chars().collect();
-    }
-    match (list_action, watch) {
-        (Some(_), true) => Err("-w and -a do not go together".into()),
-        (None, true) => Ok(Line::Rule(rule)),
-        (Some((list, action)), false) if list == "exit" && action == "always" => {
-            Ok(Line::Rule(rule))
-        }
-        (Some(_), false) => Ok(Line::Other),
-        (None, false) => Err("no -a, -w or control option".into()),
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        judge(
+            f,
+            &self.rules,
+            self.for_each_setid_file.as_deref(),
+            self.immutable,
+            self.continue_on_error,
+        )
     }
 }
 
@@ -314,7 +136,7 @@ fn compare(
 /// The values `{uid_min}` and `{sudo_logfile}` stand for, or the verdict
 /// that makes the check moot.
 fn placeholders(f: &Facts<'_>, texts: &[String]) -> Result<Vec<(String, String)>, Verdict> {
-    let mut out = vec![("{uid_min}".to_owned(), f.uid_min().to_string())];
+    let mut out = vec![("{uid_min}".to_owned(), uid_min(f.root()).to_string())];
     if texts.iter().any(|t| t.contains("{sudo_logfile}")) {
         let root = f.root();
         if !root.exists("/etc/sudoers") {
@@ -323,10 +145,10 @@ fn placeholders(f: &Facts<'_>, texts: &[String]) -> Result<Vec<(String, String)>
                 vec![Evidence::said("no /etc/sudoers: sudo is not installed")],
             ));
         }
-        let entries = super::sudoers::defaults(root);
-        match super::sudoers::effective(&entries, "logfile") {
+        let entries = sudoers::defaults(root);
+        match sudoers::effective(&entries, "logfile") {
             Some(e) => match &e.op {
-                super::sudoers::Op::Set(path) if path.starts_with('/') => {
+                sudoers::Op::Set(path) if path.starts_with('/') => {
                     out.push(("{sudo_logfile}".to_owned(), path.clone()));
                 }
                 _ => {
@@ -386,8 +208,8 @@ pub fn validate(rules: &[String], each: Option<&str>) -> Result<(), String> {
     required(&filled).map(drop)
 }
 
-/// Judges an audit_rules check.
-pub fn judge(
+/// Judges the required rules against the loaded ones.
+fn judge(
     f: &Facts<'_>,
     rules: &[String],
     each: Option<&str>,
@@ -397,7 +219,8 @@ pub fn judge(
     let mut texts: Vec<String> = rules.to_vec();
     let mut evidence = Vec::new();
     if let Some(template) = each {
-        let setid = &f.walk().setid;
+        let walk = f.get::<Walk>();
+        let setid = &walk.setid;
         if setid.is_empty() {
             evidence.push(Evidence::said(
                 "no setuid or setgid file on the local filesystems",
@@ -417,7 +240,8 @@ pub fn judge(
         Ok(w) => w,
         Err(e) => return verdict(CisStatus::Error, vec![Evidence::said(e)]),
     };
-    let disk = f.audit_rules();
+    let at_boot = f.get::<AtBoot>();
+    let disk = &at_boot.0;
     if disk.files.is_empty() {
         return verdict(
             CisStatus::Fail,
@@ -464,7 +288,7 @@ pub fn judge(
     evidence.extend(disk.problems.iter().cloned());
     let mut status = if ok { CisStatus::Pass } else { CisStatus::Fail };
     if f.live() {
-        match f.running_rules() {
+        match &f.get::<Running>().0 {
             Ok(running) => {
                 let label = "running (auditctl -l): ";
                 let mut live_ok = compare(running, &wanted, label, false, &mut evidence);
@@ -543,45 +367,6 @@ fn enable_is_2_live(root: &Root, evidence: &mut Vec<Evidence>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rule(t: &str) -> Rule {
-        match parse_line(t) {
-            Ok(Line::Rule(r)) => r,
-            other => panic!("{t}: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn spellings_of_one_rule_normalize_alike() {
-        let a = rule(
-            "-a always,exit -F arch=b64 -C euid!=uid -F auid!=unset -S execve -k user_emulation",
-        );
-        let b = rule(
-            "-a exit,always -S execve -F auid!=4294967295 -C uid!=euid -F arch=x86_64 -F key=x",
-        );
-        assert_eq!(
-            (a.fields.clone(), a.syscalls.clone()),
-            (b.fields, b.syscalls)
-        );
-        let w = rule("-w /etc/sudoers.d/ -p aw -k scope");
-        let f = rule("-a always,exit -F dir=/etc/sudoers.d -F perm=wa -F key=scope");
-        assert_eq!(w, f);
-        assert_eq!(
-            rule("-a always,exit -F arch=b64 -S open -F exit=-EACCES").fields,
-            rule("-Aalways,exit -Farch=b64 -Sopen -F exit=-13").fields
-        );
-        assert_eq!(
-            rule("-w /var/run/utmp -p wa").fields,
-            rule("-w /run/utmp -p wa").fields
-        );
-        assert_eq!(parse_line("-a never,exit -S all"), Ok(Line::Other));
-        assert_eq!(
-            parse_line("-e 2"),
-            Ok(Line::Control("-e".into(), Some("2".into())))
-        );
-        assert!(parse_line("-a always,exit -F arch").is_err());
-        assert!(parse_line("-w /etc/x -p q").is_err());
-    }
 
     #[test]
     fn a_required_rule_is_covered_syscall_by_syscall() {

@@ -10,7 +10,12 @@
 
 use std::collections::BTreeMap;
 
-use super::checks::{CisStatus, Evidence, Facts, Verdict, verdict};
+use serde::{Deserialize, Serialize};
+use vpsc_contract::Invalid;
+
+use crate::check::Check;
+use crate::facts::{Fact, Facts};
+use crate::verdict::{CisStatus, Evidence, Verdict, pass_if, verdict};
 use vpsc_engine::root::Root;
 
 /// The file.
@@ -180,10 +185,51 @@ fn exe_ok(root: &Root, exe: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Judges an auditd_conf check: the value of `key` is one of `one_of`
-/// (when given) and at least `min` (when given).
-pub fn judge(f: &Facts<'_>, key: &str, one_of: &[String], min: Option<u64>) -> Verdict {
-    let conf = f.auditd();
+impl Fact for AuditdConf {
+    fn read(root: &Root, _live: bool) -> AuditdConf {
+        AuditdConf::load(root)
+    }
+}
+
+/// A setting of `/etc/audit/auditd.conf` as auditd reads it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditdValue {
+    /// Key, e.g. `max_log_file_action`.
+    pub key: String,
+    /// Allowed values (actions in lower case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub one_of: Vec<String>,
+    /// Smallest allowed number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u64>,
+}
+
+impl Check for AuditdValue {
+    fn validate(&self) -> Result<(), Invalid> {
+        let key = &self.key;
+        if !known(key) {
+            Err(Invalid::new(format!(
+                "auditd.conf key {key} is not one the scanner knows the default of"
+            )))
+        } else if self.one_of.is_empty() && self.min.is_none() {
+            Err(Invalid::new(format!(
+                "auditd.conf {key}: say one_of or min"
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        judge(f, &self.key, &self.one_of, self.min)
+    }
+}
+
+/// The value of `key` is one of `one_of` (when given) and at least `min`
+/// (when given).
+fn judge(f: &Facts<'_>, key: &str, one_of: &[String], min: Option<u64>) -> Verdict {
+    let conf = f.get::<AuditdConf>();
     if !conf.found {
         return verdict(
             CisStatus::Fail,
@@ -233,7 +279,7 @@ pub fn judge(f: &Facts<'_>, key: &str, one_of: &[String], min: Option<u64>) -> V
         .join(", ");
         evidence.push(Evidence::said(format!("{key} is {value}, wanted {wanted}")));
     }
-    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+    pass_if(ok, evidence)
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@
 //! `-i`) came before it; after `-e 2` the kernel takes no more rules. On a
 //! running system, `auditctl -l` lists what the kernel has.
 
-use super::audit_rules::{Line, Rule, parse_line};
-use super::checks::Evidence;
+use crate::auditctl::{Line, Rule, parse_line};
+use crate::verdict::Evidence;
 use vpsc_engine::root::Root;
 
 /// The directory augenrules reads.

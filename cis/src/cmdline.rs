@@ -19,7 +19,12 @@
 
 use std::collections::BTreeMap;
 
-use super::checks::{CisStatus, Evidence, Facts, Verdict, verdict};
+use serde::{Deserialize, Serialize};
+use vpsc_contract::Invalid;
+
+use crate::check::Check;
+use crate::facts::{Fact, Facts};
+use crate::verdict::{CisStatus, Evidence, Verdict, verdict};
 use vpsc_engine::root::Root;
 
 /// The main file.
@@ -249,10 +254,56 @@ fn satisfies(value: &str, one_of: &[String], min: Option<u64>) -> bool {
         && min.is_none_or(|m| value.parse::<u64>().is_ok_and(|n| n >= m))
 }
 
-/// Judges a kernel_cmdline check on GRUB's normal and recovery entries
-/// and, on a running system, /proc/cmdline.
-pub fn judge(f: &Facts<'_>, name: &str, one_of: &[String], min: Option<u64>) -> Verdict {
-    let g = f.grub();
+impl Fact for GrubDefaults {
+    fn read(root: &Root, _live: bool) -> GrubDefaults {
+        GrubDefaults::load(root)
+    }
+}
+
+/// A kernel parameter on the command line GRUB boots with (and, on a
+/// running system, /proc/cmdline).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelCmdline {
+    /// Parameter name.
+    pub param: String,
+    /// Allowed values (any case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub one_of: Vec<String>,
+    /// Smallest allowed number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u64>,
+}
+
+impl Check for KernelCmdline {
+    fn validate(&self) -> Result<(), Invalid> {
+        let param = &self.param;
+        let name = !param.is_empty()
+            && param
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+        if !name {
+            Err(Invalid::new(format!(
+                "{param:?} is not a kernel parameter name"
+            )))
+        } else if self.one_of.is_empty() && self.min.is_none() {
+            Err(Invalid::new(format!(
+                "kernel parameter {param}: say one_of or min"
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        judge(f, &self.param, &self.one_of, self.min)
+    }
+}
+
+/// Judges a parameter on GRUB's normal and recovery entries and, on a
+/// running system, /proc/cmdline.
+fn judge(f: &Facts<'_>, name: &str, one_of: &[String], min: Option<u64>) -> Verdict {
+    let g = f.get::<GrubDefaults>();
     let mut evidence = Vec::new();
     let mut status = CisStatus::Pass;
     let wanted = [

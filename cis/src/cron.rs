@@ -5,7 +5,12 @@
 //! `/var/spool/cron/crontabs` (without one). A job counts when its command
 //! runs one of the programs with one of the arguments after it.
 
-use super::checks::{CisStatus, Evidence, Facts, Verdict, verdict};
+use serde::{Deserialize, Serialize};
+use vpsc_contract::Invalid;
+
+use crate::check::Check;
+use crate::facts::Facts;
+use crate::verdict::{CisStatus, Evidence, Verdict, verdict};
 use vpsc_engine::root::Root;
 
 /// A job's command and where it is.
@@ -98,24 +103,44 @@ pub fn runs(command: &str, programs: &[String], arguments: &[String]) -> bool {
     })
 }
 
-/// Judges a cron_job check.
-pub fn judge(f: &Facts<'_>, programs: &[String], arguments: &[String]) -> Verdict {
-    let found: Vec<Evidence> = jobs(f.root())
-        .into_iter()
-        .filter(|j| runs(&j.command, programs, arguments))
-        .map(|j| Evidence::at(&j.file, j.line, j.command))
-        .collect();
-    if found.is_empty() {
-        verdict(
-            CisStatus::Fail,
-            vec![Evidence::said(format!(
-                "no cron job runs {} with {}",
-                programs.join(" or "),
-                arguments.join(" or ")
-            ))],
-        )
-    } else {
-        verdict(CisStatus::Pass, found)
+/// Some cron job runs a program with one of some arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CronJob {
+    /// Program base names.
+    pub programs: Vec<String>,
+    /// Arguments, one of which must follow the program.
+    pub arguments: Vec<String>,
+}
+
+impl Check for CronJob {
+    fn validate(&self) -> Result<(), Invalid> {
+        if self.programs.is_empty() || self.arguments.is_empty() {
+            Err("cron_job needs programs and arguments".into())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        let (programs, arguments) = (&self.programs, &self.arguments);
+        let found: Vec<Evidence> = jobs(f.root())
+            .into_iter()
+            .filter(|j| runs(&j.command, programs, arguments))
+            .map(|j| Evidence::at(&j.file, j.line, j.command))
+            .collect();
+        if found.is_empty() {
+            verdict(
+                CisStatus::Fail,
+                vec![Evidence::said(format!(
+                    "no cron job runs {} with {}",
+                    programs.join(" or "),
+                    arguments.join(" or ")
+                ))],
+            )
+        } else {
+            verdict(CisStatus::Pass, found)
+        }
     }
 }
 

@@ -4,7 +4,11 @@
 //! `<db>.d/locks/` that users cannot override. Only the keyfiles are read:
 //! the compiled databases are what `dconf update` makes of them.
 
-use super::checks::{CisStatus, Evidence, Verdict, verdict};
+use serde::{Deserialize, Serialize};
+
+use crate::check::Check;
+use crate::facts::Facts;
+use crate::verdict::{CisStatus, Evidence, Verdict, pass_if, verdict};
 use vpsc_engine::root::Root;
 
 /// The keyfile directories (`local.d`, `gdm.d`, …) and their files, in
@@ -67,9 +71,32 @@ fn value(root: &Root, key_path: &str) -> Option<(String, usize, String)> {
     last
 }
 
+/// A GNOME system setting in /etc/dconf/db/*.d.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dconf {
+    /// Key path, e.g. `/org/gnome/login-screen/disable-user-list`.
+    pub key: String,
+    /// Allowed values as written (GVariant text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub one_of: Vec<String>,
+    /// Smallest allowed number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u64>,
+    /// Largest allowed number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
+}
+
+impl Check for Dconf {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        setting(f.root(), &self.key, &self.one_of, self.min, self.max)
+    }
+}
+
 /// A GNOME setting has one of `one_of` (GVariant text, e.g. `true`), or a
 /// number (the last word: `uint32 900`) within `min..=max`.
-pub fn setting(
+fn setting(
     root: &Root,
     key: &str,
     one_of: &[String],
@@ -92,14 +119,25 @@ pub fn setting(
             .and_then(|n| n.parse::<u64>().ok());
         ok &= n.is_some_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m));
     }
-    verdict(
-        if ok { CisStatus::Pass } else { CisStatus::Fail },
-        vec![Evidence::at(&file, line, format!("{key}={v}"))],
-    )
+    pass_if(ok, vec![Evidence::at(&file, line, format!("{key}={v}"))])
+}
+
+/// A GNOME system setting is locked against users' changes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DconfLocked {
+    /// Key path.
+    pub key: String,
+}
+
+impl Check for DconfLocked {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        locked(f.root(), &self.key)
+    }
 }
 
 /// A GNOME setting is locked: a line of a `locks/` file names it.
-pub fn locked(root: &Root, key: &str) -> Verdict {
+fn locked(root: &Root, key: &str) -> Verdict {
     for f in files(root, true) {
         let Ok(text) = root.read_to_string(&f) else {
             continue;
@@ -142,8 +180,18 @@ fn gdm_value(root: &Root, section: &str, key: &str) -> Option<(usize, String)> {
 
 const GDM_CONF: &str = "/etc/gdm3/daemon.conf";
 
+/// GDM's XDMCP is not enabled.
+#[derive(Debug, Clone, Copy)]
+pub struct XdmcpOff;
+
+impl Check for XdmcpOff {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        xdmcp_off(f.root())
+    }
+}
+
 /// GDM's XDMCP is off: `Enable` in `[xdmcp]` is not true.
-pub fn xdmcp_off(root: &Root) -> Verdict {
+fn xdmcp_off(root: &Root) -> Verdict {
     match gdm_value(root, "xdmcp", "Enable") {
         Some((line, v)) if v.eq_ignore_ascii_case("true") => verdict(
             CisStatus::Fail,
@@ -156,9 +204,19 @@ pub fn xdmcp_off(root: &Root) -> Verdict {
     }
 }
 
+/// GDM offers no Wayland session (CIS Debian 13 1.7.11, Xwayland).
+#[derive(Debug, Clone, Copy)]
+pub struct WaylandOff;
+
+impl Check for WaylandOff {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        wayland_off(f.root())
+    }
+}
+
 /// GDM offers no Wayland session, so no Xwayland runs under it:
 /// `WaylandEnable=false` in `[daemon]` (GDM's default is true).
-pub fn wayland_off(root: &Root) -> Verdict {
+fn wayland_off(root: &Root) -> Verdict {
     match gdm_value(root, "daemon", "WaylandEnable") {
         Some((line, v)) if v.eq_ignore_ascii_case("false") => verdict(
             CisStatus::Pass,

@@ -12,8 +12,14 @@
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
-use super::checks::{CisStatus, Evidence, Facts, Verdict, verdict};
-use super::rsyslog::glob_match;
+use serde::{Deserialize, Serialize};
+use vpsc_contract::Invalid;
+
+use crate::auditd::AuditdConf;
+use crate::check::Check;
+use crate::facts::Facts;
+use crate::rsyslog::glob_match;
+use crate::verdict::{CisStatus, Evidence, Verdict, pass_if, verdict};
 use vpsc_engine::root::Root;
 
 /// Bound on directory depth under `**`.
@@ -95,8 +101,54 @@ pub fn one_of(allowed: &str, name: &str) -> bool {
     allowed.split('|').any(|a| a == name)
 }
 
-/// Judges a files_access check.
-pub fn judge(
+/// The files some globs name have at most a mode, one of some owners,
+/// one of some groups (each optional).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesAccess {
+    /// Globs; `{audit_log_dir}` is the directory of auditd's log.
+    pub paths: Vec<String>,
+    /// Most permissive allowed mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_mode: Option<String>,
+    /// Allowed owners, `root|syslog`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Allowed groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+impl Check for FilesAccess {
+    fn validate(&self) -> Result<(), Invalid> {
+        if self.paths.is_empty() || self.paths.iter().any(|p| !p.starts_with(['/', '{'])) {
+            return Err("files_access needs absolute paths".into());
+        }
+        if self.max_mode.is_none() && self.owner.is_none() && self.group.is_none() {
+            return Err("files_access requires nothing".into());
+        }
+        self.max_mode.as_deref().map_or(Ok(()), mode_valid)
+    }
+
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        files_access(
+            f,
+            &self.paths,
+            self.max_mode.as_deref(),
+            self.owner.as_deref(),
+            self.group.as_deref(),
+        )
+    }
+}
+
+/// Whether `mode` is one the plan accepts (`0644`).
+fn mode_valid(mode: &str) -> Result<(), Invalid> {
+    vpsc_contract::plan::parse_mode(mode)
+        .map(drop)
+        .map_err(|p| Invalid::new(p.what))
+}
+
+fn files_access(
     f: &Facts<'_>,
     paths: &[String],
     max_mode: Option<&str>,
@@ -108,7 +160,7 @@ pub fn judge(
     let mut matched = Vec::new();
     for p in paths {
         let p = if p.contains("{audit_log_dir}") {
-            p.replace("{audit_log_dir}", &f.auditd().log_dir())
+            p.replace("{audit_log_dir}", &f.get::<AuditdConf>().log_dir())
         } else {
             p.clone()
         };
@@ -163,15 +215,78 @@ pub fn judge(
     }
 }
 
-pub(super) fn file_access(
-    root: &Root,
-    path: &str,
-    max_mode: &str,
-    owner: &str,
-    group: &str,
-) -> Verdict {
+/// A file's mode grants no more than `max_mode`, with this owner and
+/// group; not applicable when the file does not exist. A `*` in the last
+/// component stands for every matching file (SSH host keys).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAccess {
+    /// Absolute path.
+    pub path: String,
+    /// Most permissive allowed mode, octal, e.g. "0644".
+    pub max_mode: String,
+    /// Owner name.
+    pub owner: String,
+    /// Group name.
+    pub group: String,
+}
+
+impl Check for FileAccess {
+    fn validate(&self) -> Result<(), Invalid> {
+        mode_valid(&self.max_mode)
+    }
+
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        file_access(
+            f.root(),
+            &self.path,
+            &self.max_mode,
+            &self.owner,
+            &self.group,
+        )
+    }
+}
+
+/// As [`FileAccess`], but the file must exist (`/etc/cron.allow`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePresent {
+    /// Absolute path.
+    pub path: String,
+    /// Most permissive allowed mode, octal.
+    pub max_mode: String,
+    /// Owner name (`a|b` for either).
+    pub owner: String,
+    /// Group name (`a|b` for either).
+    pub group: String,
+}
+
+impl Check for FilePresent {
+    fn validate(&self) -> Result<(), Invalid> {
+        mode_valid(&self.max_mode)
+    }
+
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        if f.root().exists(&self.path) {
+            file_access(
+                f.root(),
+                &self.path,
+                &self.max_mode,
+                &self.owner,
+                &self.group,
+            )
+        } else {
+            verdict(
+                CisStatus::Fail,
+                vec![Evidence::at(&self.path, 0, "does not exist")],
+            )
+        }
+    }
+}
+
+fn file_access(root: &Root, path: &str, max_mode: &str, owner: &str, group: &str) -> Verdict {
     if path.contains('*') {
-        let files = super::expand(root, path);
+        let files = crate::paths::expand(root, path);
         if files.is_empty() {
             return verdict(
                 CisStatus::Notapplicable,
@@ -208,8 +323,8 @@ pub(super) fn file_access(
     // `root|shadow`: any of these.
     let ok =
         mode & !max == 0 && owner.split('|').any(|o| o == u) && group.split('|').any(|x| x == g);
-    verdict(
-        if ok { CisStatus::Pass } else { CisStatus::Fail },
+    pass_if(
+        ok,
         vec![Evidence::at(
             path,
             0,

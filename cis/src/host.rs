@@ -6,13 +6,31 @@
 
 use std::os::unix::fs::MetadataExt;
 
-use super::checks::{CisStatus, Evidence, Verdict, verdict};
+use serde::{Deserialize, Serialize};
+
+use crate::check::Check;
+use crate::facts::Facts;
+use crate::verdict::{CisStatus, Evidence, Verdict, verdict};
 use vpsc_engine::root::Root;
+
+/// A banner file shows no OS information.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Banner {
+    /// Absolute path, e.g. `/etc/issue`.
+    pub path: String,
+}
+
+impl Check for Banner {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        banner(f.root(), &self.path)
+    }
+}
 
 /// A banner file shows no OS information: none of getty's escapes `\m`,
 /// `\r`, `\s`, `\v`, and not the distribution's name (`ID` of
 /// os-release). A missing file shows nothing.
-pub fn banner(root: &Root, path: &str) -> Verdict {
+fn banner(root: &Root, path: &str) -> Verdict {
     let Ok(text) = root.read_to_string(path) else {
         return verdict(
             CisStatus::Pass,
@@ -61,12 +79,26 @@ pub fn banner(root: &Root, path: &str) -> Verdict {
     }
 }
 
+/// Core dumps are limited to 0 for everyone (`* hard core 0`).
+#[derive(Debug, Clone, Copy)]
+pub struct CoreLimit;
+
+impl Check for CoreLimit {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        core_limit(f.root())
+    }
+}
+
 /// `* hard core 0` decides for everyone: the last entry for domain `*`,
 /// type `hard` or `-`, item `core` in `/etc/security/limits.conf` and then
 /// `limits.d/*.conf` in name order, as pam_limits reads them.
-pub fn core_limit(root: &Root) -> Verdict {
+fn core_limit(root: &Root) -> Verdict {
     let mut files = vec!["/etc/security/limits.conf".to_owned()];
-    files.extend(super::dir_files(root, "/etc/security/limits.d", ".conf"));
+    files.extend(crate::paths::dir_files(
+        root,
+        "/etc/security/limits.d",
+        ".conf",
+    ));
     let mut last = None;
     for f in &files {
         let Ok(text) = root.read_to_string(f) else {
@@ -140,8 +172,18 @@ fn interactive_users(root: &Root) -> Vec<(usize, String, u32, u32, String)> {
         .collect()
 }
 
+/// Interactive users' homes exist, are theirs and at most 0750.
+#[derive(Debug, Clone, Copy)]
+pub struct InteractiveHomes;
+
+impl Check for InteractiveHomes {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        homes(f.root())
+    }
+}
+
 /// Each interactive user's home exists, is theirs, and is at most 0750.
-pub fn homes(root: &Root) -> Verdict {
+fn homes(root: &Root) -> Verdict {
     let users = interactive_users(root);
     let mut bad = Vec::new();
     for (line, name, uid, _, home) in &users {
@@ -190,10 +232,20 @@ pub fn homes(root: &Root) -> Verdict {
     }
 }
 
+/// Interactive users' dot files are theirs and not too open.
+#[derive(Debug, Clone, Copy)]
+pub struct DotFiles;
+
+impl Check for DotFiles {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        dot_files(f.root())
+    }
+}
+
 /// Interactive users' dot files: no `.forward` or `.rhosts`; `.netrc` and
 /// `.bash_history` at most 0600; other dot files at most 0644; all owned
 /// by the user and their primary group.
-pub fn dot_files(root: &Root) -> Verdict {
+fn dot_files(root: &Root) -> Verdict {
     let users = interactive_users(root);
     let mut bad = Vec::new();
     for (_, name, uid, gid, home) in &users {
@@ -251,11 +303,21 @@ pub fn dot_files(root: &Root) -> Verdict {
     }
 }
 
+/// The mail transfer agent listens on loopback only.
+#[derive(Debug, Clone, Copy)]
+pub struct MtaLocalOnly;
+
+impl Check for MtaLocalOnly {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        mta_local_only(f.root(), f.live())
+    }
+}
+
 /// The mail transfer agent accepts mail only from this host: nothing but
 /// loopback listens on ports 25, 465 and 587 (a running system), or the
 /// installed MTA's configuration says so (postfix `inet_interfaces`, exim4
 /// `dc_local_interfaces`).
-pub fn mta_local_only(root: &Root, live: bool) -> Verdict {
+fn mta_local_only(root: &Root, live: bool) -> Verdict {
     if live {
         let mut bad = Vec::new();
         for port in [25u16, 465, 587] {
@@ -377,9 +439,25 @@ pub fn mta_local_only(root: &Root, live: bool) -> Verdict {
     )
 }
 
+/// Loaded AppArmor profiles are enforcing (or complaining, when
+/// `complain_ok`); not evaluated off a running system.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApparmorProfiles {
+    /// Whether complain mode passes too.
+    #[serde(default)]
+    pub complain_ok: bool,
+}
+
+impl Check for ApparmorProfiles {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        apparmor_profiles(f.live(), self.complain_ok)
+    }
+}
+
 /// Every loaded AppArmor profile is in enforce mode (or, with
 /// `complain_ok`, in complain mode); only a running kernel knows.
-pub fn apparmor_profiles(live: bool, complain_ok: bool) -> Verdict {
+fn apparmor_profiles(live: bool, complain_ok: bool) -> Verdict {
     if !live {
         return verdict(
             CisStatus::NotEvaluated,
@@ -431,8 +509,18 @@ pub fn apparmor_profiles(live: bool, complain_ok: bool) -> Verdict {
     }
 }
 
+/// No wireless interface; not evaluated off a running system.
+#[derive(Debug, Clone, Copy)]
+pub struct Wireless;
+
+impl Check for Wireless {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        wireless(f.live())
+    }
+}
+
 /// No wireless interface exists; only a running kernel knows.
-pub fn wireless(live: bool) -> Verdict {
+fn wireless(live: bool) -> Verdict {
     if !live {
         return verdict(
             CisStatus::NotEvaluated,
@@ -463,8 +551,18 @@ pub fn wireless(live: bool) -> Verdict {
     }
 }
 
+/// AppArmor is enabled in the running kernel; not evaluated off it.
+#[derive(Debug, Clone, Copy)]
+pub struct ApparmorEnabled;
+
+impl Check for ApparmorEnabled {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        apparmor_enabled(f.live())
+    }
+}
+
 /// AppArmor is enabled in the running kernel; only it knows.
-pub fn apparmor_enabled(live: bool) -> Verdict {
+fn apparmor_enabled(live: bool) -> Verdict {
     if !live {
         return verdict(
             CisStatus::NotEvaluated,
@@ -485,10 +583,26 @@ pub fn apparmor_enabled(live: bool) -> Verdict {
     )
 }
 
+/// An APT option's value across apt.conf.d and apt.conf.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AptOption {
+    /// Option, e.g. `APT::Install-Recommends`.
+    pub key: String,
+    /// Allowed values (any case).
+    pub one_of: Vec<String>,
+}
+
+impl Check for AptOption {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        apt_option(f.root(), &self.key, &self.one_of)
+    }
+}
+
 /// An APT option as apt reads it: the files of /etc/apt/apt.conf.d in
 /// name order, then /etc/apt/apt.conf, the last assignment winning
 /// (`APT::Install-Recommends "false";`).
-pub fn apt_option(root: &Root, key: &str, one_of: &[String]) -> Verdict {
+fn apt_option(root: &Root, key: &str, one_of: &[String]) -> Verdict {
     let dir = "/etc/apt/apt.conf.d";
     let mut files: Vec<String> = root
         .read_dir_names(dir)

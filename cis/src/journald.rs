@@ -15,7 +15,12 @@
 
 use std::collections::BTreeMap;
 
-use super::checks::{CisStatus, Evidence, Facts, Verdict, verdict};
+use serde::{Deserialize, Serialize};
+use vpsc_contract::Invalid;
+
+use crate::check::Check;
+use crate::facts::{Fact, Facts};
+use crate::verdict::{Evidence, Verdict, pass_if};
 use vpsc_engine::root::Root;
 
 /// The main file.
@@ -169,10 +174,46 @@ impl Journald {
     }
 }
 
-/// Judges a journald check: the effective value of `key` is one of
-/// `one_of`.
-pub fn judge(f: &Facts<'_>, key: &str, one_of: &[String]) -> Verdict {
-    let j = f.journald();
+impl Fact for Journald {
+    fn read(root: &Root, _live: bool) -> Journald {
+        Journald::load(root)
+    }
+}
+
+/// A journald setting's effective value across journald.conf and its
+/// drop-ins is one of some values.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournaldValue {
+    /// Key, e.g. `Storage`.
+    pub key: String,
+    /// Allowed values (`yes`/`no` for booleans).
+    pub one_of: Vec<String>,
+}
+
+impl Check for JournaldValue {
+    fn validate(&self) -> Result<(), Invalid> {
+        let (key, one_of) = (&self.key, &self.one_of);
+        if !known(key) {
+            Err(Invalid::new(format!(
+                "journald key {key} is not one the scanner reads"
+            )))
+        } else if one_of.is_empty() || !one_of.iter().all(|v| valid_value(key, v)) {
+            Err(Invalid::new(format!(
+                "journald {key}: one_of {one_of:?} are not values of it"
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        judge(&f.get::<Journald>(), &self.key, &self.one_of)
+    }
+}
+
+/// The effective value of `key` is one of `one_of`.
+fn judge(j: &Journald, key: &str, one_of: &[String]) -> Verdict {
     let (value, at) = j.get(key);
     let mut evidence = vec![match at {
         Some(s) => Evidence::at(&s.file, s.line, s.written.clone()),
@@ -197,7 +238,7 @@ pub fn judge(f: &Facts<'_>, key: &str, one_of: &[String]) -> Verdict {
             one_of.join(" or ")
         )));
     }
-    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+    pass_if(ok, evidence)
 }
 
 /// Lines with a trailing backslash joined to the next (systemd.syntax(7)),

@@ -14,10 +14,14 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use serde::{Deserialize, Serialize};
+use vpsc_contract::Invalid;
 
-use super::checks::{CisStatus, Evidence, Facts, Verdict, verdict};
-use super::files::one_of;
-use super::rsyslog::glob_match;
+use crate::check::Check;
+use crate::facts::Facts;
+use crate::files::one_of;
+use crate::logindefs::uid_min;
+use crate::rsyslog::glob_match;
+use crate::verdict::{CisStatus, Evidence, Verdict, verdict};
 
 /// Bound on directory depth.
 const MAX_DEPTH: usize = 32;
@@ -75,8 +79,28 @@ fn files(f: &Facts<'_>, dir: &str) -> Vec<String> {
     out
 }
 
-/// Judges a log_files check.
-pub fn judge(f: &Facts<'_>, dir: &str, classes: &[LogClass]) -> Verdict {
+/// Every file under a log directory has the access of its class, in one
+/// walk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogFiles {
+    /// The directory.
+    pub dir: String,
+    /// Classes by file name; the last matches everything else.
+    pub classes: Vec<LogClass>,
+}
+
+impl Check for LogFiles {
+    fn validate(&self) -> Result<(), Invalid> {
+        validate(&self.classes).map_err(Invalid::new)
+    }
+
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        judge(f, &self.dir, &self.classes)
+    }
+}
+
+fn judge(f: &Facts<'_>, dir: &str, classes: &[LogClass]) -> Verdict {
     let root = f.root();
     if !root.is_dir(dir) {
         return verdict(
@@ -84,7 +108,7 @@ pub fn judge(f: &Facts<'_>, dir: &str, classes: &[LogClass]) -> Verdict {
             vec![Evidence::said(format!("no {dir}"))],
         );
     }
-    let uid_min = f.uid_min();
+    let uid_min = uid_min(root);
     let table = |db: &str| -> Vec<Vec<String>> {
         root.read_to_string(db)
             .unwrap_or_default()

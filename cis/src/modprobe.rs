@@ -6,6 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
+use crate::check::Check;
+use crate::facts::{Fact, Facts};
+use crate::verdict::{CisStatus, Evidence, Verdict, verdict};
 use vpsc_engine::root::Root;
 
 /// Directories in priority order.
@@ -154,5 +159,140 @@ impl ModuleIndex {
                 self.files.entry(canonical(stem)).or_insert(inside);
             }
         }
+    }
+}
+
+impl Fact for Modprobe {
+    fn read(root: &Root, _live: bool) -> Modprobe {
+        Modprobe::load(root)
+    }
+}
+
+impl Fact for ModuleIndex {
+    fn read(root: &Root, _live: bool) -> ModuleIndex {
+        ModuleIndex::load(root)
+    }
+}
+
+/// The module cannot be loaded: `install NAME /bin/false` and `blacklist
+/// NAME` in modprobe.d, or no kernel ships it; and (on a running system)
+/// it is not loaded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelModuleUnavailable {
+    /// Module name.
+    pub name: String,
+}
+
+impl Check for KernelModuleUnavailable {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        let name = self.name.as_str();
+        let conf = f.get::<Modprobe>();
+        let index = f.get::<ModuleIndex>();
+        let mut evidence = Vec::new();
+        if f.live() {
+            let loaded = std::fs::read_to_string("/proc/modules").unwrap_or_default();
+            if loaded
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(canonical(name).as_str()))
+            {
+                evidence.push(Evidence::at(
+                    "/proc/modules",
+                    0,
+                    format!("{name} is loaded"),
+                ));
+                return verdict(CisStatus::Fail, evidence);
+            }
+        }
+        let install = conf.install(name);
+        let blacklist = conf.blacklist(name);
+        for d in install.iter().chain(blacklist.iter()) {
+            evidence.push(Evidence::at(&d.file, d.line, d.what.clone()));
+        }
+        let disabled = install.is_some_and(install_disables) && blacklist.is_some();
+        if disabled {
+            return verdict(CisStatus::Pass, evidence);
+        }
+        match index.file(name) {
+            None if !index.is_empty() => {
+                evidence.push(Evidence::said(format!("no kernel ships {name}")));
+                verdict(CisStatus::Pass, evidence)
+            }
+            Some(file) => {
+                evidence.push(Evidence::said(format!(
+                    "{file} can be loaded: {}",
+                    match (install, blacklist) {
+                        (None, None) => "no install or blacklist line".to_owned(),
+                        (Some(_), None) => "no blacklist line".to_owned(),
+                        _ => "no `install NAME /bin/false` line".to_owned(),
+                    }
+                )));
+                verdict(CisStatus::Fail, evidence)
+            }
+            None => {
+                evidence.push(Evidence::said(
+                    "no kernel tree under /lib/modules and modprobe.d does not disable it",
+                ));
+                verdict(CisStatus::Fail, evidence)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_rules_read_every_modprobe_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = Root::new(dir.path());
+        let write = |p: &str, t: &str| vpsc_engine::testing::write(dir.path(), p, t);
+        write("lib/modules/6.1.0/kernel/fs/cramfs/cramfs.ko.xz", "");
+        write(
+            "lib/modules/6.1.0/kernel/drivers/usb/storage/usb-storage.ko.xz",
+            "",
+        );
+        write("usr/lib/modprobe.d/cis.conf", "install cramfs /bin/false\n");
+        write("etc/modprobe.d/cis.conf", "blacklist cramfs\n");
+        write(
+            "etc/modprobe.d/usb.conf",
+            "install usb_storage /bin/false\nblacklist usb-storage\n",
+        );
+        let f = Facts::new(&root);
+        let check = |n: &str| KernelModuleUnavailable { name: n.into() }.judge(&f);
+        // /etc/modprobe.d/cis.conf hides /usr/lib/modprobe.d/cis.conf.
+        assert_eq!(
+            check("cramfs").status,
+            CisStatus::Fail,
+            "{:?}",
+            check("cramfs")
+        );
+        assert_eq!(check("usb-storage").status, CisStatus::Pass);
+        assert_eq!(
+            check("hfsplus").status,
+            CisStatus::Pass,
+            "no kernel ships it"
+        );
+        // The module file is named as seen from the root, not the host.
+        let usb = KernelModuleUnavailable {
+            name: "usb_storage".into(),
+        };
+        std::fs::remove_file(dir.path().join("etc/modprobe.d/usb.conf")).expect("rm");
+        let f = Facts::new(&root);
+        let evidence = usb.judge(&f).evidence;
+        assert_eq!(
+            evidence.last().map(|e| e.value.as_str()),
+            Some(
+                "/lib/modules/6.1.0/kernel/drivers/usb/storage/usb-storage.ko.xz can be loaded: no install or blacklist line"
+            )
+        );
+        let modes = crate::files::FileAccess {
+            path: "/etc/modprobe.d/cis.conf".into(),
+            max_mode: "0644".into(),
+            owner: "root".into(),
+            group: "root".into(),
+        };
+        assert!(modes.validate().is_ok());
     }
 }

@@ -3,7 +3,71 @@
 //! mounted at boot: its `/etc/fstab`, systemd's `tmp.mount` for `/tmp`
 //! (enabled by default on Debian 13) and systemd's own `/dev/shm`.
 
+use serde::{Deserialize, Serialize};
+
+use crate::check::Check;
+use crate::facts::Facts;
+use crate::verdict::{CisStatus, Evidence, Verdict, verdict};
 use vpsc_engine::root::Root;
+
+/// A directory is a separate mount.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeparatePartition {
+    /// Mount point.
+    pub path: String,
+}
+
+impl Check for SeparatePartition {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        let path = &self.path;
+        match find(f.root(), path) {
+            Some(m) => verdict(
+                CisStatus::Pass,
+                vec![Evidence::said(format!("{path} is mounted: {}", m.source))],
+            ),
+            None => verdict(
+                CisStatus::Fail,
+                vec![Evidence::said(format!("{path} is not a separate mount"))],
+            ),
+        }
+    }
+}
+
+/// A separate mount carries an option; not applicable when the directory
+/// is not a separate mount (its own rule says so).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MountOption {
+    /// Mount point.
+    pub path: String,
+    /// Option, e.g. `nodev`.
+    pub option: String,
+}
+
+impl Check for MountOption {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        let (path, option) = (&self.path, &self.option);
+        match find(f.root(), path) {
+            Some(m) => verdict(
+                if m.options.iter().any(|o| o == option) {
+                    CisStatus::Pass
+                } else {
+                    CisStatus::Fail
+                },
+                vec![Evidence::said(format!(
+                    "{path} options {} ({})",
+                    m.options.join(","),
+                    m.source
+                ))],
+            ),
+            None => verdict(
+                CisStatus::Notapplicable,
+                vec![Evidence::said(format!("{path} is not a separate mount"))],
+            ),
+        }
+    }
+}
 
 /// A mount and where that was read.
 #[derive(Debug, Clone)]

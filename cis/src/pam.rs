@@ -5,8 +5,11 @@
 //! which override the file.
 
 use serde::{Deserialize, Serialize};
+use vpsc_contract::Invalid;
 
-use super::checks::{CisStatus, Evidence, Verdict, verdict};
+use crate::check::Check;
+use crate::facts::Facts;
+use crate::verdict::{CisStatus, Evidence, Verdict, pass_if, verdict};
 use vpsc_engine::root::Root;
 
 /// One module line of a stack.
@@ -166,7 +169,7 @@ impl PamModule {
                 let mut files = vec!["/etc/security/pwquality.conf".to_owned()];
                 // libpwquality reads the directory after the file, in
                 // name order.
-                files.extend(super::dir_files(
+                files.extend(crate::paths::dir_files(
                     root,
                     "/etc/security/pwquality.conf.d",
                     ".conf",
@@ -263,8 +266,58 @@ pub fn setting(
     Ok(found.or_else(|| module.default(key).map(|v| (v.to_owned(), Source::Default))))
 }
 
-/// Judges a PAM stack line (see [`CisCheck::Pam`]).
-pub(super) fn pam_line(
+/// A module line of a PAM stack in `/etc/pam.d` (`@include`s followed):
+/// some line of this type and module carries every `with` argument, and
+/// no such line carries a `without` one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pam {
+    /// Stack file, e.g. `common-auth`.
+    pub file: String,
+    /// auth, account, password or session.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Module file name, e.g. `pam_unix.so`.
+    pub module: String,
+    /// Arguments required (`sha512|yescrypt` for either; `remember`
+    /// matches `remember=5`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<String>,
+    /// Arguments forbidden.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub without: Vec<String>,
+}
+
+impl Check for Pam {
+    fn validate(&self) -> Result<(), Invalid> {
+        let (kind, module) = (&self.kind, &self.module);
+        if !["auth", "account", "password", "session"].contains(&kind.as_str()) {
+            return Err(Invalid::new(format!(
+                "PAM type {kind:?} is not auth, account, password or session"
+            )));
+        }
+        if module.ends_with(".so") {
+            Ok(())
+        } else {
+            Err(Invalid::new(format!(
+                "PAM module {module:?} is not a .so file name"
+            )))
+        }
+    }
+
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        pam_line(
+            f.root(),
+            &self.file,
+            &self.kind,
+            &self.module,
+            &self.with,
+            &self.without,
+        )
+    }
+}
+
+fn pam_line(
     root: &Root,
     file: &str,
     kind: &str,
@@ -308,11 +361,51 @@ pub(super) fn pam_line(
             evidence.push(Evidence::at(&l.file, l.line, format!("carries {a}")));
         }
     }
-    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+    pass_if(ok, evidence)
 }
 
-/// Judges a PAM module setting (see [`CisCheck::PamSetting`]).
-pub(super) fn pam_setting(
+/// A setting of pam_pwquality, pam_faillock or pam_pwhistory as it takes
+/// effect (its file, overridden by its arguments in the stack, else its
+/// default); fails when the module is not in its stack.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PamSetting {
+    /// Which module.
+    pub module: PamModule,
+    /// Setting name, e.g. `minlen`.
+    pub key: String,
+    /// Smallest allowed number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    /// Largest allowed number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
+    /// Allowed values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub one_of: Vec<String>,
+    /// Values that fail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not: Vec<String>,
+    /// A flag (`enforce_for_root`) that must be set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flag: bool,
+}
+
+impl Check for PamSetting {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        pam_setting(
+            f.root(),
+            self.module,
+            &self.key,
+            (self.min, self.max),
+            &self.one_of,
+            &self.not,
+            self.flag,
+        )
+    }
+}
+
+fn pam_setting(
     root: &Root,
     module: PamModule,
     key: &str,
@@ -348,10 +441,22 @@ pub(super) fn pam_setting(
         ok &= one_of.is_empty() || one_of.contains(&value);
         ok &= !not.contains(&value);
     }
-    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+    pass_if(ok, evidence)
 }
 
-pub(super) fn su_restricted(root: &Root) -> Verdict {
+/// `su` is limited to the members of an empty group: pam_wheel.so with
+/// `use_uid` and `group=` in `/etc/pam.d/su` (required or requisite), and
+/// nobody in that group.
+#[derive(Debug, Clone, Copy)]
+pub struct SuRestricted;
+
+impl Check for SuRestricted {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        su_restricted(f.root())
+    }
+}
+
+fn su_restricted(root: &Root) -> Verdict {
     let lines: Vec<PamLine> = stack(root, "su")
         .into_iter()
         .filter(|l| {

@@ -11,74 +11,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::MetadataExt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::checks::CisCheck;
-use super::{Benchmark, Profile, Rule};
+use crate::checks::{AllOf, AnyOf, CisCheck};
+use crate::files::FileAccess;
+use crate::modprobe::KernelModuleUnavailable;
+use crate::rule::{Remedy, Rule, benchmark_of, rules};
+use crate::scan::{module_waivers, waivers};
+use crate::sysctl::Sysctl;
+use vpsc_contract::cis::{Benchmark, Profile};
 use vpsc_contract::plan::Effect;
 use vpsc_engine::root::Root;
 
 /// The journal entry of `vpsc cis remediate`; no module may take it.
 pub const JOURNAL_NAME: &str = vpsc_contract::names::CIS_JOURNAL;
-
-/// How a rule is put right.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Remedy {
-    /// What the check names: the kernel module made unavailable, the
-    /// kernel parameter persisted (and set, on a running system), the
-    /// file's excess permission bits removed and its owner set.
-    Auto,
-    /// sshd keywords and values, in a drop-in sshd reads before its own
-    /// settings (the first value wins), validated with `sshd -t`.
-    Sshd(BTreeMap<String, String>),
-    /// `Defaults` lines for a sudoers drop-in, validated with `visudo -c`.
-    Sudoers(Vec<String>),
-}
-
-impl Remedy {
-    /// Checks the remedy fits the rule's check and its values are safe to
-    /// write into a configuration file.
-    pub fn validate(&self, check: &CisCheck) -> Result<(), String> {
-        match self {
-            Remedy::Auto if auto_fits(check) => Ok(()),
-            Remedy::Auto => Err(
-                "remediation `auto` fits only kernel_module_unavailable, sysctl and file_access checks (and all_of or any_of of them)"
-                    .into(),
-            ),
-            Remedy::Sshd(map) if map.is_empty() => Err("sshd remediation is empty".into()),
-            Remedy::Sshd(map) => map.iter().try_for_each(|(k, v)| {
-                let word = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric());
-                let value = !v.trim().is_empty() && !v.contains(['\n', '#']);
-                if word && value {
-                    Ok(())
-                } else {
-                    Err(format!("sshd remediation `{k} {v}` is not one keyword and one value"))
-                }
-            }),
-            Remedy::Sudoers(lines) if lines.is_empty() => Err("sudoers remediation is empty".into()),
-            Remedy::Sudoers(lines) => lines.iter().try_for_each(|l| {
-                if l.starts_with("Defaults ") && !l.contains('\n') {
-                    Ok(())
-                } else {
-                    Err(format!("sudoers remediation `{l}` is not one Defaults line"))
-                }
-            }),
-        }
-    }
-}
-
-fn auto_fits(check: &CisCheck) -> bool {
-    match check {
-        CisCheck::KernelModuleUnavailable { .. }
-        | CisCheck::Sysctl { .. }
-        | CisCheck::FileAccess { .. } => true,
-        CisCheck::AllOf(list) => list.iter().all(auto_fits),
-        // Of alternatives, the first is the one put in place.
-        CisCheck::AnyOf(list) => list.first().is_some_and(auto_fits),
-        _ => false,
-    }
-}
 
 /// Which rules to put right.
 #[derive(Debug, Clone)]
@@ -122,16 +68,16 @@ pub fn expand(
     owner: &str,
     ours: BTreeSet<String>,
 ) -> vpsc_engine::error::Result<(Steps, Vec<Covered>)> {
-    let rules = super::rules().map_err(|what| vpsc_engine::error::Error::Invalid {
+    let rules = rules().map_err(|what| vpsc_engine::error::Error::Invalid {
         what,
         hint: "the runtime package is damaged; reinstall vpsc-runtime".into(),
     })?;
-    let benchmark = crate::benchmark_of(root);
+    let benchmark = benchmark_of(root);
     let today = vpsc_engine::dates::today();
     let mut waived = BTreeSet::new();
-    for w in super::scan::waivers(root)?
+    for w in waivers(root)?
         .into_iter()
-        .chain(super::scan::module_waivers(root, benchmark)?)
+        .chain(module_waivers(root, benchmark)?)
     {
         if w.expires.as_str() >= today.as_str() {
             waived.insert(w.rule);
@@ -371,19 +317,19 @@ fn auto(
     modes: &mut BTreeMap<String, (String, String, u32)>,
 ) {
     match check {
-        CisCheck::KernelModuleUnavailable { name } => {
+        CisCheck::KernelModuleUnavailable(KernelModuleUnavailable { name }) => {
             modules.insert(name.clone());
         }
-        CisCheck::Sysctl { key, value } if !sysctl.iter().any(|(k, _)| k == key) => {
+        CisCheck::Sysctl(Sysctl { key, value }) if !sysctl.iter().any(|(k, _)| k == key) => {
             sysctl.push((key.clone(), value.clone()));
         }
-        CisCheck::FileAccess {
+        CisCheck::FileAccess(FileAccess {
             path,
             max_mode,
             owner,
             group,
-        } => {
-            for path in super::expand(root, path) {
+        }) => {
+            for path in crate::paths::expand(root, path) {
                 // Nothing to override on a file that is not there; the
                 // rule is not applicable to it.
                 let Ok(meta) = root.symlink_metadata(&path) else {
@@ -416,12 +362,12 @@ fn auto(
                 );
             }
         }
-        CisCheck::AnyOf(list) => {
+        CisCheck::AnyOf(AnyOf(list)) => {
             if let Some(first) = list.first() {
                 auto(root, first, modules, sysctl, modes);
             }
         }
-        CisCheck::AllOf(list) => {
+        CisCheck::AllOf(AllOf(list)) => {
             for c in list {
                 auto(root, c, modules, sysctl, modes);
             }
@@ -441,12 +387,12 @@ mod tests {
         std::fs::create_dir_all(&keys).expect("mkdir");
         std::fs::write(keys.join("a.pgp"), "k").expect("write");
         std::os::unix::fs::symlink("a.pgp", keys.join("a.gpg")).expect("link");
-        let check = CisCheck::FileAccess {
+        let check = CisCheck::FileAccess(FileAccess {
             path: "/usr/share/keyrings/*".into(),
             max_mode: "0644".into(),
             owner: "root".into(),
             group: "root".into(),
-        };
+        });
         let mut modes = BTreeMap::new();
         auto(
             &Root::new(dir.path()),
@@ -464,7 +410,7 @@ mod tests {
         let rule = |check| Rule {
             id: [(Benchmark::Debian13, "1.1.1.1".to_owned())].into(),
             title: "t".into(),
-            level: super::super::Levels {
+            level: vpsc_contract::cis::Levels {
                 server: Some(1),
                 workstation: None,
             },
@@ -472,13 +418,13 @@ mod tests {
             remediation: Some(Remedy::Auto),
         };
         let rules = vec![
-            rule(CisCheck::KernelModuleUnavailable {
+            rule(CisCheck::KernelModuleUnavailable(KernelModuleUnavailable {
                 name: "cramfs".into(),
-            }),
-            rule(CisCheck::Sysctl {
+            })),
+            rule(CisCheck::Sysctl(Sysctl {
                 key: "kernel.randomize_va_space".into(),
                 value: "2".into(),
-            }),
+            })),
         ];
         let selection = Selection {
             benchmark: Benchmark::Debian13,
@@ -498,34 +444,6 @@ mod tests {
                 "sysctl:kernel.randomize_va_space"
             ],
             "no /etc/modprobe.d: no modprobe file"
-        );
-    }
-
-    #[test]
-    fn a_remedy_must_fit_its_check_and_be_one_line() {
-        let sysctl = CisCheck::Sysctl {
-            key: "kernel.randomize_va_space".into(),
-            value: "2".into(),
-        };
-        assert!(Remedy::Auto.validate(&sysctl).is_ok());
-        assert!(Remedy::Auto.validate(&CisCheck::WorldWritable).is_err());
-        let sshd = |k: &str, v: &str| Remedy::Sshd([(k.to_owned(), v.to_owned())].into());
-        assert!(sshd("MaxAuthTries", "4").validate(&sysctl).is_ok());
-        assert!(
-            sshd("MaxAuthTries", "4\nPermitRootLogin yes")
-                .validate(&sysctl)
-                .is_err()
-        );
-        assert!(sshd("Max Auth", "4").validate(&sysctl).is_err());
-        assert!(
-            Remedy::Sudoers(vec!["Defaults use_pty".into()])
-                .validate(&sysctl)
-                .is_ok()
-        );
-        assert!(
-            Remedy::Sudoers(vec!["root ALL=(ALL) ALL".into()])
-                .validate(&sysctl)
-                .is_err()
         );
     }
 }

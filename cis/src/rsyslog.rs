@@ -15,8 +15,11 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use vpsc_contract::Invalid;
 
-use super::checks::{CisStatus, Evidence, Facts, Verdict, verdict};
+use crate::check::Check;
+use crate::facts::{Fact, Facts};
+use crate::verdict::{CisStatus, Evidence, Verdict, pass_if, verdict};
 use vpsc_engine::root::Root;
 
 /// The main file.
@@ -460,28 +463,34 @@ pub enum RsyslogProperty {
     ForwardingTls,
 }
 
-impl RsyslogProperty {
-    /// Checks the values the rule file gives.
-    pub fn validate(&self) -> Result<(), String> {
+impl Fact for Rsyslog {
+    fn read(root: &Root, _live: bool) -> Rsyslog {
+        Rsyslog::load(root)
+    }
+}
+
+impl Check for RsyslogProperty {
+    fn validate(&self) -> Result<(), Invalid> {
         match self {
             RsyslogProperty::FileCreateMode { max } => mode(max)
                 .map(drop)
-                .ok_or_else(|| format!("{max:?} is not a mode like \"0640\"")),
+                .ok_or_else(|| Invalid::new(format!("{max:?} is not a mode like \"0640\""))),
             RsyslogProperty::NoInputModules { modules } if modules.is_empty() => {
                 Err("no_input_modules names no module".into())
             }
             _ => Ok(()),
         }
     }
-}
 
-/// Judges an rsyslog check.
-pub fn judge(f: &Facts<'_>, property: &RsyslogProperty) -> Verdict {
-    let r = f.rsyslog();
-    match property {
-        RsyslogProperty::FileCreateMode { max } => file_create_mode(r, mode(max).unwrap_or(0), max),
-        RsyslogProperty::NoInputModules { modules } => no_inputs(r, modules),
-        RsyslogProperty::ForwardingTls => forwarding_tls(r),
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        let r = f.get::<Rsyslog>();
+        match self {
+            RsyslogProperty::FileCreateMode { max } => {
+                file_create_mode(&r, mode(max).unwrap_or(0), max)
+            }
+            RsyslogProperty::NoInputModules { modules } => no_inputs(&r, modules),
+            RsyslogProperty::ForwardingTls => forwarding_tls(&r),
+        }
     }
 }
 
@@ -583,7 +592,7 @@ fn file_create_mode(r: &Rsyslog, max: u32, shown_max: &str) -> Verdict {
             }
         )));
     }
-    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+    pass_if(ok, evidence)
 }
 
 fn no_inputs(r: &Rsyslog, modules: &[String]) -> Verdict {

@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::checks::{CisStatus, Evidence, Facts};
-use super::{Benchmark, Profile, Rule};
+use crate::facts::Facts;
+use crate::rule::Rule;
+use crate::verdict::{CisStatus, Evidence};
+use vpsc_contract::cis::{Benchmark, Profile};
 use vpsc_engine::error::{Error, Result};
 use vpsc_engine::root::Root;
 

@@ -6,9 +6,14 @@
 
 use std::os::unix::fs::MetadataExt;
 
-use super::checks::{CisStatus, Evidence, Verdict, verdict};
-use super::logindefs::login_defs_value;
-use super::pam;
+use serde::{Deserialize, Serialize};
+use vpsc_contract::Invalid;
+
+use crate::check::Check;
+use crate::facts::Facts;
+use crate::logindefs::login_defs_value;
+use crate::pam;
+use crate::verdict::{CisStatus, Evidence, Verdict, pass_if, verdict};
 use vpsc_engine::root::Root;
 
 /// One setting found, with where.
@@ -25,7 +30,7 @@ pub struct Found {
 /// The files a login shell reads, in order.
 pub fn login_files(root: &Root) -> Vec<String> {
     let mut files = vec!["/etc/profile".to_owned(), "/etc/bash.bashrc".to_owned()];
-    files.extend(super::dir_files(root, "/etc/profile.d", ".sh"));
+    files.extend(crate::paths::dir_files(root, "/etc/profile.d", ".sh"));
     files
 }
 
@@ -138,7 +143,33 @@ pub fn root_path_entries(root: &Root) -> (Vec<String>, Vec<Found>) {
     (path, assignments)
 }
 
-pub(super) fn default_umask(root: &Root, at_least: &str) -> Verdict {
+/// The umask a login shell ends up with masks at least these bits, e.g.
+/// `027`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultUmask {
+    /// Bits that must be masked, octal.
+    pub at_least: String,
+}
+
+impl Check for DefaultUmask {
+    fn validate(&self) -> Result<(), Invalid> {
+        umask_valid(&self.at_least)
+    }
+
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        default_umask(f.root(), &self.at_least)
+    }
+}
+
+/// Whether `at_least` is an umask (`027`).
+fn umask_valid(at_least: &str) -> Result<(), Invalid> {
+    parse_umask(at_least)
+        .map(drop)
+        .ok_or_else(|| Invalid::new(format!("umask {at_least:?} is not octal")))
+}
+
+fn default_umask(root: &Root, at_least: &str) -> Verdict {
     let want = parse_umask(at_least).unwrap_or(0o027);
     let mut set: Vec<(Evidence, Option<u32>)> = Vec::new();
     // pam_umask applies login.defs' UMASK before any shell file runs.
@@ -173,10 +204,29 @@ pub(super) fn default_umask(root: &Root, at_least: &str) -> Verdict {
             "the last one read decides, and masks less than {at_least}"
         )));
     }
-    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+    pass_if(ok, evidence)
 }
 
-pub(super) fn root_umask(root: &Root, at_least: &str) -> Verdict {
+/// No umask in root's `~/.bash_profile` or `~/.bashrc` masks fewer than
+/// these bits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RootUmask {
+    /// Bits that must be masked, octal.
+    pub at_least: String,
+}
+
+impl Check for RootUmask {
+    fn validate(&self) -> Result<(), Invalid> {
+        umask_valid(&self.at_least)
+    }
+
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        root_umask(f.root(), &self.at_least)
+    }
+}
+
+fn root_umask(root: &Root, at_least: &str) -> Verdict {
     let want = parse_umask(at_least).unwrap_or(0o027);
     let files = ["/root/.bash_profile".to_owned(), "/root/.bashrc".to_owned()];
     let found = umasks(&statements(root, &files));
@@ -197,7 +247,22 @@ pub(super) fn root_umask(root: &Root, at_least: &str) -> Verdict {
     }
 }
 
-pub(super) fn shell_timeout(root: &Root, max: u64) -> Verdict {
+/// Login shells time out: `TMOUT` set between 1 and `max` seconds
+/// wherever it is set, read-only and exported.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShellTimeout {
+    /// Longest allowed timeout, seconds.
+    pub max: u64,
+}
+
+impl Check for ShellTimeout {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        shell_timeout(f.root(), self.max)
+    }
+}
+
+fn shell_timeout(root: &Root, max: u64) -> Verdict {
     let statements = statements(root, &login_files(root));
     let mut evidence = Vec::new();
     let (mut ok, mut assigned, mut readonly, mut exported) = (true, false, false, false);
@@ -234,18 +299,21 @@ pub(super) fn shell_timeout(root: &Root, max: u64) -> Verdict {
     if assigned && !exported {
         evidence.push(Evidence::said("TMOUT is not exported"));
     }
-    let pass = ok && assigned && readonly && exported;
-    verdict(
-        if pass {
-            CisStatus::Pass
-        } else {
-            CisStatus::Fail
-        },
-        evidence,
-    )
+    pass_if(ok && assigned && readonly && exported, evidence)
 }
 
-pub(super) fn root_path(root: &Root) -> Verdict {
+/// root's PATH has no empty, `.` or relative entry, and every directory in
+/// it exists, is root's and writable by nobody else.
+#[derive(Debug, Clone, Copy)]
+pub struct RootPath;
+
+impl Check for RootPath {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        root_path(f.root())
+    }
+}
+
+fn root_path(root: &Root) -> Verdict {
     let (path, assignments) = root_path_entries(root);
     let mut evidence: Vec<Evidence> = assignments
         .iter()
@@ -276,7 +344,7 @@ pub(super) fn root_path(root: &Root) -> Verdict {
         0,
         Evidence::said(format!("root's PATH: {}", path.join(":"))),
     );
-    verdict(if ok { CisStatus::Pass } else { CisStatus::Fail }, evidence)
+    pass_if(ok, evidence)
 }
 
 #[cfg(test)]

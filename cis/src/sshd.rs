@@ -18,6 +18,12 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+use vpsc_contract::Invalid;
+
+use crate::check::Check;
+use crate::facts::{Fact, Facts};
+use crate::verdict::{CisStatus, Evidence, Verdict, pass_if, verdict};
 use vpsc_engine::root::Root;
 
 /// Where a value came from.
@@ -458,6 +464,170 @@ pub fn seconds(value: &str) -> Option<u64> {
         total += number.parse::<u64>().ok()?;
     }
     Some(total)
+}
+
+/// sshd's configuration, read once per scan: `None` without sshd, or why
+/// it could not be read.
+struct Effective(Result<Option<SshdConfig>, String>);
+
+impl Fact for Effective {
+    fn read(root: &Root, _live: bool) -> Effective {
+        Effective(SshdConfig::load(root))
+    }
+}
+
+/// An sshd keyword's effective value (not applicable without sshd).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sshd {
+    /// Keyword.
+    pub option: String,
+    /// Allowed values (any case); empty: no such constraint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub one_of: Vec<String>,
+    /// Values that fail (any case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not: Vec<String>,
+    /// Largest allowed number (times in seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
+    /// Smallest allowed number (times in seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u64>,
+    /// For MaxStartups: the `start:rate:full` the value must be at least
+    /// as strict as in every field (see [`Startups`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_startups: Option<String>,
+    /// For algorithm lists: entries none of which may be in the list (`*`
+    /// wildcards allowed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excludes: Vec<String>,
+    /// For algorithm lists: at least one of these must be in it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub includes_any: Vec<String>,
+}
+
+impl Check for Sshd {
+    fn validate(&self) -> Result<(), Invalid> {
+        let Some(limit) = &self.max_startups else {
+            return Ok(());
+        };
+        let option = &self.option;
+        if !option.eq_ignore_ascii_case("MaxStartups") {
+            return Err(Invalid::new(format!(
+                "max_startups is for MaxStartups, not {option}"
+            )));
+        }
+        Startups::parse(limit)
+            .map(drop)
+            .ok_or_else(|| Invalid::new(format!("max_startups {limit:?} is not start:rate:full")))
+    }
+
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        let effective = f.get::<Effective>();
+        let config = match &effective.0 {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                return verdict(
+                    CisStatus::Notapplicable,
+                    vec![Evidence::said(
+                        "no /etc/ssh/sshd_config: sshd is not installed",
+                    )],
+                );
+            }
+            Err(e) => return verdict(CisStatus::Error, vec![Evidence::said(e.clone())]),
+        };
+        let mut v = self.value(config);
+        if v.status == CisStatus::Pass
+            && (!self.excludes.is_empty() || !self.includes_any.is_empty())
+        {
+            self.algorithm_list(config, &mut v);
+        }
+        v
+    }
+}
+
+impl Sshd {
+    /// Judges the value against `one_of`, `not`, `max`, `min` and
+    /// `max_startups`.
+    fn value(&self, config: &SshdConfig) -> Verdict {
+        let option = &self.option;
+        let Some(setting) = config.get(option) else {
+            return verdict(
+                CisStatus::Fail,
+                vec![Evidence::said(format!("{option} is not set"))],
+            );
+        };
+        let value = setting.value.clone();
+        let mut evidence = vec![match &setting.file {
+            Some(file) => Evidence::at(file, setting.line, format!("{option} {value}")),
+            None => Evidence::said(format!("{option} {value} (OpenSSH default)")),
+        }];
+        let lower = value.to_ascii_lowercase();
+        let mut ok =
+            self.one_of.is_empty() || self.one_of.iter().any(|v| v.eq_ignore_ascii_case(&lower));
+        ok &= !self.not.iter().any(|v| v.eq_ignore_ascii_case(&lower));
+        let (max, min) = (self.max, self.min);
+        if max.is_some() || min.is_some() {
+            match seconds(&lower) {
+                Some(n) => {
+                    ok &= max.is_none_or(|m| n <= m) && min.is_none_or(|m| n >= m);
+                }
+                None => ok = false,
+            }
+        }
+        if let Some(limit) = self.max_startups.as_deref().and_then(Startups::parse) {
+            // Every field counts: 10:30:100, OpenSSH's default, starts
+            // dropping at 10 but lets 100 unauthenticated connections in.
+            match Startups::parse(&value) {
+                Some(s) if s.at_least_as_strict_as(&limit) => {}
+                Some(s) => {
+                    ok = false;
+                    evidence.push(Evidence::said(format!(
+                        "start {} (at most {}), rate {}% (at least {}% unless start is full), full {} (at most {})",
+                        s.start, limit.start, s.rate, limit.rate, s.full, limit.full
+                    )));
+                }
+                None => {
+                    ok = false;
+                    evidence.push(Evidence::said(format!(
+                        "{value:?} is not a MaxStartups value sshd accepts"
+                    )));
+                }
+            }
+        }
+        pass_if(ok, evidence)
+    }
+
+    /// Judges an algorithm list (Ciphers, MACs, KexAlgorithms) entry by
+    /// entry.
+    fn algorithm_list(&self, config: &SshdConfig, v: &mut Verdict) {
+        let option = &self.option;
+        let Some(setting) = config.get(option) else {
+            return;
+        };
+        let list: Vec<&str> = setting.value.split(',').collect();
+        let weak: Vec<&str> = list
+            .iter()
+            .copied()
+            .filter(|a| self.excludes.iter().any(|p| wildcard(p, a)))
+            .collect();
+        if !weak.is_empty() {
+            v.status = CisStatus::Fail;
+            v.evidence.push(Evidence::said(format!(
+                "{option} offers {}",
+                weak.join(", ")
+            )));
+        }
+        let includes_any = &self.includes_any;
+        if !includes_any.is_empty() && !list.iter().any(|a| includes_any.iter().any(|w| w == a)) {
+            v.status = CisStatus::Fail;
+            v.evidence.push(Evidence::said(format!(
+                "{option} offers none of {}",
+                includes_any.join(", ")
+            )));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,12 @@
 //! binding (`Defaults:ADMINS`; not global either way), and sudo's
 //! built-in defaults (an option no line sets is reported as unset).
 
-use super::checks::{CisStatus, Evidence, Verdict, verdict};
+use serde::{Deserialize, Serialize};
+use vpsc_contract::Invalid;
+
+use crate::check::Check;
+use crate::facts::Facts;
+use crate::verdict::{CisStatus, Evidence, Verdict, pass_if, verdict};
 use vpsc_engine::root::Root;
 
 /// Bound on nested includes; sudo's own is 128.
@@ -368,9 +373,40 @@ fn unquote(value: &str) -> &str {
         .unwrap_or(value)
 }
 
+/// A `Defaults` option across `/etc/sudoers` and what it includes
+/// (`@includedir /etc/sudoers.d`), as sudo applies it to everyone: the
+/// last global setting wins, scoped ones (`Defaults:alice`) do not count.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sudoers {
+    /// Option name (`use_pty`; `logfile` is set by `logfile=…`), or
+    /// `!name` for the option turned off (`!authenticate`).
+    pub option: String,
+    /// Whether it must hold (true) or must not (false).
+    pub present: bool,
+}
+
+impl Check for Sudoers {
+    fn validate(&self) -> Result<(), Invalid> {
+        let option = &self.option;
+        let name = option.strip_prefix('!').unwrap_or(option);
+        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            Ok(())
+        } else {
+            Err(Invalid::new(format!(
+                "sudoers option {option:?} is not a Defaults name or !name"
+            )))
+        }
+    }
+
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        defaults_option(f.root(), &self.option, self.present)
+    }
+}
+
 /// Whether `Defaults OPTION` holds for everyone (`!name`: is off), with
 /// the entry that decides it; scoped entries are shown but do not count.
-pub(super) fn defaults_option(root: &Root, option: &str, present: bool) -> Verdict {
+fn defaults_option(root: &Root, option: &str, present: bool) -> Verdict {
     if !root.exists("/etc/sudoers") {
         return verdict(
             CisStatus::Notapplicable,
@@ -404,17 +440,25 @@ pub(super) fn defaults_option(root: &Root, option: &str, present: bool) -> Verdi
             format!("{} (only where {} matches: not global)", e.shown(), e.list),
         ));
     }
-    verdict(
-        if holds == present {
-            CisStatus::Pass
-        } else {
-            CisStatus::Fail
-        },
-        evidence,
-    )
+    pass_if(holds == present, evidence)
 }
 
-pub(super) fn sudoers_tag_absent(root: &Root, tag: &str) -> Verdict {
+/// No user specification in sudoers (with its includes) carries this
+/// tag, e.g. `NOPASSWD`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SudoersTagAbsent {
+    /// Tag name, without the colon.
+    pub tag: String,
+}
+
+impl Check for SudoersTagAbsent {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        sudoers_tag_absent(f.root(), &self.tag)
+    }
+}
+
+fn sudoers_tag_absent(root: &Root, tag: &str) -> Verdict {
     if !root.exists("/etc/sudoers") {
         return verdict(
             CisStatus::Notapplicable,
@@ -448,13 +492,29 @@ pub(super) fn sudoers_tag_absent(root: &Root, tag: &str) -> Verdict {
     }
 }
 
-pub(super) fn sudoers_value(
-    root: &Root,
-    option: &str,
-    default: i64,
-    max: i64,
-    not: &[i64],
-) -> Verdict {
+/// A numeric `Defaults` option as it applies to everyone (the last global
+/// setting, else sudo's built-in default).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SudoersValue {
+    /// Option name, e.g. `timestamp_timeout`.
+    pub option: String,
+    /// Value when no line sets it (sudo's built-in default).
+    pub default: i64,
+    /// Largest allowed value.
+    pub max: i64,
+    /// Values that fail whatever `max` says (`-1`: never times out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not: Vec<i64>,
+}
+
+impl Check for SudoersValue {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        sudoers_value(f.root(), &self.option, self.default, self.max, &self.not)
+    }
+}
+
+fn sudoers_value(root: &Root, option: &str, default: i64, max: i64, not: &[i64]) -> Verdict {
     if !root.exists("/etc/sudoers") {
         return verdict(
             CisStatus::Notapplicable,
@@ -479,10 +539,7 @@ pub(super) fn sudoers_value(
         ),
     };
     let ok = value.is_some_and(|v| v <= max as f64 && !not.iter().any(|n| *n as f64 == v));
-    verdict(
-        if ok { CisStatus::Pass } else { CisStatus::Fail },
-        vec![evidence],
-    )
+    pass_if(ok, vec![evidence])
 }
 
 #[cfg(test)]

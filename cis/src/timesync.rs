@@ -2,8 +2,12 @@
 //! settings and the boot loader's password: small checks over the files
 //! those programs read.
 
-use super::checks::{CisStatus, Evidence, Verdict, verdict};
-use super::units::UnitState;
+use serde::{Deserialize, Serialize};
+
+use crate::check::Check;
+use crate::facts::Facts;
+use crate::units::UnitState;
+use crate::verdict::{CisStatus, Evidence, Verdict, verdict};
 use vpsc_engine::root::Root;
 
 /// The time daemons Debian ships, by unit.
@@ -16,7 +20,17 @@ const DAEMONS: &[&str] = &[
 ];
 
 /// Exactly one time synchronisation daemon starts at boot.
-pub fn single(root: &Root) -> Verdict {
+#[derive(Debug, Clone, Copy)]
+pub struct TimeSyncSingle;
+
+impl Check for TimeSyncSingle {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        single(f.root())
+    }
+}
+
+/// Exactly one time synchronisation daemon starts at boot.
+fn single(root: &Root) -> Verdict {
     let on: Vec<&str> = DAEMONS
         .iter()
         .copied()
@@ -100,10 +114,26 @@ fn systemd_setting(
     last
 }
 
+/// A systemd-coredump setting (coredump.conf and its drop-ins).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Coredump {
+    /// Key in `[Coredump]`, e.g. `Storage`.
+    pub key: String,
+    /// Allowed values (any case).
+    pub one_of: Vec<String>,
+}
+
+impl Check for Coredump {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        coredump(f.root(), &self.key, &self.one_of)
+    }
+}
+
 /// A setting of systemd-coredump (`[Coredump]` of coredump.conf and its
 /// drop-ins) is one of `one_of`; unset, systemd's default decides, which
 /// keeps core dumps (Storage=external, ProcessSizeMax=2G).
-pub fn coredump(root: &Root, key: &str, one_of: &[String]) -> Verdict {
+fn coredump(root: &Root, key: &str, one_of: &[String]) -> Verdict {
     match systemd_setting(
         root,
         "/etc/systemd/coredump.conf",
@@ -128,9 +158,19 @@ pub fn coredump(root: &Root, key: &str, one_of: &[String]) -> Verdict {
     }
 }
 
+/// systemd-timesyncd has `NTP=` or `FallbackNTP=` servers set.
+#[derive(Debug, Clone, Copy)]
+pub struct TimesyncdServers;
+
+impl Check for TimesyncdServers {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        timesyncd_servers(f.root())
+    }
+}
+
 /// systemd-timesyncd has servers of the administrator's choosing: `NTP=`
 /// or `FallbackNTP=` in `[Time]`, the last assignment winning.
-pub fn timesyncd_servers(root: &Root) -> Verdict {
+fn timesyncd_servers(root: &Root) -> Verdict {
     let last: Vec<(&str, (String, usize, String))> = ["NTP", "FallbackNTP"]
         .into_iter()
         .filter_map(|key| {
@@ -201,8 +241,18 @@ fn chrony_lines(root: &Root) -> Vec<(String, usize, String)> {
     out
 }
 
+/// chrony has a `server` or `pool` line.
+#[derive(Debug, Clone, Copy)]
+pub struct ChronyServers;
+
+impl Check for ChronyServers {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        chrony_servers(f.root())
+    }
+}
+
 /// chrony has a `server` or `pool` to follow.
-pub fn chrony_servers(root: &Root) -> Verdict {
+fn chrony_servers(root: &Root) -> Verdict {
     let found: Vec<Evidence> = chrony_lines(root)
         .into_iter()
         .filter(|(_, _, l)| {
@@ -225,9 +275,19 @@ pub fn chrony_servers(root: &Root) -> Verdict {
     }
 }
 
+/// chronyd runs as `_chrony`.
+#[derive(Debug, Clone, Copy)]
+pub struct ChronyUser;
+
+impl Check for ChronyUser {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        chrony_user(f.root())
+    }
+}
+
 /// chronyd drops root for `_chrony`: no `user` directive and no `-u`
 /// option in /etc/default/chrony naming another account.
-pub fn chrony_user(root: &Root) -> Verdict {
+fn chrony_user(root: &Root) -> Verdict {
     let mut bad = Vec::new();
     for (f, i, l) in chrony_lines(root) {
         let mut w = l.split_whitespace();
@@ -262,9 +322,19 @@ pub fn chrony_user(root: &Root) -> Verdict {
     }
 }
 
+/// GRUB's configuration sets a superuser with a password.
+#[derive(Debug, Clone, Copy)]
+pub struct GrubPassword;
+
+impl Check for GrubPassword {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        grub_password(f.root())
+    }
+}
+
 /// GRUB asks for a password: grub.cfg sets `superusers` and a
 /// `password_pbkdf2` for one; not applicable without GRUB's configuration.
-pub fn grub_password(root: &Root) -> Verdict {
+fn grub_password(root: &Root) -> Verdict {
     let cfg = "/boot/grub/grub.cfg";
     let Ok(text) = root.read_to_string(cfg) else {
         return verdict(

@@ -13,7 +13,12 @@
 //! one argument (names are validated when the rules load). On a `--root`
 //! tree nothing runs, so "active" is not evaluated there.
 
-use super::checks::{CisStatus, Evidence, Facts, Verdict, verdict};
+use serde::{Deserialize, Serialize};
+use vpsc_contract::Invalid;
+
+use crate::check::Check;
+use crate::facts::{Facts, KeyedFact};
+use crate::verdict::{CisStatus, Evidence, Verdict, verdict};
 use vpsc_engine::root::Root;
 
 /// Directories systemd loads system units from (systemd.unit(5)), the
@@ -209,9 +214,51 @@ pub fn runs(word: &str) -> bool {
     )
 }
 
-/// Judges a unit check: `enabled` (starts at boot, static counts; or
-/// does not start) and `active` (runs, or does not), each when given.
-pub fn judge(f: &Facts<'_>, name: &str, enabled: Option<bool>, active: Option<bool>) -> Verdict {
+/// `systemctl is-active` of one unit, asked once per scan.
+struct Activity(Result<String, String>);
+
+impl KeyedFact for Activity {
+    fn read(root: &Root, unit: &str) -> Activity {
+        Activity(is_active(root, unit))
+    }
+}
+
+/// A systemd unit is (or is not) enabled and active; whether it is active
+/// is asked only on a running system.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unit {
+    /// Unit name.
+    pub name: String,
+    /// Whether it must start at boot (static counts) or must not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Whether it must be running or must not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
+impl Check for Unit {
+    fn validate(&self) -> Result<(), Invalid> {
+        let name = &self.name;
+        vpsc_contract::names::unit(name)?;
+        if self.enabled.is_none() && self.active.is_none() {
+            Err(Invalid::new(format!(
+                "unit {name}: say enabled, active or both"
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        judge(f, &self.name, self.enabled, self.active)
+    }
+}
+
+/// `enabled` (starts at boot, static counts; or does not start) and
+/// `active` (runs, or does not), each when given.
+fn judge(f: &Facts<'_>, name: &str, enabled: Option<bool>, active: Option<bool>) -> Verdict {
     let state = UnitState::load(f.root(), name);
     let mut evidence = vec![match &state.source {
         Some(s) => Evidence::at(s, 0, format!("{name}: {}", state.word())),
@@ -231,17 +278,17 @@ pub fn judge(f: &Facts<'_>, name: &str, enabled: Option<bool>, active: Option<bo
         _ => {}
     }
     match active {
-        Some(want) if f.live() => match f.is_active(name) {
+        Some(want) if f.live() => match &f.get_for::<Activity>(name).0 {
             Ok(word) => {
                 evidence.push(Evidence::said(format!(
                     "systemctl is-active {name}: {word}"
                 )));
-                if runs(&word) != want {
+                if runs(word) != want {
                     fail(&mut status);
                 }
             }
             Err(why) => {
-                evidence.push(Evidence::said(why));
+                evidence.push(Evidence::said(why.clone()));
                 if status == CisStatus::Pass {
                     status = CisStatus::NotEvaluated;
                 }

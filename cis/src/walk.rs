@@ -10,6 +10,9 @@ use std::os::unix::fs::MetadataExt;
 use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{SFlag, fstatat};
 
+use crate::check::Check;
+use crate::facts::{Fact, Facts};
+use crate::verdict::{CisStatus, Evidence, Verdict, verdict};
 use vpsc_engine::root::Root;
 
 /// Pseudo filesystems and volatile trees the rules do not cover.
@@ -129,5 +132,67 @@ impl Walk {
             list.sort();
         }
         walk
+    }
+}
+
+impl Fact for Walk {
+    fn read(root: &Root, _live: bool) -> Walk {
+        Walk::run(root)
+    }
+}
+
+/// No regular file anyone may write, and no directory anyone may write
+/// without the sticky bit, on the local filesystems.
+#[derive(Debug, Clone, Copy)]
+pub struct WorldWritable;
+
+impl Check for WorldWritable {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        let w = f.get::<Walk>();
+        let listed = w
+            .world_writable_files
+            .iter()
+            .map(|p| format!("{p}: file writable by anyone"))
+            .chain(
+                w.world_writable_dirs
+                    .iter()
+                    .map(|p| format!("{p}: directory writable by anyone, no sticky bit")),
+            );
+        from_walk(&w, listed.collect())
+    }
+}
+
+/// Every file on the local filesystems has a known owner and group.
+#[derive(Debug, Clone, Copy)]
+pub struct Owned;
+
+impl Check for Owned {
+    fn judge(&self, f: &Facts<'_>) -> Verdict {
+        let w = f.get::<Walk>();
+        let listed = w
+            .unowned
+            .iter()
+            .map(|p| format!("{p}: owner is no account"))
+            .chain(
+                w.ungrouped
+                    .iter()
+                    .map(|p| format!("{p}: group is no group")),
+            );
+        from_walk(&w, listed.collect())
+    }
+}
+
+/// A verdict from a walk: what was found is the evidence of a failure.
+fn from_walk(w: &Walk, found: Vec<String>) -> Verdict {
+    if found.is_empty() {
+        verdict(
+            CisStatus::Pass,
+            vec![Evidence::said(format!("{} files looked at", w.files))],
+        )
+    } else {
+        verdict(
+            CisStatus::Fail,
+            found.into_iter().map(Evidence::said).collect(),
+        )
     }
 }
