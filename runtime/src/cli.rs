@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Configure and verify vpsc modules; called by the maintainer scripts of
 /// vpsc-mod-* and vpsc-profile-* packages.
@@ -219,24 +219,25 @@ pub enum CisAction {
         after_help = "Examples:\n  vpsc cis scan\n  vpsc cis scan --level 2 --only 5.1.1,5.1.2 --json\n  vpsc cis scan --format junit > cis.xml"
     )]
     Scan {
-        /// Benchmark: auto (from /etc/debian_version), debian12, debian13.
-        #[arg(long, default_value = "auto")]
-        benchmark: String,
+        /// Which benchmark's rules and IDs.
+        #[arg(long, value_enum, default_value_t = BenchmarkArg::Auto)]
+        benchmark: BenchmarkArg,
         /// Highest level: 1 or 2.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
         level: u8,
-        /// server or workstation.
-        #[arg(long, default_value = "server")]
-        profile: String,
+        /// Which profile of the benchmark.
+        #[arg(long, value_enum, default_value_t = ProfileArg::Server)]
+        profile: ProfileArg,
         /// Only these rule IDs (comma-separated).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Skip these rule IDs (comma-separated).
         #[arg(long, value_delimiter = ',')]
         skip: Vec<String>,
-        /// table, json (JSON Lines and a summary line) or junit.
-        #[arg(long, default_value = "table")]
-        format: String,
+        /// How to print the findings (`--json` for JSON Lines and a
+        /// summary line).
+        #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+        format: ScanFormat,
         /// Record the outcome in the audit log (the daily timer does).
         #[arg(long)]
         record: bool,
@@ -256,9 +257,9 @@ pub enum CisAction {
         /// Highest level: 1 or 2.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
         level: u8,
-        /// server or workstation.
-        #[arg(long, default_value = "server")]
-        profile: String,
+        /// Which profile of the benchmark.
+        #[arg(long, value_enum, default_value_t = ProfileArg::Server)]
+        profile: ProfileArg,
         /// Only these rule IDs (comma-separated).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
@@ -269,4 +270,33 @@ pub enum CisAction {
     /// Undo everything `vpsc cis remediate` changed, exactly.
     #[command(after_help = "Examples:\n  vpsc cis revert")]
     Revert,
+}
+
+/// `--benchmark` of `cis scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchmarkArg {
+    /// The one of the release in /etc/debian_version.
+    Auto,
+    /// CIS Debian Linux 12.
+    Debian12,
+    /// CIS Debian Linux 13.
+    Debian13,
+}
+
+/// `--profile` of `cis scan` and `cis remediate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// The benchmark's Server profile.
+    Server,
+    /// The benchmark's Workstation profile.
+    Workstation,
+}
+
+/// `--format` of `cis scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// A table for people.
+    Table,
+    /// JUnit XML, one test case per rule, for CI dashboards.
+    Junit,
 }

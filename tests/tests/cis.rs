@@ -50,8 +50,7 @@ fn the_scanner_sees_sshd_as_sshd_does() {
         "debian12",
         "--level",
         "2",
-        "--format",
-        "json",
+        "--json",
     ]);
     assert_eq!(
         out.status.code(),
@@ -151,7 +150,7 @@ fn the_scanner_sees_sshd_as_sshd_does() {
 
 /// The Level 1 Server scan as JSON Lines, summary last.
 fn scan(chroot: &Chroot) -> Vec<serde_json::Value> {
-    let out = chroot.run(&["vpsc", "cis", "scan", "--format", "json"]);
+    let out = chroot.run(&["vpsc", "cis", "scan", "--json"]);
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
         "{}",
@@ -197,8 +196,7 @@ fn hardening_fixes_what_it_can_and_removal_gives_back_the_first_scan() {
         "debian12",
         "--only",
         "4.1.1,4.3.4,4.3.5,4.3.6,4.3.8,4.3.10",
-        "--format",
-        "json",
+        "--json",
     ]);
     let firewall: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()

@@ -472,10 +472,10 @@ fn temporary_access_ends_by_the_timer() {
     );
 }
 
-/// One `vpsc cis scan --format json` on the guest: the rule lines and the score.
+/// One `vpsc cis scan --json` on the guest: the rule lines and the score.
 fn cis_scan(vm: &Vm, level: u8) -> (Vec<serde_json::Value>, f64) {
     // Exit 1 means "a rule fails", which a scan of a fresh host does.
-    let out = vm.run(&format!("vpsc cis scan --level {level} --format json"));
+    let out = vm.run(&format!("vpsc cis scan --level {level} --json"));
     assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
     let mut rules = Vec::new();
     let mut score = None;

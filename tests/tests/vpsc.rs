@@ -249,8 +249,7 @@ fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
             "2",
             "--only",
             "2.1.21,3.3.1.1",
-            "--format",
-            "json",
+            "--json",
         ]);
         let scan = String::from_utf8_lossy(&out.stdout);
         for (id, module) in [("2.1.21", "desktop"), ("3.3.1.1", "docker")] {
@@ -520,9 +519,7 @@ fn hardening_keeps_what_other_modules_need_and_ssh_never_locks_out() {
     let chroot = Chroot::with_shipped_repo();
     // IPv6 forwarding (Debian 13's 3.3.2.1, Level 1): its finding.
     let forwarding = |chroot: &Chroot| {
-        let out = chroot.run(&[
-            "vpsc", "cis", "scan", "--only", "3.3.2.1", "--format", "json",
-        ]);
+        let out = chroot.run(&["vpsc", "cis", "scan", "--only", "3.3.2.1", "--json"]);
         let first = String::from_utf8_lossy(&out.stdout)
             .lines()
             .next()

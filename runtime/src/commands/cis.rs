@@ -3,7 +3,7 @@
 use crate::cis::checks::CisStatus;
 use crate::cis::scan::{self, Options};
 use crate::cis::{self as benchmark, Benchmark, Profile};
-use crate::cli::CisAction;
+use crate::cli::{BenchmarkArg, CisAction, ProfileArg, ScanFormat};
 use crate::error::{Error, Result};
 use crate::root::Root;
 
@@ -40,7 +40,7 @@ pub fn run(root: &Root, action: CisAction, json: bool) -> Result<i32> {
             profile,
             only,
             dry_run,
-        } => remediate(root, level, parse_profile(&profile)?, only, dry_run, json),
+        } => remediate(root, level, profile_of(profile), only, dry_run, json),
         CisAction::Revert => {
             // A change like configure: under the runtime's lock, audited,
             // and a failure fires the on-error hooks.
@@ -62,22 +62,21 @@ pub fn run(root: &Root, action: CisAction, json: bool) -> Result<i32> {
     }
 }
 
-fn parse_profile(profile: &str) -> Result<Profile> {
+fn profile_of(profile: ProfileArg) -> Profile {
     match profile {
-        "server" => Ok(Profile::Server),
-        "workstation" => Ok(Profile::Workstation),
-        other => Err(usage(format!("--profile {other}"), "server or workstation")),
+        ProfileArg::Server => Profile::Server,
+        ProfileArg::Workstation => Profile::Workstation,
     }
 }
 
 /// `vpsc cis scan`'s options.
 struct ScanArgs {
-    which: String,
+    which: BenchmarkArg,
     level: u8,
-    profile: String,
+    profile: ProfileArg,
     only: Vec<String>,
     skip: Vec<String>,
-    format: String,
+    format: ScanFormat,
     record: bool,
     textfile: Option<std::path::PathBuf>,
 }
@@ -93,22 +92,12 @@ fn scan_command(root: &Root, args: ScanArgs, json: bool) -> Result<i32> {
         record,
         textfile,
     } = args;
-    let benchmark = match which.as_str() {
-        "auto" => crate::cis::benchmark_of(root),
-        "debian12" => Benchmark::Debian12,
-        "debian13" => Benchmark::Debian13,
-        other => {
-            return Err(usage(
-                format!("--benchmark {other}"),
-                "auto, debian12 or debian13",
-            ));
-        }
+    let benchmark = match which {
+        BenchmarkArg::Auto => crate::cis::benchmark_of(root),
+        BenchmarkArg::Debian12 => Benchmark::Debian12,
+        BenchmarkArg::Debian13 => Benchmark::Debian13,
     };
-    let profile = parse_profile(&profile)?;
-    let format = if json { "json".to_owned() } else { format };
-    if !["table", "json", "junit"].contains(&format.as_str()) {
-        return Err(usage(format!("--format {format}"), "table, json or junit"));
-    }
+    let profile = profile_of(profile);
     let rules = benchmark::rules().map_err(|what| Error::Invalid {
         what,
         hint: "the runtime package is damaged; reinstall vpsc-runtime".into(),
@@ -161,8 +150,8 @@ fn scan_command(root: &Root, args: ScanArgs, json: bool) -> Result<i32> {
         )?;
         crate::audit::forward(root, &event);
     }
-    match format.as_str() {
-        "json" => {
+    match (json, format) {
+        (true, _) => {
             for f in &findings {
                 outln!("{}", serde_json::to_string(f).expect("findings serialise"));
             }
@@ -172,8 +161,8 @@ fn scan_command(root: &Root, args: ScanArgs, json: bool) -> Result<i32> {
                     .expect("summary serialises")
             );
         }
-        "junit" => out!("{}", scan::junit(&findings, &summary)),
-        _ => {
+        (false, ScanFormat::Junit) => out!("{}", scan::junit(&findings, &summary)),
+        (false, ScanFormat::Table) => {
             for f in &findings {
                 let status = serde_json::to_value(f.status)
                     .ok()
@@ -303,13 +292,6 @@ fn write_textfile(
     // The collector's directory may belong to node-exporter's account: the
     // write goes through a random O_EXCL name, never a name it could plant.
     root.write_file(&inside, out.as_bytes(), 0o644, 0, 0)
-}
-
-fn usage(what: String, allowed: &str) -> Error {
-    Error::Invalid {
-        what: format!("{what} is not known"),
-        hint: format!("use {allowed}"),
-    }
 }
 
 /// `vpsc cis remediate`: the same expansion vpsc-mod-cis-hardening uses,
