@@ -239,9 +239,9 @@ impl AideConf {
 
     /// The attributes an expression stands for, or the name AIDE would not
     /// know.
-    fn attributes(&self, expr: &str, depth: usize) -> Result<BTreeSet<String>, String> {
+    fn attributes(&self, expr: &str, depth: usize) -> Result<BTreeSet<String>, Unresolved> {
         if depth > MAX_DEPTH {
-            return Err(format!("{expr}: groups nest too deep"));
+            return Err(Unresolved::TooDeep(expr.to_owned()));
         }
         let mut set = BTreeSet::new();
         let mut sign = '+';
@@ -265,7 +265,7 @@ impl AideConf {
         Ok(set)
     }
 
-    fn term(&self, term: &str, depth: usize) -> Result<BTreeSet<String>, String> {
+    fn term(&self, term: &str, depth: usize) -> Result<BTreeSet<String>, Unresolved> {
         if let Some(expr) = self.groups.get(term) {
             return self.attributes(expr, depth + 1);
         }
@@ -275,8 +275,19 @@ impl AideConf {
         if ATTRIBUTES.contains(&term) {
             return Ok(BTreeSet::from([term.to_owned()]));
         }
-        Err(format!("`{term}` is no AIDE attribute or group"))
+        Err(Unresolved::Unknown(term.to_owned()))
     }
+}
+
+/// Why an attribute expression does not resolve, as aide would refuse it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Unresolved {
+    /// Groups defined through each other too deep (or in a loop).
+    #[error("{0}: groups nest too deep")]
+    TooDeep(String),
+    /// A name that is neither an attribute nor a group.
+    #[error("`{0}` is no AIDE attribute or group")]
+    Unknown(String),
 }
 
 /// The regular files of `dir` whose names `regex` matches, in name order.
@@ -430,7 +441,7 @@ fn judge(conf: &AideConf, paths: &[String], attributes: &[String]) -> Verdict {
             }
             Err(why) => {
                 worse(&mut status, CisStatus::Fail);
-                evidence.push(Evidence::at(&sel.file, sel.line, why));
+                evidence.push(Evidence::at(&sel.file, sel.line, why.to_string()));
             }
         }
     }

@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use vpsc_contract::Invalid;
 
-use crate::auditctl::{Line, Rule, parse_line};
-use crate::augenrules::{AUDIT_RULES, Loaded, RULES_D};
+use crate::auditctl::{Line, Rule, SyntaxError, parse_line};
+use crate::augenrules::{AUDIT_RULES, ListingFailed, Loaded, RULES_D};
 use crate::check::Check;
 use crate::facts::{Fact, Facts};
 use crate::logindefs::uid_min;
@@ -31,7 +31,7 @@ impl Fact for AtBoot {
 
 /// The rules the running kernel has (`auditctl -l`), asked once per scan
 /// and only of a live system.
-struct Running(Result<Loaded, String>);
+struct Running(Result<Loaded, ListingFailed>);
 
 impl Fact for Running {
     fn read(root: &Root, _live: bool) -> Running {
@@ -69,7 +69,7 @@ impl Check for AuditRules {
         {
             return Err("audit_rules requires nothing".into());
         }
-        validate(&self.rules, self.for_each_setid_file.as_deref()).map_err(Invalid::new)
+        validate(&self.rules, self.for_each_setid_file.as_deref())
     }
 
     fn judge(&self, f: &Facts<'_>) -> Verdict {
@@ -177,19 +177,30 @@ fn placeholders(f: &Facts<'_>, texts: &[String]) -> Result<Vec<(String, String)>
     Ok(out)
 }
 
+/// Why a required rule text is not one the check can look for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unusable {
+    /// auditctl would refuse it.
+    #[error(transparent)]
+    Syntax(#[from] SyntaxError),
+    /// It is a control line or a rule that audits nothing here.
+    #[error("`{0}` is not an always,exit rule or a watch")]
+    NotARule(String),
+}
+
 /// Parses the required rule texts of a check (placeholders filled in).
-pub fn required(texts: &[String]) -> Result<Vec<(String, Rule)>, String> {
+pub fn required(texts: &[String]) -> Result<Vec<(String, Rule)>, Unusable> {
     texts
         .iter()
         .map(|t| match parse_line(t)? {
             Line::Rule(r) => Ok((t.clone(), r)),
-            _ => Err(format!("`{t}` is not an always,exit rule or a watch")),
+            _ => Err(Unusable::NotARule(t.clone())),
         })
         .collect()
 }
 
 /// Checks the rule texts of a rule file, with dummy placeholder values.
-pub fn validate(rules: &[String], each: Option<&str>) -> Result<(), String> {
+pub fn validate(rules: &[String], each: Option<&str>) -> Result<(), Invalid> {
     let filled: Vec<String> = rules
         .iter()
         .map(String::as_str)
@@ -201,11 +212,13 @@ pub fn validate(rules: &[String], each: Option<&str>) -> Result<(), String> {
         })
         .collect();
     if let Some(t) = filled.iter().find(|t| t.contains(['{', '}'])) {
-        return Err(format!(
+        return Err(Invalid::new(format!(
             "`{t}`: the placeholders are {{uid_min}}, {{sudo_logfile}} and, in for_each_setid_file, {{path}}"
-        ));
+        )));
     }
-    required(&filled).map(drop)
+    required(&filled)
+        .map(drop)
+        .map_err(|e| Invalid::new(e.to_string()))
 }
 
 /// Judges the required rules against the loaded ones.
@@ -238,7 +251,7 @@ fn judge(
         .collect();
     let wanted = match required(&texts) {
         Ok(w) => w,
-        Err(e) => return verdict(CisStatus::Error, vec![Evidence::said(e)]),
+        Err(e) => return verdict(CisStatus::Error, vec![Evidence::said(e.to_string())]),
     };
     let at_boot = f.get::<AtBoot>();
     let disk = &at_boot.0;

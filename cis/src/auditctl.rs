@@ -78,6 +78,44 @@ fn norm_path(p: &str) -> String {
     }
 }
 
+/// Why auditctl refuses a line, in its words where it has them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyntaxError {
+    /// `-F` without a comparison.
+    #[error("-F {0}: no operator")]
+    NoOperator(String),
+    /// `-F` with an empty name or value.
+    #[error("-F {0}: a field needs a name and a value")]
+    EmptyField(String),
+    /// An option given no argument.
+    #[error("{0} needs an argument")]
+    NoArgument(String),
+    /// A word that is no option.
+    #[error("`{0}` is no auditctl option")]
+    NotAnOption(String),
+    /// `-a` not followed by `list,action`.
+    #[error("-a {0}: not list,action")]
+    NotListAction(String),
+    /// `-S` naming something that is no syscall.
+    #[error("-S {0}: not a syscall name")]
+    NotASyscall(String),
+    /// `-C` not comparing two fields.
+    #[error("-C {0}: not field=field or field!=field")]
+    NotAComparison(String),
+    /// An option auditctl has, but not in a rules file.
+    #[error("`{0}` is no option of a rules file")]
+    NotInRulesFile(String),
+    /// `-p` with something other than r, w, x and a.
+    #[error("-p {0}: permissions are r, w, x and a")]
+    Permissions(String),
+    /// A watch that is also a list rule.
+    #[error("-w and -a do not go together")]
+    WatchAndList,
+    /// Neither a rule nor a control line.
+    #[error("no -a, -w or control option")]
+    Nothing,
+}
+
 /// One `-F name<op>value`, normalized; key, perm and watches are returned
 /// apart.
 enum Field {
@@ -86,19 +124,19 @@ enum Field {
     Perm(String),
 }
 
-fn field(spec: &str) -> Result<Field, String> {
+fn field(spec: &str) -> Result<Field, SyntaxError> {
     let at = spec
         .find(|c: char| "!<>=&".contains(c))
-        .ok_or_else(|| format!("-F {spec}: no operator"))?;
+        .ok_or_else(|| SyntaxError::NoOperator(spec.to_owned()))?;
     let name = spec[..at].to_ascii_lowercase();
     let rest = &spec[at..];
     let op = OPS
         .iter()
         .find(|o| rest.starts_with(**o))
-        .ok_or_else(|| format!("-F {spec}: no operator"))?;
+        .ok_or_else(|| SyntaxError::NoOperator(spec.to_owned()))?;
     let value = &rest[op.len()..];
     if name.is_empty() || value.is_empty() {
-        return Err(format!("-F {spec}: a field needs a name and a value"));
+        return Err(SyntaxError::EmptyField(spec.to_owned()));
     }
     let value = match name.as_str() {
         "key" if *op == "=" => return Ok(Field::Key(value.to_owned())),
@@ -138,7 +176,7 @@ fn number(text: &str) -> Option<String> {
 }
 
 /// Parses one line of a rules file (or of `auditctl -l`).
-pub fn parse_line(text: &str) -> Result<Line, String> {
+pub fn parse_line(text: &str) -> Result<Line, SyntaxError> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let mut rule = Rule::default();
     let mut list_action: Option<(String, String)> = None;
@@ -146,7 +184,7 @@ pub fn parse_line(text: &str) -> Result<Line, String> {
     let mut perm: Option<String> = None;
     let mut i = 0;
     // `-Farch=b64` is the same option as `-F arch=b64` (getopt).
-    let arg = |i: &mut usize, attached: &str| -> Result<String, String> {
+    let arg = |i: &mut usize, attached: &str| -> Result<String, SyntaxError> {
         if !attached.is_empty() {
             return Ok(attached.to_owned());
         }
@@ -154,7 +192,7 @@ pub fn parse_line(text: &str) -> Result<Line, String> {
         words
             .get(*i)
             .map(|s| (*s).to_owned())
-            .ok_or_else(|| format!("{} needs an argument", words[*i - 1]))
+            .ok_or_else(|| SyntaxError::NoArgument(words[*i - 1].to_owned()))
     };
     while i < words.len() {
         let w = words[i];
@@ -168,7 +206,7 @@ pub fn parse_line(text: &str) -> Result<Line, String> {
         let (opt, attached) = if w.starts_with('-') && w.len() >= 2 {
             (&w[..2], &w[2..])
         } else {
-            return Err(format!("`{w}` is no auditctl option"));
+            return Err(SyntaxError::NotAnOption(w.to_owned()));
         };
         match opt {
             "-D" | "-c" | "-i" => return Ok(Line::Control(opt.to_owned(), None)),
@@ -184,7 +222,7 @@ pub fn parse_line(text: &str) -> Result<Line, String> {
                 let list = parts.iter().find(|p| !matches!(**p, "always" | "never"));
                 match (parts.len(), action, list) {
                     (2, Some(a), Some(l)) => list_action = Some(((*l).to_owned(), (*a).to_owned())),
-                    _ => return Err(format!("-a {spec}: not list,action")),
+                    _ => return Err(SyntaxError::NotListAction(spec)),
                 }
             }
             "-w" => {
@@ -198,7 +236,7 @@ pub fn parse_line(text: &str) -> Result<Line, String> {
                 for s in arg(&mut i, attached)?.split(',') {
                     let s = s.trim().to_ascii_lowercase();
                     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                        return Err(format!("-S {s}: not a syscall name"));
+                        return Err(SyntaxError::NotASyscall(s));
                     }
                     if s != "all" {
                         rule.syscalls.insert(s);
@@ -217,7 +255,7 @@ pub fn parse_line(text: &str) -> Result<Line, String> {
                 let (op, at) = ["!=", "="]
                     .iter()
                     .find_map(|o| spec.find(o).map(|at| (*o, at)))
-                    .ok_or_else(|| format!("-C {spec}: not field=field or field!=field"))?;
+                    .ok_or_else(|| SyntaxError::NotAComparison(spec.clone()))?;
                 let mut sides = [
                     spec[..at].to_ascii_lowercase(),
                     spec[at + op.len()..].to_ascii_lowercase(),
@@ -227,13 +265,13 @@ pub fn parse_line(text: &str) -> Result<Line, String> {
                 rule.fields
                     .insert(format!("C:{}{op}{}", sides[0], sides[1]));
             }
-            _ => return Err(format!("`{w}` is no option of a rules file")),
+            _ => return Err(SyntaxError::NotInRulesFile(w.to_owned())),
         }
         i += 1;
     }
     if let Some(p) = perm {
         if p.is_empty() || !p.chars().all(|c| "rwxa".contains(c)) {
-            return Err(format!("-p {p}: permissions are r, w, x and a"));
+            return Err(SyntaxError::Permissions(p));
         }
         rule.perm = p.chars().collect();
     } else if watch {
@@ -241,13 +279,13 @@ pub fn parse_line(text: &str) -> Result<Line, String> {
         rule.perm = "rwxa".chars().collect();
     }
     match (list_action, watch) {
-        (Some(_), true) => Err("-w and -a do not go together".into()),
+        (Some(_), true) => Err(SyntaxError::WatchAndList),
         (None, true) => Ok(Line::Rule(rule)),
         (Some((list, action)), false) if list == "exit" && action == "always" => {
             Ok(Line::Rule(rule))
         }
         (Some(_), false) => Ok(Line::Other),
-        (None, false) => Err("no -a, -w or control option".into()),
+        (None, false) => Err(SyntaxError::Nothing),
     }
 }
 

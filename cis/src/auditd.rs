@@ -88,7 +88,7 @@ impl AuditdConf {
         }
     }
 
-    fn parse(text: &str, exe_ok: &dyn Fn(&str) -> Result<(), String>) -> AuditdConf {
+    fn parse(text: &str, exe_ok: &dyn Fn(&str) -> Result<(), ExecRefused>) -> AuditdConf {
         let mut conf = AuditdConf {
             found: true,
             ..AuditdConf::default()
@@ -126,7 +126,7 @@ impl AuditdConf {
                 && WITH_OPTION.contains(&key.as_str())
                 && let Err(why) = exe_ok(words.get(3).copied().unwrap_or(""))
             {
-                conf.refused = refuse(&why);
+                conf.refused = refuse(&why.to_string());
                 return conf;
             }
             conf.settings.insert(
@@ -167,20 +167,32 @@ impl AuditdConf {
     }
 }
 
+/// Why auditd refuses the program of an `exec` action.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecRefused {
+    /// A relative path or none.
+    #[error("exec needs the absolute path of a program")]
+    NotAbsolute,
+    /// No such file.
+    #[error("{0} does not exist")]
+    Missing(String),
+    /// Not a root-owned regular file with mode 0750 or 0755.
+    #[error("{0} must be a regular file owned by root with mode 0750 or 0755")]
+    Unfit(String),
+}
+
 /// What auditd's check_exe_name demands of an `exec` action's program.
-fn exe_ok(root: &Root, exe: &str) -> Result<(), String> {
+fn exe_ok(root: &Root, exe: &str) -> Result<(), ExecRefused> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     if !exe.starts_with('/') {
-        return Err("exec needs the absolute path of a program".into());
+        return Err(ExecRefused::NotAbsolute);
     }
     let meta = root
         .metadata(exe)
-        .map_err(|_| format!("{exe} does not exist"))?;
+        .map_err(|_| ExecRefused::Missing(exe.to_owned()))?;
     let mode = meta.permissions().mode() & 0o777;
     if !meta.is_file() || meta.uid() != 0 || !matches!(mode, 0o750 | 0o755) {
-        return Err(format!(
-            "{exe} must be a regular file owned by root with mode 0750 or 0755"
-        ));
+        return Err(ExecRefused::Unfit(exe.to_owned()));
     }
     Ok(())
 }
@@ -310,7 +322,9 @@ mod tests {
         assert!(c.refused.is_some(), "a tab separates no words");
         let c = AuditdConf::parse("max_log_file = 8 # MB\n", &ok);
         assert!(c.refused.is_some(), "a trailing comment is an option word");
-        let c = AuditdConf::parse("disk_full_action = exec /nope\n", &|_| Err("no".into()));
+        let c = AuditdConf::parse("disk_full_action = exec /nope\n", &|exe| {
+            Err(ExecRefused::Missing(exe.to_owned()))
+        });
         assert!(c.refused.is_some(), "auditd checks the program");
     }
 }

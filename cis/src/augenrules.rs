@@ -19,6 +19,11 @@ pub const RULES_D: &str = "/etc/audit/rules.d";
 /// The file auditctl loads.
 pub const AUDIT_RULES: &str = "/etc/audit/audit.rules";
 
+/// Why the running rules could not be listed.
+#[derive(Debug, thiserror::Error)]
+#[error("auditctl -l: {0}")]
+pub struct ListingFailed(#[source] pub vpsc_engine::error::Error);
+
 /// A line as read, with where it is.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -141,10 +146,8 @@ impl Loaded {
     }
 
     /// The rules `auditctl -l` lists on the running system.
-    pub fn running(root: &Root) -> Result<Loaded, String> {
-        let text = root
-            .run(&["auditctl", "-l"])
-            .map_err(|e| format!("auditctl -l: {e}"))?;
+    pub fn running(root: &Root) -> Result<Loaded, ListingFailed> {
+        let text = root.run(&["auditctl", "-l"]).map_err(ListingFailed)?;
         Ok(Loaded::listed(&text))
     }
 

@@ -42,6 +42,30 @@ pub enum Var {
     Unknown(String, usize, String),
 }
 
+/// Why the value of a shell word is not followed: the shell would decide
+/// it at run time, or refuse it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Unfollowed {
+    /// `'` without its end.
+    #[error("an unterminated single quote")]
+    SingleQuote,
+    /// `"` without its end.
+    #[error("an unterminated double quote")]
+    DoubleQuote,
+    /// `` ` `` or `$(`.
+    #[error("command substitution")]
+    CommandSubstitution,
+    /// `${` without its end.
+    #[error("an unterminated ${{")]
+    Brace,
+    /// `${…}` with more than a name in it.
+    #[error("the expansion ${{{0}}}")]
+    Expansion(String),
+    /// A variable whose own value is not followed.
+    #[error("${0} is unknown ({1})")]
+    UnknownVariable(String, String),
+}
+
 /// The variables of GRUB's defaults files.
 #[derive(Debug, Default)]
 pub struct GrubDefaults {
@@ -110,7 +134,7 @@ impl GrubDefaults {
                 Some((name, value)) if !inside && is_name(name) => {
                     let var = match self.word(value) {
                         Ok(v) => Var::Set(v, file.to_owned(), line),
-                        Err(why) => Var::Unknown(file.to_owned(), line, why),
+                        Err(why) => Var::Unknown(file.to_owned(), line, why.to_string()),
                     };
                     self.vars.insert(name.to_owned(), var);
                 }
@@ -139,7 +163,7 @@ impl GrubDefaults {
 
     /// The value of a shell word: quotes removed, variables expanded, up
     /// to the first unquoted blank, `;` or comment.
-    fn word(&self, text: &str) -> Result<String, String> {
+    fn word(&self, text: &str) -> Result<String, Unfollowed> {
         let chars: Vec<char> = text.chars().collect();
         let mut out = String::new();
         let mut i = 0;
@@ -150,7 +174,7 @@ impl GrubDefaults {
                     let end = chars[i + 1..]
                         .iter()
                         .position(|&c| c == '\'')
-                        .ok_or("an unterminated single quote")?;
+                        .ok_or(Unfollowed::SingleQuote)?;
                     out.extend(&chars[i + 1..i + 1 + end]);
                     i += end + 2;
                 }
@@ -158,7 +182,7 @@ impl GrubDefaults {
                     i += 1;
                     loop {
                         match chars.get(i) {
-                            None => return Err("an unterminated double quote".into()),
+                            None => return Err(Unfollowed::DoubleQuote),
                             Some('"') => break,
                             Some('\\')
                                 if matches!(chars.get(i + 1), Some('"' | '\\' | '$' | '`')) =>
@@ -167,7 +191,7 @@ impl GrubDefaults {
                                 i += 2;
                             }
                             Some('$') => i = self.expand(&chars, i, &mut out)?,
-                            Some('`') => return Err("command substitution".into()),
+                            Some('`') => return Err(Unfollowed::CommandSubstitution),
                             Some(c) => {
                                 out.push(*c);
                                 i += 1;
@@ -177,7 +201,7 @@ impl GrubDefaults {
                     i += 1;
                 }
                 '$' => i = self.expand(&chars, i, &mut out)?,
-                '`' => return Err("command substitution".into()),
+                '`' => return Err(Unfollowed::CommandSubstitution),
                 '\\' if i + 1 < chars.len() => {
                     out.push(chars[i + 1]);
                     i += 2;
@@ -192,19 +216,19 @@ impl GrubDefaults {
     }
 
     /// Expands `$NAME` or `${NAME}` at `i` into `out`; the index after it.
-    fn expand(&self, chars: &[char], i: usize, out: &mut String) -> Result<usize, String> {
+    fn expand(&self, chars: &[char], i: usize, out: &mut String) -> Result<usize, Unfollowed> {
         let (name, next) = match chars.get(i + 1) {
             Some('{') => {
                 let end = chars[i + 2..]
                     .iter()
                     .position(|&c| c == '}')
-                    .ok_or("an unterminated ${")?;
+                    .ok_or(Unfollowed::Brace)?;
                 (
                     chars[i + 2..i + 2 + end].iter().collect::<String>(),
                     i + 3 + end,
                 )
             }
-            Some('(') => return Err("command substitution".into()),
+            Some('(') => return Err(Unfollowed::CommandSubstitution),
             _ => {
                 let len = chars[i + 1..]
                     .iter()
@@ -218,11 +242,13 @@ impl GrubDefaults {
             }
         };
         if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(format!("the expansion ${{{name}}}"));
+            return Err(Unfollowed::Expansion(name));
         }
         match self.vars.get(&name) {
             Some(Var::Set(v, _, _)) => out.push_str(v),
-            Some(Var::Unknown(_, _, why)) => return Err(format!("${name} is unknown ({why})")),
+            Some(Var::Unknown(_, _, why)) => {
+                return Err(Unfollowed::UnknownVariable(name, why.clone()));
+            }
             // An unset variable expands to nothing.
             None => {}
         }

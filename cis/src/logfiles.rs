@@ -44,9 +44,9 @@ pub struct LogClass {
 }
 
 /// Checks the classes are usable: modes parse, the last matches all.
-pub fn validate(classes: &[LogClass]) -> Result<(), String> {
+pub fn validate(classes: &[LogClass]) -> Result<(), Invalid> {
     for c in classes {
-        vpsc_contract::plan::parse_mode(&c.max_mode).map_err(|p| p.what)?;
+        vpsc_contract::plan::parse_mode(&c.max_mode).map_err(|p| Invalid::new(p.what))?;
         if c.names.is_empty() || c.owner.is_empty() || c.group.is_empty() {
             return Err("a log class needs names, an owner and a group".into());
         }
@@ -92,7 +92,7 @@ pub struct LogFiles {
 
 impl Check for LogFiles {
     fn validate(&self) -> Result<(), Invalid> {
-        validate(&self.classes).map_err(Invalid::new)
+        validate(&self.classes)
     }
 
     fn judge(&self, f: &Facts<'_>) -> Verdict {

@@ -212,6 +212,15 @@ impl PamModule {
     }
 }
 
+/// A module whose settings have no effect: it is not in its stack.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{module} is not in the {kind} stack of /etc/pam.d/{file}, so its settings have no effect")]
+pub struct NotInStack {
+    module: &'static str,
+    kind: &'static str,
+    file: &'static str,
+}
+
 /// Where an effective setting came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -228,17 +237,18 @@ pub fn setting(
     root: &Root,
     module: PamModule,
     key: &str,
-) -> Result<Option<(String, Source)>, String> {
+) -> Result<Option<(String, Source)>, NotInStack> {
     let (file, kind) = module.stack();
     let lines: Vec<PamLine> = stack(root, file)
         .into_iter()
         .filter(|l| l.kind == kind && l.module == module.so())
         .collect();
     if lines.is_empty() {
-        return Err(format!(
-            "{} is not in the {kind} stack of /etc/pam.d/{file}, so its settings have no effect",
-            module.so()
-        ));
+        return Err(NotInStack {
+            module: module.so(),
+            kind,
+            file,
+        });
     }
     // Arguments override the file; of several lines, the last one read
     // decides for the checks CIS makes (pam_faillock's authfail line).
@@ -416,7 +426,7 @@ fn pam_setting(
 ) -> Verdict {
     let found = match setting(root, module, key) {
         Ok(found) => found,
-        Err(why) => return verdict(CisStatus::Fail, vec![Evidence::said(why)]),
+        Err(why) => return verdict(CisStatus::Fail, vec![Evidence::said(why.to_string())]),
     };
     let Some((value, source)) = found else {
         return verdict(

@@ -68,8 +68,8 @@ pub fn expand(
     owner: &str,
     ours: BTreeSet<String>,
 ) -> vpsc_engine::error::Result<(Steps, Vec<Covered>)> {
-    let rules = rules().map_err(|what| vpsc_engine::error::Error::Invalid {
-        what,
+    let rules = rules().map_err(|e| vpsc_engine::error::Error::Invalid {
+        what: e.what,
         hint: "the runtime package is damaged; reinstall vpsc-runtime".into(),
     })?;
     let benchmark = benchmark_of(root);

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use vpsc_contract::Invalid;
 use vpsc_contract::cis::{Benchmark, Levels, Profile, RULE_FILES};
 use vpsc_engine::root::Root;
 
@@ -52,7 +53,7 @@ impl Rule {
 }
 
 /// The shipped rules, parsed and checked once.
-pub fn rules() -> Result<Vec<Rule>, String> {
+pub fn rules() -> Result<Vec<Rule>, Invalid> {
     let mut rules: Vec<Rule> = Vec::new();
     for (name, text) in RULE_FILES {
         // Checks are written as maps (`{sysctl: {…}}`), not YAML tags.
@@ -60,32 +61,32 @@ pub fn rules() -> Result<Vec<Rule>, String> {
             serde_norway::Deserializer::from_str(text),
         )
         .map_err(|e| {
-            format!(
+            Invalid::new(format!(
                 "the compiled-in CIS rules do not parse at profiles/cis/{name}:{}: {e}",
                 e.location()
                     .map(|l| format!("{}:{}", l.line(), l.column()))
                     .unwrap_or_default()
-            )
+            ))
         })?;
         rules.extend(parsed.unwrap_or_default());
     }
     let mut seen = std::collections::BTreeSet::new();
     for r in &rules {
         if r.id.is_empty() {
-            return Err(format!("rule `{}` has no ID", r.title));
+            return Err(Invalid::new(format!("rule `{}` has no ID", r.title)));
         }
         for (b, id) in &r.id {
             if !seen.insert((*b, id.clone())) {
-                return Err(format!("{} rule {id} appears twice", b.title()));
+                return Err(Invalid::new(format!(
+                    "{} rule {id} appears twice",
+                    b.title()
+                )));
             }
         }
-        r.check
-            .validate()
-            .map_err(|e| format!("rule `{}`: {e}", r.title))?;
+        let within = |e: Invalid| e.within(format_args!("rule `{}`", r.title));
+        r.check.validate().map_err(within)?;
         if let Some(remedy) = &r.remediation {
-            remedy
-                .validate(&r.check)
-                .map_err(|e| format!("rule `{}`: {e}", r.title))?;
+            remedy.validate(&r.check).map_err(within)?;
         }
     }
     Ok(rules)
@@ -109,7 +110,7 @@ pub enum Remedy {
 impl Remedy {
     /// Checks the remedy fits the rule's check and its values are safe to
     /// write into a configuration file.
-    pub fn validate(&self, check: &CisCheck) -> Result<(), String> {
+    pub fn validate(&self, check: &CisCheck) -> Result<(), Invalid> {
         match self {
             Remedy::Auto if auto_fits(check) => Ok(()),
             Remedy::Auto => Err(
@@ -123,7 +124,9 @@ impl Remedy {
                 if word && value {
                     Ok(())
                 } else {
-                    Err(format!("sshd remediation `{k} {v}` is not one keyword and one value"))
+                    Err(Invalid::new(format!(
+                        "sshd remediation `{k} {v}` is not one keyword and one value"
+                    )))
                 }
             }),
             Remedy::Sudoers(lines) if lines.is_empty() => Err("sudoers remediation is empty".into()),
@@ -131,7 +134,9 @@ impl Remedy {
                 if l.starts_with("Defaults ") && !l.contains('\n') {
                     Ok(())
                 } else {
-                    Err(format!("sudoers remediation `{l}` is not one Defaults line"))
+                    Err(Invalid::new(format!(
+                        "sudoers remediation `{l}` is not one Defaults line"
+                    )))
                 }
             }),
         }

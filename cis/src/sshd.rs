@@ -211,9 +211,28 @@ fn openssh_major(root: &Root) -> u32 {
 /// Bound on nested `Include`s, as sshd's own (16).
 const MAX_DEPTH: usize = 16;
 
+/// Why sshd's configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `Include`s nest deeper than sshd follows them.
+    #[error("{path}: Include nested deeper than {MAX_DEPTH}")]
+    TooDeep {
+        /// The file that would be read one level too deep.
+        path: String,
+    },
+    /// A file the configuration names could not be read.
+    #[error("cannot read {path}: {source}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
 impl SshdConfig {
     /// Reads `/etc/ssh/sshd_config` under `root`; `None` when it is absent.
-    pub fn load(root: &Root) -> Result<Option<SshdConfig>, String> {
+    pub fn load(root: &Root) -> Result<Option<SshdConfig>, ConfigError> {
         let main = "/etc/ssh/sshd_config";
         if !root.exists(main) {
             return Ok(None);
@@ -260,13 +279,24 @@ impl SshdConfig {
 
     /// Reads `path`, whose first lines are in `scope` (that of the line
     /// that included it).
-    fn read(&mut self, root: &Root, path: &str, depth: usize, outer: Scope) -> Result<(), String> {
+    fn read(
+        &mut self,
+        root: &Root,
+        path: &str,
+        depth: usize,
+        outer: Scope,
+    ) -> Result<(), ConfigError> {
         if depth > MAX_DEPTH {
-            return Err(format!("{path}: Include nested deeper than {MAX_DEPTH}"));
+            return Err(ConfigError::TooDeep {
+                path: path.to_owned(),
+            });
         }
         let text = root
             .read_to_string(path)
-            .map_err(|e| format!("cannot read {path}: {e}"))?;
+            .map_err(|source| ConfigError::Unreadable {
+                path: path.to_owned(),
+                source,
+            })?;
         let mut scope = outer;
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
@@ -468,7 +498,7 @@ pub fn seconds(value: &str) -> Option<u64> {
 
 /// sshd's configuration, read once per scan: `None` without sshd, or why
 /// it could not be read.
-struct Effective(Result<Option<SshdConfig>, String>);
+struct Effective(Result<Option<SshdConfig>, ConfigError>);
 
 impl Fact for Effective {
     fn read(root: &Root, _live: bool) -> Effective {
@@ -535,7 +565,7 @@ impl Check for Sshd {
                     )],
                 );
             }
-            Err(e) => return verdict(CisStatus::Error, vec![Evidence::said(e.clone())]),
+            Err(e) => return verdict(CisStatus::Error, vec![Evidence::said(e.to_string())]),
         };
         let mut v = self.value(config);
         if v.status == CisStatus::Pass

@@ -189,19 +189,43 @@ fn has_install(text: &str) -> bool {
     false
 }
 
+/// Why `systemctl is-active` gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    /// systemctl could not be run.
+    #[error("cannot run systemctl is-active {unit}: {source}")]
+    NotRun {
+        /// The unit asked about.
+        unit: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// systemctl printed no word.
+    #[error("systemctl is-active {unit} said nothing: {stderr}")]
+    Silent {
+        /// The unit asked about.
+        unit: String,
+        /// What it printed on stderr instead.
+        stderr: String,
+    },
+}
+
 /// `systemctl is-active UNIT` on the live root: its one-word answer
 /// (`active`, `inactive`, `failed`, ...), or why it could not be asked.
-pub fn is_active(root: &Root, u: &str) -> Result<String, String> {
+pub fn is_active(root: &Root, u: &str) -> Result<String, AskError> {
     let out = root
         .command(&["systemctl", "is-active", u])
         .output()
-        .map_err(|e| format!("cannot run systemctl is-active {u}: {e}"))?;
+        .map_err(|source| AskError::NotRun {
+            unit: u.to_owned(),
+            source,
+        })?;
     let word = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     if word.is_empty() {
-        return Err(format!(
-            "systemctl is-active {u} said nothing: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        return Err(AskError::Silent {
+            unit: u.to_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
     }
     Ok(word)
 }
@@ -215,7 +239,7 @@ pub fn runs(word: &str) -> bool {
 }
 
 /// `systemctl is-active` of one unit, asked once per scan.
-struct Activity(Result<String, String>);
+struct Activity(Result<String, AskError>);
 
 impl KeyedFact for Activity {
     fn read(root: &Root, unit: &str) -> Activity {
@@ -288,7 +312,7 @@ fn judge(f: &Facts<'_>, name: &str, enabled: Option<bool>, active: Option<bool>)
                 }
             }
             Err(why) => {
-                evidence.push(Evidence::said(why.clone()));
+                evidence.push(Evidence::said(why.to_string()));
                 if status == CisStatus::Pass {
                     status = CisStatus::NotEvaluated;
                 }

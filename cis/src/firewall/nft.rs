@@ -39,6 +39,17 @@ pub enum Nft {
     Unknown(String),
 }
 
+/// Why nft's output is no ruleset to judge.
+#[derive(Debug, thiserror::Error)]
+enum Unreadable {
+    /// Not JSON at all.
+    #[error("nft printed no JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    /// An echo that does more than add: not the ruleset that results.
+    #[error("the configuration does `{0}`: the echo of its load is not its result")]
+    NotTheResult(String),
+}
+
 fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
@@ -46,10 +57,10 @@ fn is_root() -> bool {
 /// The objects of nft's JSON output: `list ruleset` gives them bare, an
 /// echo (`-e`) of a load wraps each in `add`/`insert`; anything else in an
 /// echo (a delete, a flush of a chain) means the echo is not the result.
-fn objects(text: &str) -> Result<Vec<Value>, String> {
+fn objects(text: &str) -> Result<Vec<Value>, Unreadable> {
     let mut out = Vec::new();
     for doc in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
-        let doc = doc.map_err(|e| format!("nft printed no JSON: {e}"))?;
+        let doc = doc.map_err(Unreadable::NotJson)?;
         let Some(items) = doc.get("nftables").and_then(Value::as_array) else {
             continue;
         };
@@ -66,9 +77,7 @@ fn objects(text: &str) -> Result<Vec<Value>, String> {
                 }
                 "metainfo" => {}
                 "delete" | "destroy" | "flush" | "replace" | "reset" => {
-                    return Err(format!(
-                        "the configuration does `{k}`: the echo of its load is not its result"
-                    ));
+                    return Err(Unreadable::NotTheResult(k.clone()));
                 }
                 _ => out.push(item.clone()),
             }
@@ -83,7 +92,7 @@ pub fn nft_live(root: &Root) -> Nft {
     match root.run(&argv) {
         Ok(out) => match objects(&out) {
             Ok(o) => Nft::Ruleset(o, "the running ruleset (nft list ruleset)".into()),
-            Err(e) => Nft::Unknown(e),
+            Err(e) => Nft::Unknown(e.to_string()),
         },
         Err(e) => Nft::Unknown(e.to_string()),
     }
@@ -125,7 +134,7 @@ pub fn nft_persisted(root: &Root) -> Nft {
     match root.run(&argv) {
         Ok(out) => match objects(&out) {
             Ok(o) => Nft::Ruleset(o, format!("what {conf} loads")),
-            Err(e) => Nft::Unknown(e),
+            Err(e) => Nft::Unknown(e.to_string()),
         },
         // An interface other than lo named in the rules does not exist
         // in the fresh namespace, among others: say so, never guess.

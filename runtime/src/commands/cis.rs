@@ -98,8 +98,8 @@ fn scan_command(root: &Root, args: ScanArgs, json: bool) -> Result<i32> {
         BenchmarkArg::Debian13 => Benchmark::Debian13,
     };
     let profile = profile_of(profile);
-    let rules = benchmark::rules().map_err(|what| Error::Invalid {
-        what,
+    let rules = benchmark::rules().map_err(|e| Error::Invalid {
+        what: e.what,
         hint: "the runtime package is damaged; reinstall vpsc-runtime".into(),
     })?;
     if !rules.iter().any(|r| r.id.contains_key(&benchmark)) {
