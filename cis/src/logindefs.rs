@@ -9,7 +9,7 @@ use crate::verdict::{CisStatus, Evidence, Verdict, pass_if, verdict};
 use vpsc_engine::root::Root;
 
 /// A setting of `/etc/login.defs` as shadow's getdef reads it (the last
-/// occurrence wins, quotes stripped; see [`login_defs_value`]).
+/// occurrence wins, quotes stripped; see `login_defs_value`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginDefs {
