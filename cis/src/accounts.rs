@@ -8,6 +8,7 @@ use crate::check::Check;
 use crate::facts::Facts;
 use crate::logindefs::login_defs_value;
 use crate::verdict::{CisStatus, Evidence, Verdict, verdict};
+use vpsc_engine::accounts::{self, Db};
 use vpsc_engine::root::Root;
 
 /// A property of the account databases (`/etc/passwd`, `/etc/group`,
@@ -70,21 +71,14 @@ impl Check for Accounts {
 }
 
 fn judge(root: &Root, property: AccountsProperty) -> Verdict {
-    let table = |file: &str| -> Vec<(usize, Vec<String>)> {
-        root.read_to_string(file)
-            .unwrap_or_default()
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
-            .map(|(i, l)| (i + 1, l.split(':').map(str::to_owned).collect()))
+    let table = |db: Db| -> Vec<(usize, Vec<String>)> {
+        accounts::table_or_empty(root, db)
+            .into_iter()
+            .map(|r| (r.line, r.fields))
             .collect()
     };
     let field = |row: &Vec<String>, n: usize| row.get(n).cloned().unwrap_or_default();
-    let (passwd, group, shadow) = (
-        table("/etc/passwd"),
-        table("/etc/group"),
-        table("/etc/shadow"),
-    );
+    let (passwd, group, shadow) = (table(Db::Passwd), table(Db::Group), table(Db::Shadow));
     let mut bad: Vec<Evidence> = Vec::new();
     let duplicates = |rows: &[(usize, Vec<String>)],
                       n: usize,

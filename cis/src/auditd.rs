@@ -16,6 +16,7 @@ use vpsc_contract::Invalid;
 use crate::check::Check;
 use crate::facts::{Fact, Facts};
 use crate::verdict::{CisStatus, Evidence, Verdict, pass_if, verdict};
+use vpsc_engine::accounts::{self, Db};
 use vpsc_engine::root::Root;
 
 /// The file.
@@ -122,10 +123,9 @@ impl AuditdConf {
             } else {
                 words[2].to_owned()
             };
-            if value == "exec"
-                && WITH_OPTION.contains(&key.as_str())
-                && let Err(why) = exe_ok(words.get(3).copied().unwrap_or(""))
-            {
+            let checked = (value == "exec" && WITH_OPTION.contains(&key.as_str()))
+                .then(|| exe_ok(words.get(3).copied().unwrap_or("")));
+            if let Some(Err(why)) = checked {
                 conf.refused = refuse(&why.to_string());
                 return conf;
             }
@@ -265,7 +265,7 @@ fn judge(f: &Facts<'_>, key: &str, one_of: &[String], min: Option<u64>) -> Verdi
         // A numeric group is the group of that GID.
         value = value
             .parse()
-            .map(|gid| f.root().account_name("/etc/group", gid))
+            .map(|gid| accounts::name_of(f.root(), Db::Group, gid))
             .unwrap_or(value);
     }
     let mut evidence = vec![match at {

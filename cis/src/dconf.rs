@@ -60,11 +60,10 @@ fn value(root: &Root, key_path: &str) -> Option<(String, usize, String)> {
             }
             if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
                 section = s.trim_matches('/').to_owned();
-            } else if section == dir
-                && let Some((k, v)) = line.split_once('=')
-                && k.trim() == key
-            {
-                last = Some((f.clone(), i + 1, v.trim().to_owned()));
+            } else if section == dir {
+                if let Some((_, v)) = line.split_once('=').filter(|(k, _)| k.trim() == key) {
+                    last = Some((f.clone(), i + 1, v.trim().to_owned()));
+                }
             }
         }
     }
@@ -168,11 +167,10 @@ fn gdm_value(root: &Root, section: &str, key: &str) -> Option<(usize, String)> {
         let line = raw.trim();
         if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             current = s.to_ascii_lowercase();
-        } else if current == section
-            && let Some((k, v)) = line.split_once('=')
-            && k.trim() == key
-        {
-            found = Some((i + 1, v.trim().to_owned()));
+        } else if current == section {
+            if let Some((_, v)) = line.split_once('=').filter(|(k, _)| k.trim() == key) {
+                found = Some((i + 1, v.trim().to_owned()));
+            }
         }
     }
     found

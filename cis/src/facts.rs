@@ -58,9 +58,8 @@ impl<'r> Facts<'r> {
     /// Fact `T`, read on first use.
     pub fn get<T: Fact>(&self) -> Rc<T> {
         let id = TypeId::of::<T>();
-        if let Some(known) = self.read.borrow().get(&id).cloned()
-            && let Ok(fact) = known.downcast::<T>()
-        {
+        let known = self.read.borrow().get(&id).cloned();
+        if let Some(Ok(fact)) = known.map(|k| k.downcast::<T>()) {
             return fact;
         }
         // Read with no borrow held: reading one fact may ask for another.
@@ -72,9 +71,8 @@ impl<'r> Facts<'r> {
     /// Fact `T` of `key`, read on first use.
     pub fn get_for<T: KeyedFact>(&self, key: &str) -> Rc<T> {
         let id = (TypeId::of::<T>(), key.to_owned());
-        if let Some(known) = self.keyed.borrow().get(&id).cloned()
-            && let Ok(fact) = known.downcast::<T>()
-        {
+        let known = self.keyed.borrow().get(&id).cloned();
+        if let Some(Ok(fact)) = known.map(|k| k.downcast::<T>()) {
             return fact;
         }
         let fact = Rc::new(T::read(self.root, key));

@@ -20,6 +20,7 @@ use crate::check::Check;
 use crate::facts::Facts;
 use crate::rsyslog::glob_match;
 use crate::verdict::{CisStatus, Evidence, Verdict, pass_if, verdict};
+use vpsc_engine::accounts::{self, Db};
 use vpsc_engine::root::Root;
 
 /// Bound on directory depth under `**`.
@@ -193,8 +194,8 @@ fn files_access(
             continue;
         };
         let mode = meta.permissions().mode() & 0o7777;
-        let u = root.account_name("/etc/passwd", meta.uid());
-        let g = root.account_name("/etc/group", meta.gid());
+        let u = accounts::name_of(root, Db::Passwd, meta.uid());
+        let g = accounts::name_of(root, Db::Group, meta.gid());
         let ok = max.is_none_or(|m| mode & !m == 0)
             && owner.is_none_or(|o| one_of(o, &u))
             && group.is_none_or(|x| one_of(x, &g));
@@ -315,10 +316,9 @@ fn file_access(root: &Root, path: &str, max_mode: &str, owner: &str, group: &str
     };
     let max = vpsc_contract::plan::parse_mode(max_mode).unwrap_or(0);
     let mode = meta.permissions().mode() & 0o7777;
-    let name = |file: &str, id: u32| root.account_name(file, id);
     let (u, g) = (
-        name("/etc/passwd", meta.uid()),
-        name("/etc/group", meta.gid()),
+        accounts::name_of(root, Db::Passwd, meta.uid()),
+        accounts::name_of(root, Db::Group, meta.gid()),
     );
     // `root|shadow`: any of these.
     let ok =

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::check::Check;
 use crate::facts::Facts;
 use crate::verdict::{CisStatus, Evidence, Verdict, verdict};
+use vpsc_engine::accounts::{self, Db};
 use vpsc_engine::root::Root;
 
 /// A banner file shows no OS information.
@@ -155,19 +156,13 @@ fn interactive_users(root: &Root) -> Vec<(usize, String, u32, u32, String)> {
         .filter(|l| l.starts_with('/') && !l.ends_with("/nologin"))
         .map(str::to_owned)
         .collect();
-    root.read_to_string("/etc/passwd")
-        .unwrap_or_default()
-        .lines()
-        .enumerate()
-        .filter_map(|(i, l)| {
-            let f: Vec<&str> = l.split(':').collect();
-            let (uid, gid) = (
-                f.get(2)?.parse::<u32>().ok()?,
-                f.get(3)?.parse::<u32>().ok()?,
-            );
-            let (home, shell) = (f.get(5)?, f.get(6)?);
+    accounts::table_or_empty(root, Db::Passwd)
+        .into_iter()
+        .filter_map(|r| {
+            let (uid, gid) = (r.id(2)?, r.id(3)?);
+            let (home, shell) = (r.fields.get(5)?, r.fields.get(6)?);
             (uid >= uid_min && uid != 65534 && shells.iter().any(|s| s == shell))
-                .then(|| (i + 1, f[0].to_owned(), uid, gid, (*home).to_owned()))
+                .then(|| (r.line, r.field(0).to_owned(), uid, gid, home.clone()))
         })
         .collect()
 }
@@ -205,7 +200,7 @@ fn homes(root: &Root) -> Verdict {
                         0,
                         format!(
                             "owned by {}, not {name}",
-                            root.account_name("/etc/passwd", m.uid())
+                            accounts::name_of(root, Db::Passwd, m.uid())
                         ),
                     ));
                 }

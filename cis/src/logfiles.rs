@@ -12,6 +12,7 @@
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use vpsc_engine::accounts::{self, Db};
 
 use serde::{Deserialize, Serialize};
 use vpsc_contract::Invalid;
@@ -109,14 +110,13 @@ fn judge(f: &Facts<'_>, dir: &str, classes: &[LogClass]) -> Verdict {
         );
     }
     let uid_min = uid_min(root);
-    let table = |db: &str| -> Vec<Vec<String>> {
-        root.read_to_string(db)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| l.split(':').map(str::to_owned).collect())
+    let table = |db: Db| -> Vec<Vec<String>> {
+        accounts::table_or_empty(root, db)
+            .into_iter()
+            .map(|r| r.fields)
             .collect()
     };
-    let (passwd, groups) = (table("/etc/passwd"), table("/etc/group"));
+    let (passwd, groups) = (table(Db::Passwd), table(Db::Group));
     let field = |row: &Vec<String>, n: usize| row.get(n).cloned().unwrap_or_default();
     // Groups that are the primary group of an account at or above UID_MIN.
     let user_groups: BTreeSet<String> = passwd
@@ -139,8 +139,8 @@ fn judge(f: &Facts<'_>, dir: &str, classes: &[LogClass]) -> Verdict {
         };
         let max = vpsc_contract::plan::parse_mode(&class.max_mode).unwrap_or(0);
         let mode = meta.permissions().mode() & 0o7777;
-        let u = root.account_name("/etc/passwd", meta.uid());
-        let g = root.account_name("/etc/group", meta.gid());
+        let u = accounts::name_of(root, Db::Passwd, meta.uid());
+        let g = accounts::name_of(root, Db::Group, meta.gid());
         let mut owner_ok = one_of(&class.owner, &u);
         let mut group_ok = one_of(&class.group, &g);
         if class.system_accounts && meta.uid() < uid_min {

@@ -10,6 +10,7 @@ use vpsc_contract::Invalid;
 use crate::check::Check;
 use crate::facts::Facts;
 use crate::verdict::{CisStatus, Evidence, Verdict, pass_if, verdict};
+use vpsc_engine::accounts::{self, Db};
 use vpsc_engine::root::Root;
 
 /// One module line of a stack.
@@ -492,11 +493,10 @@ fn su_restricted(root: &Root) -> Verdict {
         line.line,
         format!("pam_wheel.so {}", line.args.join(" ")),
     )];
-    let groups = root.read_to_string("/etc/group").unwrap_or_default();
-    let Some((gid, members)) = groups.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.first() == Some(&group.as_str()) && f.len() > 3)
-            .then(|| (f[2].to_owned(), f[3].to_owned()))
+    let groups = accounts::table_or_empty(root, Db::Group);
+    let Some((gid, members)) = groups.iter().find_map(|r| {
+        (r.field(0) == group && r.fields.len() > 3)
+            .then(|| (r.field(2).to_owned(), r.field(3).to_owned()))
     }) else {
         evidence.push(Evidence::at(
             "/etc/group",
@@ -505,14 +505,10 @@ fn su_restricted(root: &Root) -> Verdict {
         ));
         return verdict(CisStatus::Fail, evidence);
     };
-    let primary: Vec<String> = root
-        .read_to_string("/etc/passwd")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.len() > 3 && f[3] == gid).then(|| f[0].to_owned())
-        })
+    let primary: Vec<String> = accounts::table_or_empty(root, Db::Passwd)
+        .iter()
+        .filter(|r| r.fields.len() > 3 && r.field(3) == gid)
+        .map(|r| r.field(0).to_owned())
         .collect();
     if members.is_empty() && primary.is_empty() {
         evidence.push(Evidence::at(

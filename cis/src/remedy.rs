@@ -21,6 +21,7 @@ use crate::scan::{module_waivers, waivers};
 use crate::sysctl::Sysctl;
 use vpsc_contract::cis::{Benchmark, Profile};
 use vpsc_contract::plan::Effect;
+use vpsc_engine::accounts::{self, Db};
 use vpsc_engine::root::Root;
 
 /// The journal entry of `vpsc cis remediate`; no module may take it.
@@ -342,8 +343,8 @@ fn auto(
                     continue;
                 }
                 let max = vpsc_contract::plan::parse_mode(max_mode).unwrap_or(0);
-                let pick = |allowed: &str, db: &str, id: u32| {
-                    let now = root.account_name(db, id);
+                let pick = |allowed: &str, db: Db, id: u32| {
+                    let now = accounts::name_of(root, db, id);
                     if allowed.split('|').any(|a| a == now) {
                         now
                     } else {
@@ -355,8 +356,8 @@ fn auto(
                 modes.insert(
                     path.clone(),
                     (
-                        pick(owner, "/etc/passwd", meta.uid()),
-                        pick(group, "/etc/group", meta.gid()),
+                        pick(owner, Db::Passwd, meta.uid()),
+                        pick(group, Db::Group, meta.gid()),
                         mode,
                     ),
                 );

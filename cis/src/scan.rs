@@ -174,9 +174,10 @@ pub fn scan(root: &Root, rules: &[Rule], options: &Options) -> Result<(Vec<Findi
             evidence: v.evidence,
             waiver: None,
         };
-        if finding.status == CisStatus::Fail
-            && let Some(w) = waivers.iter().find(|w| &w.rule == id)
-        {
+        let waiver = (finding.status == CisStatus::Fail)
+            .then(|| waivers.iter().find(|w| &w.rule == id))
+            .flatten();
+        if let Some(w) = waiver {
             // ISO dates compare as strings.
             if w.expires.as_str() >= options.today.as_str() {
                 finding.status = CisStatus::Waived;

@@ -103,11 +103,10 @@ fn systemd_setting(
             }
             if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
                 current = s.to_owned();
-            } else if current == section
-                && let Some((k, v)) = line.split_once('=')
-                && k.trim() == key
-            {
-                last = Some((f.clone(), i + 1, v.trim().to_owned()));
+            } else if current == section {
+                if let Some((_, v)) = line.split_once('=').filter(|(k, _)| k.trim() == key) {
+                    last = Some((f.clone(), i + 1, v.trim().to_owned()));
+                }
             }
         }
     }
@@ -291,10 +290,7 @@ fn chrony_user(root: &Root) -> Verdict {
     let mut bad = Vec::new();
     for (f, i, l) in chrony_lines(root) {
         let mut w = l.split_whitespace();
-        if w.next() == Some("user")
-            && let Some(u) = w.next()
-            && u != "_chrony"
-        {
+        if w.next() == Some("user") && w.next().is_some_and(|u| u != "_chrony") {
             bad.push(Evidence::at(&f, i, l.clone()));
         }
     }

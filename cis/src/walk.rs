@@ -13,6 +13,7 @@ use nix::sys::stat::{SFlag, fstatat};
 use crate::check::Check;
 use crate::facts::{Fact, Facts};
 use crate::verdict::{CisStatus, Evidence, Verdict, verdict};
+use vpsc_engine::accounts::{self, Db};
 use vpsc_engine::root::Root;
 
 /// Pseudo filesystems and volatile trees the rules do not cover.
@@ -39,14 +40,13 @@ pub struct Walk {
 impl Walk {
     /// Walks `root`.
     pub fn run(root: &Root) -> Walk {
-        let ids = |file: &str| -> BTreeSet<u32> {
-            root.read_to_string(file)
-                .unwrap_or_default()
-                .lines()
-                .filter_map(|l| l.split(':').nth(2)?.parse().ok())
+        let ids = |db: Db| -> BTreeSet<u32> {
+            accounts::table_or_empty(root, db)
+                .iter()
+                .filter_map(|r| r.id(2))
                 .collect()
         };
-        let (uids, gids) = (ids("/etc/passwd"), ids("/etc/group"));
+        let (uids, gids) = (ids(Db::Passwd), ids(Db::Group));
         let mut walk = Walk::default();
         let Ok(meta) = root.symlink_metadata("/") else {
             return walk;
@@ -60,11 +60,10 @@ impl Walk {
                 .lines()
             {
                 let f: Vec<&str> = line.split_whitespace().collect();
-                if f.len() > 2
-                    && f[0].starts_with("/dev/")
-                    && let Ok(m) = std::fs::metadata(f[1])
-                {
-                    devices.insert(m.dev());
+                if f.len() > 2 && f[0].starts_with("/dev/") {
+                    if let Ok(m) = std::fs::metadata(f[1]) {
+                        devices.insert(m.dev());
+                    }
                 }
             }
         }

@@ -23,19 +23,6 @@ pub struct Root {
 pub const ROOT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 impl Root {
-    /// The name of `id` in the root's account database `db`
-    /// (`/etc/passwd` or `/etc/group`), or the number when it has none.
-    pub fn account_name(&self, db: &str, id: u32) -> String {
-        self.read_to_string(db)
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f.len() > 2 && f[2] == id.to_string()).then(|| f[0].to_owned())
-            })
-            .unwrap_or_else(|| id.to_string())
-    }
-
     /// A root at `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Root { dir: dir.into() }

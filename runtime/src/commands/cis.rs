@@ -395,8 +395,8 @@ fn preview(root: &Root, effect: &crate::plan::Effect) -> String {
         } => match root.metadata(path) {
             Ok(m) => format!(
                 "{}:{} {:04o} -> {owner}:{group} {mode:04o} (dpkg-statoverride)\n",
-                root.account_name("/etc/passwd", m.uid()),
-                root.account_name("/etc/group", m.gid()),
+                crate::accounts::name_of(root, crate::accounts::Db::Passwd, m.uid()),
+                crate::accounts::name_of(root, crate::accounts::Db::Group, m.gid()),
                 m.mode() & 0o7777
             ),
             Err(_) => format!("{path} does not exist\n"),
