@@ -328,18 +328,18 @@ fn judge(root: &Root, property: AccountsProperty) -> Verdict {
                 .map(|d| d.as_secs() / 86_400)
                 .unwrap_or(0);
             for (line, row) in &shadow {
-                if let Ok(day) = field(row, 2).parse::<u64>()
-                    && day > today
-                {
-                    bad.push(Evidence::at(
-                        "/etc/shadow",
-                        *line,
-                        format!(
-                            "{}'s last password change is {} days ahead",
-                            field(row, 0),
-                            day - today
-                        ),
-                    ));
+                if let Ok(day) = field(row, 2).parse::<u64>() {
+                    if day > today {
+                        bad.push(Evidence::at(
+                            "/etc/shadow",
+                            *line,
+                            format!(
+                                "{}'s last password change is {} days ahead",
+                                field(row, 0),
+                                day - today
+                            ),
+                        ));
+                    }
                 }
             }
         }

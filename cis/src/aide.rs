@@ -195,34 +195,34 @@ impl AideConf {
                 }
                 _ => {}
             }
-            if let Some(first) = line.chars().next()
-                && (first == '/' || ((first == '!' || first == '=') && line[1..].starts_with('/')))
-            {
-                let (kind, rest) = match first {
-                    '!' | '=' => (first, &line[1..]),
-                    _ => (' ', line.as_str()),
-                };
-                let words: Vec<&str> = rest.split_whitespace().collect();
-                let (types, attrs) = match words.len() {
-                    0 | 1 => ("", ""),
-                    2 => ("", words[1]),
-                    _ => (words[1], words[2]),
-                };
-                self.selections.push(Selection {
-                    kind,
-                    path: words
-                        .first()
-                        .map_or("", |p| p.trim_end_matches('$'))
-                        .to_owned(),
-                    types: types.to_owned(),
-                    attrs: attrs.to_owned(),
-                    file: file.to_owned(),
-                    line: i + 1,
-                });
-            } else if let Some((name, expr)) = line.split_once('=') {
-                let name = name.trim();
-                if !name.is_empty() && !name.contains(char::is_whitespace) {
-                    self.groups.insert(name.to_owned(), expr.trim().to_owned());
+            if let Some(first) = line.chars().next() {
+                if first == '/' || ((first == '!' || first == '=') && line[1..].starts_with('/')) {
+                    let (kind, rest) = match first {
+                        '!' | '=' => (first, &line[1..]),
+                        _ => (' ', line.as_str()),
+                    };
+                    let words: Vec<&str> = rest.split_whitespace().collect();
+                    let (types, attrs) = match words.len() {
+                        0 | 1 => ("", ""),
+                        2 => ("", words[1]),
+                        _ => (words[1], words[2]),
+                    };
+                    self.selections.push(Selection {
+                        kind,
+                        path: words
+                            .first()
+                            .map_or("", |p| p.trim_end_matches('$'))
+                            .to_owned(),
+                        types: types.to_owned(),
+                        attrs: attrs.to_owned(),
+                        file: file.to_owned(),
+                        line: i + 1,
+                    });
+                } else if let Some((name, expr)) = line.split_once('=') {
+                    let name = name.trim();
+                    if !name.is_empty() && !name.contains(char::is_whitespace) {
+                        self.groups.insert(name.to_owned(), expr.trim().to_owned());
+                    }
                 }
             }
         }

@@ -183,10 +183,10 @@ impl Loaded {
             }
             match parse_line(&text) {
                 Ok(parsed) => {
-                    if let Line::Control(opt, _) = &parsed
-                        && (opt == "-c" || opt == "-i")
-                    {
-                        keep_going = true;
+                    if let Line::Control(opt, _) = &parsed {
+                        if opt == "-c" || opt == "-i" {
+                            keep_going = true;
+                        }
                     }
                     if immutable && matches!(parsed, Line::Rule(_)) {
                         self.problems.push(Evidence::at(
@@ -196,11 +196,10 @@ impl Loaded {
                         ));
                         continue;
                     }
-                    if let Line::Control(opt, Some(v)) = &parsed
-                        && opt == "-e"
-                        && v == "2"
-                    {
-                        immutable = true;
+                    if let Line::Control(opt, Some(v)) = &parsed {
+                        if opt == "-e" && v == "2" {
+                            immutable = true;
+                        }
                     }
                     self.entries.push(Entry {
                         file,

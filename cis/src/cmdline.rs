@@ -142,10 +142,9 @@ impl GrubDefaults {
                     // An assignment inside a compound command or after
                     // `&&` happens only when the shell decides so.
                     for w in &words {
-                        if let Some((name, _)) = w.split_once('=')
-                            && is_name(name)
-                        {
-                            self.vars.insert(
+                        if let Some((name, _)) = w.split_once('=') {
+                            if is_name(name) {
+                                self.vars.insert(
                                 name.to_owned(),
                                 Var::Unknown(
                                     file.to_owned(),
@@ -154,6 +153,7 @@ impl GrubDefaults {
                                         .into(),
                                 ),
                             );
+                            }
                         }
                     }
                 }

@@ -108,12 +108,10 @@ fn core_limit(root: &Root) -> Verdict {
         for (i, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or_default();
             let w: Vec<&str> = line.split_whitespace().collect();
-            if let [domain, kind, item, value] = w[..]
-                && domain == "*"
-                && (kind == "hard" || kind == "-")
-                && item == "core"
-            {
-                last = Some((f.clone(), i + 1, value.to_owned(), line.trim().to_owned()));
+            if let [domain, kind, item, value] = w[..] {
+                if domain == "*" && (kind == "hard" || kind == "-") && item == "core" {
+                    last = Some((f.clone(), i + 1, value.to_owned(), line.trim().to_owned()));
+                }
             }
         }
     }
@@ -622,11 +620,11 @@ fn apt_option(root: &Root, key: &str, one_of: &[String]) -> Verdict {
         };
         for (i, raw) in text.lines().enumerate() {
             let line = raw.split("//").next().unwrap_or_default().trim();
-            if let Some(rest) = line.strip_prefix(key)
-                && rest.starts_with([' ', '\t', '"'])
-            {
-                let value = rest.trim().trim_end_matches(';').trim().trim_matches('"');
-                last = Some((f.clone(), i + 1, value.to_owned()));
+            if let Some(rest) = line.strip_prefix(key) {
+                if rest.starts_with([' ', '\t', '"']) {
+                    let value = rest.trim().trim_end_matches(';').trim().trim_matches('"');
+                    last = Some((f.clone(), i + 1, value.to_owned()));
+                }
             }
         }
     }

@@ -301,10 +301,10 @@ fn chrony_user(root: &Root) -> Verdict {
                 continue;
             };
             let words: Vec<&str> = opts.trim_matches('"').split_whitespace().collect();
-            if let Some(p) = words.iter().position(|w| *w == "-u")
-                && words.get(p + 1).is_some_and(|u| *u != "_chrony")
-            {
-                bad.push(Evidence::at(defaults, i + 1, line.trim().to_owned()));
+            if let Some(p) = words.iter().position(|w| *w == "-u") {
+                if words.get(p + 1).is_some_and(|u| *u != "_chrony") {
+                    bad.push(Evidence::at(defaults, i + 1, line.trim().to_owned()));
+                }
             }
         }
     }

@@ -245,13 +245,14 @@ fn entry(item: &str) -> std::result::Result<Entry, Invalid> {
         None => (head, None),
     };
     vpsc_contract::names::package(name).map_err(|_| bad())?;
-    if let Some(arch) = arch
-        && (arch.is_empty()
+    if let Some(arch) = arch {
+        if arch.is_empty()
             || !arch
                 .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
-    {
-        return Err(bad());
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(bad());
+        }
     }
     let (version, automatic) = match inner.strip_suffix(", automatic") {
         Some(v) => (v, true),

@@ -105,16 +105,16 @@ const FOLDERS: &[(&str, u32)] = &[(".ssh", 0o700), ("projects", 0o750)];
 /// Checks `req` against the root without changing anything.
 fn check(root: &Root, state: &State, req: &Request, now: i64) -> Result<Checked> {
     input::user_name(&req.name).map_err(invalid("pick another login name"))?;
-    if let Some(r) = store::user(state, &req.name)?
-        && r.status == Status::Deleted
-    {
-        return Err(Error::Invalid {
-            what: format!(
-                "user `{}` was offboarded; the account is kept locked so its UID {} is never reused",
-                req.name, r.uid
-            ),
-            hint: "pick another login name".into(),
-        });
+    if let Some(r) = store::user(state, &req.name)? {
+        if r.status == Status::Deleted {
+            return Err(Error::Invalid {
+                what: format!(
+                    "user `{}` was offboarded; the account is kept locked so its UID {} is never reused",
+                    req.name, r.uid
+                ),
+                hint: "pick another login name".into(),
+            });
+        }
     }
     if accounts::account(root, &req.name)?.is_some() {
         return Err(Error::Invalid {

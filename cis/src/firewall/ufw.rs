@@ -86,18 +86,18 @@ fn ufw_loopback(root: &Root) -> Verdict {
         ),
     ] {
         let ipv6 = setting(root, "/etc/default/ufw", "IPV6");
-        if let (Family::Ipv6, Some((line, v))) = (fam, ipv6)
-            && !v.eq_ignore_ascii_case("yes")
-        {
-            all.push(pass_if(
-                false,
-                vec![Evidence::at(
-                    "/etc/default/ufw",
-                    line,
-                    format!("IPV6={v}: ufw filters no IPv6, ::1 is not dropped"),
-                )],
-            ));
-            continue;
+        if let (Family::Ipv6, Some((line, v))) = (fam, ipv6) {
+            if !v.eq_ignore_ascii_case("yes") {
+                all.push(pass_if(
+                    false,
+                    vec![Evidence::at(
+                        "/etc/default/ufw",
+                        line,
+                        format!("IPV6={v}: ufw filters no IPv6, ::1 is not dropped"),
+                    )],
+                ));
+                continue;
+            }
         }
         let rules: Vec<IptRule> = files
             .iter()

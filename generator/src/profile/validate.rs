@@ -45,20 +45,20 @@ pub fn load_catalogue(dir: &Path, config: &Path) -> Result<Catalogue> {
         }
     }
     for m in modules.values() {
-        if let Some(vendor) = &m.vendor
-            && !sources.contains_key(vendor)
-        {
-            let text = read(&m.source)?;
-            return Err(Error::invalid(
-                locate::find(&m.source, &text, vendor, 1),
-                format!(
-                    "module `{}` names source `{vendor}`, which does not exist",
-                    m.name
-                ),
-                Some(format!(
-                    "add profiles/sources/{vendor}.yaml or fix the name"
-                )),
-            ));
+        if let Some(vendor) = &m.vendor {
+            if !sources.contains_key(vendor) {
+                let text = read(&m.source)?;
+                return Err(Error::invalid(
+                    locate::find(&m.source, &text, vendor, 1),
+                    format!(
+                        "module `{}` names source `{vendor}`, which does not exist",
+                        m.name
+                    ),
+                    Some(format!(
+                        "add profiles/sources/{vendor}.yaml or fix the name"
+                    )),
+                ));
+            }
         }
     }
     super::graph::check_modules(&modules)?;

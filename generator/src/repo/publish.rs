@@ -145,11 +145,13 @@ fn place(deb: &Deb, out: &Path) -> Result<()> {
     if target == deb.path {
         return Ok(());
     }
-    if let Ok(meta) = std::fs::metadata(&target)
-        && meta.len() == deb.entry.size
-        && pool::read(&target, "").is_ok_and(|existing| existing.entry.sha256 == deb.entry.sha256)
-    {
-        return Ok(());
+    if let Ok(meta) = std::fs::metadata(&target) {
+        if meta.len() == deb.entry.size
+            && pool::read(&target, "")
+                .is_ok_and(|existing| existing.entry.sha256 == deb.entry.sha256)
+        {
+            return Ok(());
+        }
     }
     let data = std::fs::read(&deb.path).map_err(Error::io("read", &deb.path))?;
     write_atomic(&target, &data)

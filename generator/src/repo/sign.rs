@@ -191,10 +191,10 @@ fn gpg(home: &Path, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>> {
         "--pinentry-mode",
         "loopback",
     ]);
-    if let Ok(p) = std::env::var(PASSPHRASE_ENV)
-        && !args.contains(&"--passphrase")
-    {
-        cmd.args(["--passphrase", &p]);
+    if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
+        if !args.contains(&"--passphrase") {
+            cmd.args(["--passphrase", &p]);
+        }
     }
     cmd.args(args);
     crate::tool::run(cmd, input, &format!("gpg {}", args.join(" ")), "gnupg")

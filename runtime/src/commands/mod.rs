@@ -21,10 +21,10 @@ macro_rules! out {
 /// What a failed write to stdout means: nothing when the reader went
 /// away, a logged error otherwise.
 pub(crate) fn stdout_result(result: std::io::Result<()>) {
-    if let Err(e) = result
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        tracing::error!(error = %e, "cannot write standard output");
+    if let Err(e) = result {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            tracing::error!(error = %e, "cannot write standard output");
+        }
     }
 }
 
