@@ -60,12 +60,7 @@ fn attempt(url: &str, sha256: &str) -> std::result::Result<Vec<u8>, Failure> {
         } else {
             message
         };
-        // A missing file, refused access or another content will not
-        // change on a retry; a refused or timed-out connection may.
-        let permanent = ["404", "403", "401", "Hash Sum mismatch", "unexpected size"]
-            .iter()
-            .any(|p| message.contains(p));
-        return Err(if permanent {
+        return Err(if permanent(&message) {
             Failure::Permanent(message)
         } else {
             Failure::Transient(message)
@@ -120,5 +115,37 @@ impl DownloadDir {
 impl Drop for DownloadDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(Path::new(&self.0));
+    }
+}
+
+/// Whether apt-helper's failure will not change on a retry: a missing
+/// file, refused access or other content. A refused or timed-out
+/// connection may. Status codes are whole words of apt's message ("404
+/// Not Found"), never part of a port or path ("127.0.0.1:34039").
+fn permanent(message: &str) -> bool {
+    message
+        .split_whitespace()
+        .any(|w| ["404", "403", "401"].contains(&w))
+        || ["Hash Sum mismatch", "unexpected size"]
+            .iter()
+            .any(|p| message.contains(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permanent;
+
+    #[test]
+    fn a_status_code_is_a_word_not_part_of_a_port() {
+        assert!(permanent(
+            "E: Failed to fetch http://deb.example.org/key.asc  404  Not Found [IP: 192.0.2.1 80]"
+        ));
+        assert!(!permanent(
+            "E: Failed to fetch http://127.0.0.1:34039/key.asc  Could not connect to 127.0.0.1:34039 (127.0.0.1). - connect (111: Connection refused)"
+        ));
+        assert!(!permanent(
+            "E: Failed to fetch http://example.org:4041/k  Connection timed out"
+        ));
+        assert!(permanent("E: Hash Sum mismatch"));
     }
 }
