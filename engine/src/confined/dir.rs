@@ -283,14 +283,13 @@ impl Dir {
                 READ_LIMIT / 1024 / 1024
             )));
         }
-        if let Guard::User { uid, .. } = self.guard
-            && st.st_nlink > 1
-            && st.st_uid != uid
-        {
-            return Err(refuse(format!(
-                "it is a hard link to a file of UID {} that has {} names",
-                st.st_uid, st.st_nlink
-            )));
+        if let Guard::User { uid, .. } = self.guard {
+            if st.st_nlink > 1 && st.st_uid != uid {
+                return Err(refuse(format!(
+                    "it is a hard link to a file of UID {} that has {} names",
+                    st.st_uid, st.st_nlink
+                )));
+            }
         }
         Ok(())
     }
@@ -391,17 +390,15 @@ impl Dir {
         )?;
         let st = nix::sys::stat::fstat(&fd)
             .map_err(|e| Error::io("inspect", self.shown_of(name))(e.into()))?;
-        if let Guard::User { uid: person, .. } = self.guard
-            && kind(&st) != SFlag::S_IFDIR
-            && st.st_nlink > 1
-            && st.st_uid != person
-        {
-            return Err(Error::Refused {
-                action: "change the owner of",
-                path: self.shown_of(name),
-                what: format!("it is a hard link to a file of UID {}", st.st_uid),
-                hint: "remove the extra name as root and run the command again".into(),
-            });
+        if let Guard::User { uid: person, .. } = self.guard {
+            if kind(&st) != SFlag::S_IFDIR && st.st_nlink > 1 && st.st_uid != person {
+                return Err(Error::Refused {
+                    action: "change the owner of",
+                    path: self.shown_of(name),
+                    what: format!("it is a hard link to a file of UID {}", st.st_uid),
+                    hint: "remove the extra name as root and run the command again".into(),
+                });
+            }
         }
         nix::unistd::fchown(&fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
             .map_err(|e| Error::io("change the owner of", self.shown_of(name))(e.into()))?;
