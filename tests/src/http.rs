@@ -92,9 +92,8 @@ fn serve(mut stream: TcpStream, root: &Path, expected_auth: Option<&str>) {
         );
         (head, body.to_vec())
     };
-    let (head, body) = if let Some(want) = expected_auth
-        && authorization.as_deref() != Some(want)
-    {
+    let refused = expected_auth.is_some_and(|want| authorization.as_deref() != Some(want));
+    let (head, body) = if refused {
         response(
             "401 Unauthorized",
             b"authentication required\n",
