@@ -213,9 +213,7 @@ pub enum AskError {
 /// `systemctl is-active UNIT` on the live root: its one-word answer
 /// (`active`, `inactive`, `failed`, ...), or why it could not be asked.
 pub fn is_active(root: &Root, u: &str) -> Result<String, AskError> {
-    let out = root
-        .command(&["systemctl", "is-active", u])
-        .output()
+    let out = vpsc_engine::root::waiting(|| root.command(&["systemctl", "is-active", u]).output())
         .map_err(|source| AskError::NotRun {
             unit: u.to_owned(),
             source,

@@ -111,7 +111,7 @@ pub fn run(root: &Root, state: &State, event: Event, context: &[(&str, String)])
         for (name, value) in context {
             cmd.env(format!("VPSC_{name}"), value);
         }
-        let status = cmd.status();
+        let status = crate::root::waiting(|| cmd.status());
         let outcome = match &status {
             Ok(s) if s.success() => None,
             Ok(s) => Some(match (s.code(), s.signal()) {

@@ -19,6 +19,26 @@ pub struct Root {
     dir: PathBuf,
 }
 
+/// Microseconds this process has spent waiting for commands it ran.
+static WAITED_US: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Runs `wait` (a `Command`'s `output()` or `status()`) and counts the wall
+/// time it takes as time spent in other programs, not in vpsc.
+pub fn waiting<T>(wait: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let result = wait();
+    let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    WAITED_US.fetch_add(us, std::sync::atomic::Ordering::Relaxed);
+    result
+}
+
+/// Wall time this process has spent waiting for the commands it ran
+/// (validators, systemctl, dpkg tools, hooks): what the bench subtracts
+/// to show the runtime's own share of an install.
+pub fn waited() -> std::time::Duration {
+    std::time::Duration::from_micros(WAITED_US.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 /// The standard PATH for root on Debian; commands never inherit a caller's.
 pub const ROOT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -74,12 +94,14 @@ impl Root {
         if !policy.exists() {
             return true;
         }
-        let status = Command::new(policy)
-            .args(["vpsc", "start"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        let status = waiting(|| {
+            Command::new(policy)
+                .args(["vpsc", "start"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+        });
         !matches!(status.map(|s| s.code()), Ok(Some(101)))
     }
 
@@ -142,14 +164,12 @@ impl Root {
 pub fn run_command<S: AsRef<OsStr>>(mut cmd: Command, argv: &[S]) -> Result<String> {
     let shown = display_argv(argv);
     tracing::debug!(command = %shown, "running");
-    let out = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|source| Error::Spawn {
+    let out = waiting(|| cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output()).map_err(
+        |source| Error::Spawn {
             argv: shown.clone(),
             source,
-        })?;
+        },
+    )?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {

@@ -3,23 +3,12 @@
 //! apt on Debian 13 does. What apt itself makes of the result is shown by
 //! the e2e test `signed_repository` in the trixie chroot.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn vpsc_gen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vpsc-gen"))
-        .args(args)
-        .current_dir(workspace())
-        .output()
-        .expect("run vpsc-gen")
-}
+use common::{s, vpsc_gen, workspace};
 
 fn vpsc_gen_ok(args: &[&str]) -> String {
     let out = vpsc_gen(args);
@@ -29,10 +18,6 @@ fn vpsc_gen_ok(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }
 
 /// A key pair in `dir`: (secret, public, fingerprint).

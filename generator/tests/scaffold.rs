@@ -1,27 +1,12 @@
 //! `vpsc-gen new module`: the skeleton is accepted by `check`, builds into
 //! a package lintian passes, and never replaces a module or takes a bad name.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace")
-        .to_path_buf()
-}
-
-fn vpsc_gen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vpsc-gen"))
-        .args(args)
-        .current_dir(workspace())
-        .output()
-        .expect("run vpsc-gen")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+use common::{s, vpsc_gen, workspace};
 
 /// A copy of the shipped profiles, so the skeleton joins a real catalogue.
 fn profiles(tmp: &Path) -> PathBuf {

@@ -1,14 +1,11 @@
 //! Every shipped module and profile validates against the JSON Schema
 //! generated from the model, and the schema refuses what `check` refuses.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace")
-        .to_path_buf()
-}
+use common::workspace;
 
 fn yaml(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).expect("read");

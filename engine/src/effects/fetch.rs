@@ -39,16 +39,16 @@ fn attempt(url: &str, sha256: &str) -> std::result::Result<Vec<u8>, Failure> {
     let target = dir.0.join("download");
     // vpsc's retry settings govern (vpsc.yaml); apt's own retries with
     // back-off would multiply them.
-    let out = Command::new(APT_HELPER)
-        .args(["-o", "Acquire::Retries=0"])
-        .arg("download-file")
-        .arg(url)
-        .arg(&target)
-        .arg(format!("SHA256:{sha256}"))
-        .output()
-        .map_err(|e| {
-            Failure::Permanent(format!("cannot run {APT_HELPER}: {e} (is apt installed?)"))
-        })?;
+    let out = crate::root::waiting(|| {
+        Command::new(APT_HELPER)
+            .args(["-o", "Acquire::Retries=0"])
+            .arg("download-file")
+            .arg(url)
+            .arg(&target)
+            .arg(format!("SHA256:{sha256}"))
+            .output()
+    })
+    .map_err(|e| Failure::Permanent(format!("cannot run {APT_HELPER}: {e} (is apt installed?)")))?;
     if !out.status.success() {
         let message = String::from_utf8_lossy(&out.stderr)
             .lines()

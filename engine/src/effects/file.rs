@@ -85,14 +85,12 @@ pub(super) fn apply(
 /// its refusal becomes an [`Error::Validation`] carrying what it printed.
 pub(super) fn run_validator(ctx: &Ctx<'_>, argv: &[String], path: &str) -> Result<()> {
     let argv: Vec<String> = argv.iter().map(|a| a.replace("{path}", path)).collect();
-    let out = ctx
-        .root
-        .command(&argv)
-        .output()
-        .map_err(|source| Error::Spawn {
+    let out = crate::root::waiting(|| ctx.root.command(&argv).output()).map_err(|source| {
+        Error::Spawn {
             argv: display_argv(&argv),
             source,
-        })?;
+        }
+    })?;
     if out.status.success() {
         return Ok(());
     }

@@ -110,12 +110,12 @@ fn remove(ctx: &Ctx<'_>, path: &str) -> Result<()> {
 fn listed(ctx: &Ctx<'_>, path: &str) -> Result<Option<String>> {
     let mut argv = ctx.root.dpkg_tool("dpkg-statoverride");
     argv.extend(["--list".into(), path.to_owned()]);
-    let out = Root::new("/")
-        .command(&argv)
-        .output()
-        .map_err(|source| Error::Spawn {
-            argv: crate::root::display_argv(&argv),
-            source,
+    let out =
+        crate::root::waiting(|| Root::new("/").command(&argv).output()).map_err(|source| {
+            Error::Spawn {
+                argv: crate::root::display_argv(&argv),
+                source,
+            }
         })?;
     let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     Ok((out.status.success() && !text.is_empty()).then_some(text))
