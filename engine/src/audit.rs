@@ -101,15 +101,12 @@ fn hex(bytes: &[u8]) -> String {
 /// Who is acting: the package whose maintainer script runs us, else the
 /// user behind sudo, else the login user, else root.
 pub fn actor(root: &Root) -> String {
-    if let Ok(package) = std::env::var("DPKG_MAINTSCRIPT_PACKAGE") {
-        if !package.is_empty() {
-            return format!("package:{package}");
-        }
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(package) = set("DPKG_MAINTSCRIPT_PACKAGE") {
+        return format!("package:{package}");
     }
-    if let Ok(user) = std::env::var("SUDO_USER") {
-        if !user.is_empty() {
-            return format!("user:{user}");
-        }
+    if let Some(user) = set("SUDO_USER") {
+        return format!("user:{user}");
     }
     let uid = std::fs::read_to_string("/proc/self/loginuid")
         .ok()

@@ -254,14 +254,12 @@ impl Plan {
                 "it holds a line break or another control character, which would end its line in the file it is written to".into(),
             );
         }
-        if let Some(allowed) = self.choices.get(name) {
-            if !allowed.contains(value) {
-                let list: Vec<String> = allowed.iter().map(show).collect();
-                return Err(crate::Invalid::new(format!(
-                    "it must be one of {}",
-                    list.join(", ")
-                )));
-            }
+        if let Some(allowed) = self.choices.get(name).filter(|a| !a.contains(value)) {
+            let list: Vec<String> = allowed.iter().map(show).collect();
+            return Err(crate::Invalid::new(format!(
+                "it must be one of {}",
+                list.join(", ")
+            )));
         }
         match self.parameters.get(name) {
             Some(default) if !default.is_null() && json_type(default) != json_type(value) => {
