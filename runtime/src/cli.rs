@@ -117,6 +117,46 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// One look at the host, from local facts only: verify results, drift,
+    /// breakers, the audit chain, the last CIS scan, pending security
+    /// upgrades, reboot, failed units, disk and inodes, time sync. Exit 0
+    /// healthy, 1 degraded (naming why), 2 error.
+    #[command(after_help = "Examples:\n  vpsc health\n  vpsc health --json")]
+    Health,
+    /// Prometheus metrics for node-exporter's textfile collector.
+    #[command(after_help = "Examples:\n  vpsc metrics write\n  vpsc metrics write --dir /tmp/m")]
+    Metrics {
+        /// write.
+        #[command(subcommand)]
+        action: MetricsAction,
+    },
+    /// File integrity: AIDE's results into the audit log and the metrics.
+    #[command(after_help = "Examples:\n  vpsc integrity status\n  vpsc integrity record")]
+    Integrity {
+        /// record or status.
+        #[command(subcommand)]
+        action: IntegrityAction,
+    },
+    /// DORA metrics of this host's changes, from the audit log and dpkg's
+    /// log: deployment frequency, lead time, change failure rate, time to
+    /// restore.
+    #[command(after_help = "Examples:\n  vpsc dora\n  vpsc dora --since 2026-11-01 --json")]
+    Dora {
+        /// Only changes at or after this time (Unix seconds or YYYY-MM-DD;
+        /// default: 30 days ago).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+    },
+    /// A compliance report for an auditor: one self-contained HTML page
+    /// (or JSON) with CIS, waivers, verify, people, audit chain and DORA.
+    #[command(
+        after_help = "Examples:\n  vpsc report --html report.html\n  vpsc report --json > report.json"
+    )]
+    Report {
+        /// Write the HTML page to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
     /// Apply or release a profile's parameter overrides (the profile
     /// packages' maintainer scripts).
     #[command(hide = true)]
@@ -125,6 +165,31 @@ pub enum Command {
         #[command(subcommand)]
         action: ProfileAction,
     },
+}
+
+/// Metrics actions.
+#[derive(Debug, Subcommand)]
+pub enum MetricsAction {
+    /// Write every metrics file (one per source) atomically into the
+    /// textfile collector's directory (the timer runs this).
+    #[command(after_help = "Examples:\n  vpsc metrics write")]
+    Write {
+        /// The collector's directory.
+        #[arg(long, value_name = "DIR", default_value = crate::METRICS_DIR)]
+        dir: PathBuf,
+    },
+}
+
+/// File integrity actions.
+#[derive(Debug, Subcommand)]
+pub enum IntegrityAction {
+    /// Read AIDE's last check and record it in the audit log and the
+    /// metrics (run after AIDE's daily check).
+    #[command(after_help = "Examples:\n  vpsc integrity record")]
+    Record,
+    /// Show AIDE's last check: when, and what was added, removed, changed.
+    #[command(after_help = "Examples:\n  vpsc integrity status --json")]
+    Status,
 }
 
 /// RBAC actions.

@@ -135,6 +135,30 @@ pub enum UserCommand {
         #[command(subcommand)]
         action: TwoFactorAction,
     },
+    /// Who logged in and did what, read from the systemd journal (sshd,
+    /// sudo, su, systemd-logind), per person, with anomalies: a first login
+    /// from a new address, a login far outside the person's usual hours,
+    /// repeated failures, sudo without a role that grants it, use after a
+    /// grant expired.
+    #[command(
+        after_help = "Examples:\n  vpsc-user activity\n  vpsc-user activity ada --since 2026-12-01 --json\n  vpsc-user activity --record"
+    )]
+    Activity {
+        /// Only this person (login name).
+        name: Option<String>,
+        /// Only entries at or after this time (Unix seconds, YYYY-MM-DD, or
+        /// anything `journalctl --since` takes; default: 7 days ago).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Read this journal file instead of the system journal (as
+        /// `journalctl --file`).
+        #[arg(long, value_name = "FILE")]
+        file: Vec<PathBuf>,
+        /// Record new anomalies in the audit log and write the activity
+        /// metrics (the metrics timer does).
+        #[arg(long)]
+        record: bool,
+    },
 }
 
 /// Role actions.

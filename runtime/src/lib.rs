@@ -19,3 +19,10 @@ pub use vpsc_engine::{
 };
 pub use vpsc_users as users;
 pub use vpsc_users::rbac;
+
+pub use vpsc_observe as observe;
+
+/// Where vpsc writes its Prometheus textfiles: the directory of Debian's
+/// node-exporter textfile collector, which the monitoring module points
+/// node-exporter at.
+pub const METRICS_DIR: &str = "/var/lib/prometheus/node-exporter";

@@ -28,12 +28,18 @@ pub(crate) fn stdout_result(result: std::io::Result<()>) {
     }
 }
 
+mod activity;
 mod audit;
 mod breaker;
 mod cis;
 mod configure;
+mod dora;
+mod health;
+mod integrity;
+mod metrics;
 mod profile;
 mod rbac;
+mod report;
 mod rollback;
 mod status;
 mod triggered;
@@ -121,6 +127,11 @@ pub fn run(cli: Cli) -> Result<i32> {
             let state = State::open(&root)?;
             audit::run(&root, &state, action, cli.json)
         }
+        Command::Health => health::run(&root, cli.json),
+        Command::Metrics { action } => metrics::run(&root, action, cli.json),
+        Command::Integrity { action } => integrity::run(&root, action, cli.json),
+        Command::Dora { since } => dora::run(&root, since.as_deref(), cli.json),
+        Command::Report { html } => report::run(&root, html.as_deref(), cli.json),
         // Audits itself: apt's run removes the journal it would write to.
         Command::Rollback { profile, dry_run } => {
             rollback::rollback(&root, &profile, dry_run, cli.json)

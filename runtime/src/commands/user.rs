@@ -233,6 +233,19 @@ pub fn run(cli: UserCli) -> Result<i32> {
                 Ok(0)
             }
         },
+        UserCommand::Activity {
+            name,
+            since,
+            file,
+            record,
+        } => super::activity::run(
+            &root,
+            name.as_deref(),
+            since.as_deref(),
+            &file,
+            record,
+            json,
+        ),
         UserCommand::TwoFactor {
             action: TwoFactorAction::Enroll { name },
         } => {
