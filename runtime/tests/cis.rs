@@ -460,7 +460,9 @@ fn a_recorded_scan_goes_to_the_audit_log_and_to_prometheus() {
     let prom = std::fs::read_to_string(root.join("var/lib/prometheus/node-exporter/vpsc_cis.prom"))
         .expect("metrics written");
     assert!(
-        prom.contains("vpsc_cis_score{benchmark=\"debian12\",level=\"1\",profile=\"server\"} 50"),
+        prom.contains(
+            "vpsc_cis_score_ratio{benchmark=\"debian12\",level=\"1\",profile=\"server\"} 0.5"
+        ),
         "{prom}"
     );
     assert!(prom.contains("vpsc_cis_rules{benchmark=\"debian12\",level=\"1\",profile=\"server\",status=\"fail\"} 1"), "{prom}");

@@ -141,7 +141,7 @@ fn the_scanner_sees_sshd_as_sshd_does() {
         std::fs::read_to_string(chroot.path("/var/lib/prometheus/node-exporter/vpsc_cis.prom"))
             .expect("metrics");
     assert!(
-        prom.contains("vpsc_cis_score{benchmark=\"debian13\""),
+        prom.contains("vpsc_cis_score_ratio{benchmark=\"debian13\""),
         "{prom}"
     );
     let audit = chroot.run_ok(&["vpsc", "audit", "query", "--action", "cis.scan"]);

@@ -215,8 +215,7 @@ fn scan_command(root: &Root, args: ScanArgs, json: bool) -> Result<i32> {
     })
 }
 
-/// Prometheus text exposition for node-exporter's textfile collector,
-/// written atomically so it never reads half a file.
+/// The scan's metrics for node-exporter's textfile collector.
 fn write_textfile(
     root: &Root,
     path: &std::path::Path,
@@ -224,74 +223,64 @@ fn write_textfile(
     findings: &[scan::Finding],
     summary: &scan::Summary,
 ) -> Result<()> {
-    use std::fmt::Write;
-    let inside = path.to_string_lossy().into_owned();
-    let parent = path
-        .parent()
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if !root.is_dir(&parent) {
-        tracing::info!(path = %path.display(), "no textfile collector directory; metrics not written");
-        return Ok(());
+    use crate::observe::exposition::Family;
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(Error::Invalid {
+            what: format!("--textfile {} is not a file path", path.display()),
+            hint: "name a .prom file in the collector's directory".into(),
+        });
     };
     let bench = match benchmark {
         Benchmark::Debian12 => "debian12",
         Benchmark::Debian13 => "debian13",
     };
-    let labels = format!(
-        "benchmark=\"{bench}\",level=\"{}\",profile=\"{}\"",
-        summary.level,
-        match summary.profile {
-            Profile::Server => "server",
-            Profile::Workstation => "workstation",
-        }
+    let level = summary.level.to_string();
+    let profile = match summary.profile {
+        Profile::Server => "server",
+        Profile::Workstation => "workstation",
+    };
+    let labels = [
+        ("benchmark", bench),
+        ("level", &level),
+        ("profile", profile),
+    ];
+    let mut score = Family::gauge(
+        "vpsc_cis_score_ratio",
+        "Passed rules among passed, failed and waived rules of the last CIS scan (0 to 1).",
     );
-    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP vpsc_cis_score Passed rules among passed, failed and waived, in percent."
-    );
-    let _ = writeln!(out, "# TYPE vpsc_cis_score gauge");
-    let _ = writeln!(out, "vpsc_cis_score{{{labels}}} {}", summary.score);
-    let _ = writeln!(
-        out,
-        "# HELP vpsc_cis_rules Rules of the last scan by status."
-    );
-    let _ = writeln!(out, "# TYPE vpsc_cis_rules gauge");
+    score.sample(&labels, summary.score / 100.0);
+    let mut rules = Family::gauge("vpsc_cis_rules", "Rules of the last CIS scan by status.");
     for (status, n) in &summary.counts {
         let s = serde_json::to_value(status)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        let _ = writeln!(out, "vpsc_cis_rules{{{labels},status=\"{s}\"}} {n}");
+        let mut l = labels.to_vec();
+        l.push(("status", &s));
+        rules.sample(&l, *n as f64);
     }
-    let _ = writeln!(
-        out,
-        "# HELP vpsc_cis_rule_failed 1 for each rule that fails."
+    let mut failed = Family::gauge(
+        "vpsc_cis_rule_failed",
+        "1 for each rule that fails in the last CIS scan.",
     );
-    let _ = writeln!(out, "# TYPE vpsc_cis_rule_failed gauge");
     for f in findings.iter().filter(|f| f.status == CisStatus::Fail) {
-        let _ = writeln!(
-            out,
-            "vpsc_cis_rule_failed{{{labels},id=\"{}\",title=\"{}\"}} 1",
-            esc(&f.id),
-            esc(&f.title)
-        );
+        let mut l = labels.to_vec();
+        l.push(("id", &f.id));
+        l.push(("title", &f.title));
+        failed.sample(&l, 1.0);
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let _ = writeln!(
-        out,
-        "# HELP vpsc_cis_last_scan_timestamp_seconds When the scan ran."
+    let mut when = Family::gauge(
+        "vpsc_cis_last_scan_timestamp_seconds",
+        "When the last CIS scan ran, in seconds since the epoch.",
     );
-    let _ = writeln!(out, "# TYPE vpsc_cis_last_scan_timestamp_seconds gauge");
-    let _ = writeln!(out, "vpsc_cis_last_scan_timestamp_seconds {now}");
-    // The collector's directory may belong to node-exporter's account: the
-    // write goes through a random O_EXCL name, never a name it could plant.
-    root.write_file(&inside, out.as_bytes(), 0o644, 0, 0)
+    when.value(crate::dates::now() as f64);
+    crate::observe::textfile::write(
+        root,
+        &dir.to_string_lossy(),
+        &name.to_string_lossy(),
+        &[score, rules, failed, when],
+    )?;
+    Ok(())
 }
 
 /// `vpsc cis remediate`: the same expansion vpsc-mod-cis-hardening uses,
