@@ -76,50 +76,62 @@ impl Transaction {
 /// the highest number down, then `history.log`. An absent directory or
 /// file is no history, not an error.
 pub fn read_history(root: &Root) -> Result<Vec<Transaction>> {
-    let names = match root.read_dir_names(HISTORY_DIR) {
+    let names = match rotated(root, HISTORY_DIR, "history.log") {
         Ok(names) => names,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io("list", HISTORY_DIR)(e)),
     };
-    let mut files: Vec<(u32, String)> = names
-        .into_iter()
-        .filter_map(|n| rotation(&n).map(|r| (r, n)))
-        .collect();
-    // Higher rotation numbers are older; history.log itself is 0.
-    files.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     let mut all = Vec::new();
-    for (_, name) in files {
+    for name in names {
         let path = format!("{HISTORY_DIR}/{name}");
         let raw = root.read(&path).map_err(Error::io("read", &path))?;
-        let bytes = if name.ends_with(".gz") {
-            // flate2 is already a dependency (home archives); no gzip
-            // subprocess is needed. Multi-member: logrotate may append.
-            let mut out = Vec::new();
-            flate2::read::MultiGzDecoder::new(raw.as_slice())
-                .read_to_end(&mut out)
-                .map_err(|e| Error::Invalid {
-                    what: format!("{path} is not a readable gzip file: {e}"),
-                    hint: format!(
-                        "apt's history is incomplete without it; restore {path} or move it aside (what it records is then not rolled back)"
-                    ),
-                })?;
-            out
-        } else {
-            raw
-        };
+        let bytes = decompress(&name, raw).map_err(|e| Error::Invalid {
+            what: format!("{path} is not a readable gzip file: {e}"),
+            hint: format!(
+                "apt's history is incomplete without it; restore {path} or move it aside (what it records is then not rolled back)"
+            ),
+        })?;
         // Command lines may hold any bytes; package lists are ASCII.
         all.extend(parse(&String::from_utf8_lossy(&bytes), &path)?);
     }
     Ok(all)
 }
 
-/// The rotation number of a history file name (`history.log` is 0), or
-/// `None` for other files of the directory (term.log, eipp.log.xz).
-fn rotation(name: &str) -> Option<u32> {
-    if name == "history.log" {
+/// The names of the log `base` in directory `dir` and of its rotated
+/// copies (`base.1`, `base.2.gz`, … as logrotate names them), oldest
+/// first: the highest number down, then `base` itself. Other files of the
+/// directory are left out. apt's history and dpkg's log both rotate so.
+pub fn rotated(root: &Root, dir: &str, base: &str) -> std::io::Result<Vec<String>> {
+    let mut files: Vec<(u32, String)> = root
+        .read_dir_names(dir)?
+        .into_iter()
+        .filter_map(|n| rotation(&n, base).map(|r| (r, n)))
+        .collect();
+    // Higher rotation numbers are older; the log itself is 0.
+    files.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    Ok(files.into_iter().map(|(_, n)| n).collect())
+}
+
+/// The text of a log file read as `raw`: gunzipped when `name` ends in
+/// `.gz` (multi-member: logrotate may append), as is otherwise.
+pub fn decompress(name: &str, raw: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    if !name.ends_with(".gz") {
+        return Ok(raw);
+    }
+    // flate2 is already a dependency (home archives); no gzip subprocess
+    // is needed.
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// The rotation number of a file name of the log `base` (`base` itself is
+/// 0), or `None` for other files of the directory (term.log, eipp.log.xz).
+fn rotation(name: &str, base: &str) -> Option<u32> {
+    if name == base {
         return Some(0);
     }
-    let rest = name.strip_prefix("history.log.")?;
+    let rest = name.strip_prefix(base)?.strip_prefix('.')?;
     let number = rest.strip_suffix(".gz").unwrap_or(rest);
     number.parse().ok().filter(|&n| n > 0)
 }
