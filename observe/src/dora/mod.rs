@@ -401,5 +401,16 @@ pub fn families(d: &Dora) -> Vec<Family> {
     out
 }
 
+/// A duration for people: `45s`, `12m 5s`, `3h 20m`, `4d 2h`.
+pub fn human(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        3600..86_400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -298,3 +298,11 @@ fn write(root: &std::path::Path, path: &str, text: &str) {
     std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
     std::fs::write(p, text).expect("write");
 }
+
+#[test]
+fn durations_read_as_people_say_them() {
+    assert_eq!(human(0), "0s");
+    assert_eq!(human(725), "12m 5s");
+    assert_eq!(human(14_400), "4h 0m");
+    assert_eq!(human(259_200 + 7200), "3d 2h");
+}
