@@ -14,6 +14,7 @@ pub mod config;
 pub mod confined;
 pub mod converge;
 pub mod dates;
+pub mod drift;
 pub mod effects;
 pub mod error;
 pub mod fault;

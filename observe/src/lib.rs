@@ -9,5 +9,6 @@ pub mod dora;
 pub mod exposition;
 pub mod health;
 pub mod integrity;
+pub mod metrics;
 pub mod report;
 pub mod textfile;

@@ -15,7 +15,7 @@ pub use vpsc_cis as cis;
 pub use vpsc_contract::{names, param_types, plan, render};
 pub use vpsc_engine::{
     Error, Result, VERSION, accounts, aptlog, audit, breaker, checks, config, confined, converge,
-    dates, effects, error, fault, hooks, localtime, rollback, root, site, sockets, state,
+    dates, drift, effects, error, fault, hooks, localtime, rollback, root, site, sockets, state,
 };
 pub use vpsc_users as users;
 pub use vpsc_users::rbac;

@@ -3,9 +3,7 @@
 use serde::Serialize;
 
 use super::print_json;
-use crate::effects;
 use crate::error::Result;
-use crate::plan::Effect;
 use crate::root::Root;
 use crate::state::{ModuleState, State, StepState};
 
@@ -30,29 +28,7 @@ pub fn status(root: &Root, state: &State, json: bool) -> Result<i32> {
             .filter(|s| s.state != StepState::Applied)
             .map(|s| s.key.clone())
             .collect();
-        let drift = steps
-            .iter()
-            .filter_map(|s| match serde_json::from_str::<Effect>(&s.desired) {
-                Ok(
-                    Effect::ManagedFile {
-                        path,
-                        template,
-                        mode,
-                        ..
-                    }
-                    | Effect::Divert {
-                        path,
-                        template,
-                        mode,
-                        ..
-                    },
-                ) if !effects::file_matches(root, &path, template.as_bytes(), mode) => Some(path),
-                Ok(Effect::Fetch {
-                    path, sha256, mode, ..
-                }) if !effects::fetched_matches(root, &path, &sha256, mode) => Some(path),
-                _ => None,
-            })
-            .collect();
+        let drift = crate::drift::of_module(root, state, &m.name)?;
         out.push(ModuleStatus {
             steps: steps.len(),
             name: m.name,
