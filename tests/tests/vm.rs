@@ -163,6 +163,68 @@ fn assert_live_server(vm: &Vm) {
             "{key}"
         );
     }
+    assert_live_monitoring(vm);
+}
+
+/// The monitoring module on a running host: node-exporter on localhost
+/// only, serving vpsc's metrics, and `vpsc health` judging the host.
+fn assert_live_monitoring(vm: &Vm) {
+    let listening = vm.run_ok("ss -Htln 'sport = :9100'");
+    let addresses: Vec<&str> = listening
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .collect();
+    assert_eq!(addresses, ["127.0.0.1:9100"], "{listening}");
+    let timer = vm.run("systemctl is-active vpsc-metrics.timer");
+    assert!(timer.status.success(), "vpsc-metrics.timer: {timer:?}");
+    // What the timer runs, now rather than within two minutes.
+    vm.run_ok("systemctl start vpsc-metrics.service");
+    let scrape = vm.run_ok(
+        "exec 3<>/dev/tcp/127.0.0.1/9100; printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3",
+    );
+    for series in [
+        "vpsc_health_check_status{check=\"verify\",status=\"ok\"} 1",
+        "vpsc_audit_chain_intact 1",
+        "vpsc_breakers_open 0",
+        "node_textfile_scrape_error 0",
+    ] {
+        assert!(scrape.contains(series), "no `{series}` in the scrape");
+    }
+    let health = vm.run("vpsc health --json");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&health.stdout).expect("vpsc health --json");
+    let findings = doc["findings"].as_array().expect("findings");
+    let status = |name: &str| {
+        findings
+            .iter()
+            .find(|f| f["name"] == name)
+            .and_then(|f| f["status"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // A running system answers what a chroot cannot.
+    for name in ["verify", "drift", "breakers", "audit", "units"] {
+        assert_eq!(status(name), "ok", "{name}: {doc}");
+    }
+    assert_ne!(status("time"), "unknown", "{doc}");
+    let degraded: Vec<&str> = findings
+        .iter()
+        .filter(|f| f["status"] == "degraded")
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(
+        health.status.code(),
+        Some(i32::from(!degraded.is_empty())),
+        "{doc}"
+    );
+    let text = vm.run("vpsc health");
+    let text = String::from_utf8_lossy(&text.stdout);
+    if !degraded.is_empty() {
+        assert!(
+            text.contains(&format!("degraded: {}", degraded.join(", "))),
+            "{text}"
+        );
+    }
 }
 
 /// Install, reboot, roll back: the server profile on a live host.
@@ -554,4 +616,110 @@ fn advanced_profile_services_run() {
     let page = vm.run_ok("curl -fsS http://127.0.0.1/");
     assert!(!page.is_empty());
     vm.run_ok("vpsc verify");
+}
+
+/// The journal fields `vpsc-user activity` reads, as matches for journalctl.
+const ACTIVITY_MATCHES: &str = "SYSLOG_IDENTIFIER=sshd SYSLOG_IDENTIFIER=sshd-session SYSLOG_IDENTIFIER=sshd-auth SYSLOG_IDENTIFIER=sudo SYSLOG_IDENTIFIER=su + _SYSTEMD_UNIT=systemd-logind.service";
+
+/// `vpsc-user activity` on real logins: a key login, a key the guest does
+/// not know, sudo by a role with it and by one without, su; the JSON
+/// names the method and the key's fingerprint as `ssh-keygen -l` does.
+/// The guest's journal of those programs is kept as an artefact, and with
+/// `VPSC_REFRESH_FIXTURES=1` replaces the fixture of the CLI tests
+/// (runtime/tests/fixtures/journal/vm-logins.export).
+#[test]
+#[ignore = "run by `make e2e-vm`"]
+fn activity_from_real_logins() {
+    let (vm, _dist) = boot_people("activity");
+    let keys = tempfile::tempdir().expect("tempdir");
+    let ada = host_key(keys.path(), "ada");
+    let vi = host_key(keys.path(), "vi");
+    let stranger = host_key(keys.path(), "stranger");
+    onboard(&vm, &ada, "ada", "admin", "");
+    onboard(&vm, &vi, "vi", "viewer", "");
+
+    let login = login_key_only(&vm, &ada, "ada");
+    assert!(login.status.success(), "ada's key login: {login:?}");
+    let refused = login_key_only(&vm, &stranger, "ada");
+    assert!(!refused.status.success(), "an unknown key logged in");
+    // sudo without a terminal or password: refused ("a password is
+    // required"), but logged with the command either way.
+    let mut sudo = vm.ssh_cmd("ada", 22, false);
+    sudo.args(["-i"]).arg(&ada).arg("sudo -n /usr/bin/id; true");
+    assert!(sudo.output().expect("ssh").status.success());
+    let mut sudo = vm.ssh_cmd("vi", 22, false);
+    sudo.args(["-i"]).arg(&vi).arg("sudo -n /usr/bin/id; true");
+    assert!(sudo.output().expect("ssh").status.success());
+    vm.run_ok("sudo -u ada /usr/bin/true && su -s /bin/sh -c true ada");
+    // journald may still be writing the last lines.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+
+    let fingerprint = std::process::Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(ada.with_extension("pub"))
+        .output()
+        .expect("ssh-keygen -l");
+    let fingerprint = String::from_utf8_lossy(&fingerprint.stdout)
+        .split_whitespace()
+        .nth(1)
+        .expect("a fingerprint")
+        .to_owned();
+
+    let out = vm.run("vpsc-user --json activity ada --since -1h");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("activity --json: {e}\n{text}\n{:?}", out.stderr));
+    eprintln!("vm: activity of ada:\n{text}");
+    let people = report["people"].as_array().expect("people");
+    assert_eq!(people.len(), 1, "{text}");
+    let p = &people[0];
+    assert_eq!(p["user"], "ada");
+    assert_eq!(p["onboarded"], true);
+    assert!(p["logins"]["accepted"].as_u64() >= Some(2), "{text}");
+    assert!(p["logins"]["failed"].as_u64() >= Some(1), "{text}");
+    assert!(p["sessions"].as_u64() >= Some(1), "{text}");
+    let events = p["events"].as_array().expect("events");
+    assert!(
+        events.iter().any(|e| e["kind"] == "login"
+            && e["result"] == "accepted"
+            && e["method"] == "publickey"
+            && e["fingerprint"] == fingerprint.as_str()),
+        "no publickey login with {fingerprint}: {text}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "sudo" && e["command"] == "/usr/bin/id"),
+        "no sudo: {text}"
+    );
+    assert_eq!(report["entries"]["untrusted"], 0, "{text}");
+
+    let all = vm.run("vpsc-user --json activity --since -1h");
+    let all: serde_json::Value =
+        serde_json::from_slice(&all.stdout).expect("activity --json of everyone");
+    let anomalies = all["anomalies"].as_array().expect("anomalies");
+    assert!(
+        anomalies
+            .iter()
+            .any(|a| a["kind"] == "sudo_without_role" && a["user"] == "vi"),
+        "vi's sudo was not flagged: {all:#}"
+    );
+    vm.run_ok("vpsc-user activity --record >/dev/null");
+    let recorded = vm.run_ok("vpsc audit query --action activity.anomaly");
+    assert!(recorded.contains("sudo_without_role"), "{recorded}");
+
+    // Bytes, not text: export writes binary fields as such.
+    let export = vm.run(&format!("journalctl -q -o export {ACTIVITY_MATCHES}"));
+    assert!(export.status.success(), "journalctl -o export: {export:?}");
+    let export = export.stdout;
+    let artefacts = vpsc_e2e::workspace_root().join("target/e2e-artefacts");
+    std::fs::create_dir_all(&artefacts).expect("artefacts");
+    std::fs::write(artefacts.join("activity.export"), &export).expect("keep the export");
+    if std::env::var_os("VPSC_REFRESH_FIXTURES").is_some() {
+        std::fs::write(
+            vpsc_e2e::workspace_root().join("runtime/tests/fixtures/journal/vm-logins.export"),
+            &export,
+        )
+        .expect("refresh the fixture");
+    }
 }

@@ -68,7 +68,8 @@ pub fn argv(root: &Root, files: &[PathBuf], since_us: Option<i64>) -> Vec<String
         "--output=export".into(),
         format!("--output-fields={}", FIELD_NAMES[1..].join(",")),
     ];
-    if let Some(since) = since_us {
+    // Before the epoch is no bound (and journalctl refuses it).
+    if let Some(since) = since_us.filter(|&s| s > 0) {
         argv.push(format!("--since=@{}", since.div_euclid(1_000_000)));
     }
     if !files.is_empty() {

@@ -154,7 +154,7 @@ fn show(r: &Report, detailed: bool) {
             .map(|i| format!("{} ×{}", shown(&i.user), i.attempts))
             .collect();
         outln!(
-            "unknown user names tried: {} names, {attempts} attempts (most: {})",
+            "unknown user names tried: {} name(s), {attempts} attempt(s) (most: {})",
             r.invalid_users.len(),
             top.join(", ")
         );
