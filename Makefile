@@ -11,7 +11,7 @@ RUNTIME_DEB := target/debian/vpsc-runtime_$(RUNTIME_VERSION)-1_amd64.deb
 GEN_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 GEN_DEB := target/debian/vpsc-gen_$(GEN_VERSION)-1_amd64.deb
 DEBIAN_PACKAGES := mmdebstrap lintian dpkg-dev libsqlite3-dev pkg-config xz-utils ca-certificates hyperfine gnupg sqv \
-	qemu-system-x86 qemu-utils openssh-client e2fsprogs expect oathtool systemd-journal-remote
+	qemu-system-x86 qemu-utils openssh-client e2fsprogs expect oathtool systemd-journal-remote chromium
 # Unsigned packages as built; $(DIST) is the signed repository published from them.
 BUILD_DIR := target/debs
 # A local signing key made on first use; CI passes the real one (release.yml).
