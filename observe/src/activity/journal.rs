@@ -59,8 +59,13 @@ pub struct Counts {
 }
 
 /// The journalctl command line: the system journal of `root`, or the
-/// `files`, from `since_us` (microseconds) on.
-pub fn argv(root: &Root, files: &[PathBuf], since_us: Option<i64>) -> Vec<String> {
+/// `files`, from `since_us` and before `until_us` (microseconds).
+pub fn argv(
+    root: &Root,
+    files: &[PathBuf],
+    since_us: Option<i64>,
+    until_us: Option<i64>,
+) -> Vec<String> {
     let mut argv: Vec<String> = vec![
         "journalctl".into(),
         "--no-pager".into(),
@@ -70,7 +75,11 @@ pub fn argv(root: &Root, files: &[PathBuf], since_us: Option<i64>) -> Vec<String
     ];
     // Before the epoch is no bound (and journalctl refuses it).
     if let Some(since) = since_us.filter(|&s| s > 0) {
-        argv.push(format!("--since=@{}", since.div_euclid(1_000_000)));
+        argv.push(format!("--since=@{}", seconds(since)));
+    }
+    // journalctl's --until is inclusive: stop a microsecond short.
+    if let Some(until) = until_us {
+        argv.push(format!("--until=@{}", seconds(until - 1)));
     }
     if !files.is_empty() {
         // journalctl takes one source only: files named on the command
@@ -88,8 +97,25 @@ pub fn argv(root: &Root, files: &[PathBuf], since_us: Option<i64>) -> Vec<String
     argv
 }
 
-/// Runs journalctl and reads its events.
-pub fn read(root: &Root, files: &[PathBuf], since_us: Option<i64>) -> Result<(Vec<Event>, Counts)> {
+/// `@`-time of journalctl: seconds with microseconds.
+fn seconds(us: i64) -> String {
+    format!(
+        "{}.{:06}",
+        us.div_euclid(1_000_000),
+        us.rem_euclid(1_000_000)
+    )
+}
+
+/// Runs journalctl and reads its events. A range longer than a day is
+/// read as two halves by two journalctl processes at once: journalctl
+/// walking the entries is most of activity's time (about 1 s for 100,000
+/// entries of 25 fields), and a server has a second core.
+pub fn read(
+    root: &Root,
+    files: &[PathBuf],
+    since_us: Option<i64>,
+    now_us: i64,
+) -> Result<(Vec<Event>, Counts)> {
     for f in files {
         if !f.is_file() {
             return Err(Error::Invalid {
@@ -98,24 +124,57 @@ pub fn read(root: &Root, files: &[PathBuf], since_us: Option<i64>) -> Result<(Ve
             });
         }
     }
-    let argv = argv(root, files, since_us);
-    let shown = vpsc_engine::root::display_argv(&argv);
+    let ranges = match since_us {
+        Some(since) if now_us - since > 86_400_000_000 => {
+            let mid = since + (now_us - since) / 2;
+            vec![(Some(since), Some(mid)), (Some(mid), None)]
+        }
+        _ => vec![(since_us, None)],
+    };
+    // Counted as time spent in commands, as every command vpsc runs is.
+    let parts: Vec<Result<(Vec<Raw>, Counts)>> = vpsc_engine::root::waiting(|| {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = ranges
+                .iter()
+                .map(|&(since, until)| {
+                    let argv = argv(root, files, since, until);
+                    scope.spawn(move || run_one(&argv))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a journal reader does not panic"))
+                .collect()
+        })
+    });
+    let mut raw = Vec::new();
+    let mut counts = Counts::default();
+    for part in parts {
+        let (r, c) = part?;
+        raw.extend(r);
+        counts.add(&c);
+    }
+    let events = settle(raw, &mut counts);
+    Ok((events, counts))
+}
+
+/// Runs one journalctl and parses its output as it comes.
+fn run_one(argv: &[String]) -> Result<(Vec<Raw>, Counts)> {
+    let shown = vpsc_engine::root::display_argv(argv);
     tracing::debug!(command = %shown, "reading the journal");
-    let mut child = vpsc_engine::root::waiting(|| {
-        Command::new(&argv[0])
-            .args(&argv[1..])
-            .env_clear()
-            .env("PATH", ROOT_PATH)
-            .env("LC_ALL", "C.UTF-8")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-    })
-    .map_err(|e| Error::Precondition {
-        what: format!("cannot run journalctl: {e}"),
-        hint: "activity reads the systemd journal with journalctl (Debian package systemd); install it".into(),
-    })?;
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .env_clear()
+        .env("PATH", ROOT_PATH)
+        .env("LC_ALL", "C.UTF-8")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::Precondition {
+            what: format!("cannot run journalctl: {e}"),
+            hint: "activity reads the systemd journal with journalctl (Debian package systemd); install it".into(),
+        })?;
     // Read apart, so a chatty journalctl never blocks on a full pipe.
     let mut stderr = child.stderr.take().expect("stderr was piped");
     let errors = std::thread::spawn(move || {
@@ -124,9 +183,8 @@ pub fn read(root: &Root, files: &[PathBuf], since_us: Option<i64>) -> Result<(Ve
         text
     });
     let stdout = child.stdout.take().expect("stdout was piped");
-    let parsed =
-        vpsc_engine::root::waiting(|| parse_stream(BufReader::with_capacity(1 << 16, stdout)));
-    let status = vpsc_engine::root::waiting(|| child.wait());
+    let parsed = parse_raw(BufReader::with_capacity(1 << 16, stdout));
+    let status = child.wait();
     let stderr = errors.join().unwrap_or_default();
     let failed = |why: String| {
         Error::Precondition {
@@ -139,6 +197,20 @@ pub fn read(root: &Root, files: &[PathBuf], since_us: Option<i64>) -> Result<(Ve
         Ok(s) if s.success() => Ok(parsed),
         Ok(s) => Err(failed(format!("{s}: {}", stderr.trim()))),
         Err(e) => Err(failed(e.to_string())),
+    }
+}
+
+/// An event with the boot and process it came from.
+type Raw = (u128, Option<u32>, Event);
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.read += o.read;
+        self.events += o.events;
+        self.other += o.other;
+        self.malformed += o.malformed;
+        self.untrusted += o.untrusted;
+        self.oversized += o.oversized;
     }
 }
 
@@ -200,10 +272,16 @@ fn trusted(e: &Entry, p: Program) -> bool {
 /// with sessions' ends given their user and connections that only gave
 /// up counted once (see [`events::Login::gave_up`]).
 pub fn parse_stream(input: impl BufRead) -> std::io::Result<(Vec<Event>, Counts)> {
+    let (raw, mut counts) = parse_raw(input)?;
+    let events = settle(raw, &mut counts);
+    Ok((events, counts))
+}
+
+/// Entries into events, in the order read.
+fn parse_raw(input: impl BufRead) -> std::io::Result<(Vec<Raw>, Counts)> {
     let mut reader = Reader::new(input);
     let mut counts = Counts::default();
-    let mut boots: HashMap<Vec<u8>, u32> = HashMap::new();
-    let mut out: Vec<(u32, Option<u32>, Event)> = Vec::new();
+    let mut out: Vec<Raw> = Vec::new();
     while let Some(e) = reader.next_entry()? {
         counts.read += 1;
         if e.oversized {
@@ -232,11 +310,11 @@ pub fn parse_stream(input: impl BufRead) -> std::io::Result<(Vec<Event>, Counts)
             continue;
         };
         let msg = String::from_utf8_lossy(msg);
-        let boot = {
-            let id = e.bytes(Field::BootId).unwrap_or_default();
-            let next = boots.len() as u32;
-            *boots.entry(id.to_vec()).or_insert(next)
-        };
+        // A boot ID is 128 bits in hex; anything else is one unknown boot.
+        let boot = e
+            .text(Field::BootId)
+            .and_then(|id| u128::from_str_radix(id, 16).ok())
+            .unwrap_or(0);
         let pid = e.number(Field::Pid).and_then(|p| u32::try_from(p).ok());
         let parsed = match p {
             Program::Sshd => lift(events::sshd(&msg), |(u, mut l)| {
@@ -276,8 +354,7 @@ pub fn parse_stream(input: impl BufRead) -> std::io::Result<(Vec<Event>, Counts)
             }
         }
     }
-    let events = settle(out, &mut counts);
-    Ok((events, counts))
+    Ok((out, counts))
 }
 
 fn lift<T, U>(p: Parsed<T>, f: impl FnOnce(T) -> U) -> Parsed<U> {
@@ -291,9 +368,9 @@ fn lift<T, U>(p: Parsed<T>, f: impl FnOnce(T) -> U) -> Parsed<U> {
 /// Gives sessions' ends the user of their start, drops the ends of
 /// sessions not seen starting, and counts a connection that only gave up
 /// as a failure unless it logged an authentication of its own.
-fn settle(raw: Vec<(u32, Option<u32>, Event)>, counts: &mut Counts) -> Vec<Event> {
-    let mut owners: HashMap<(u32, String), String> = HashMap::new();
-    let mut authed: HashSet<(u32, u32)> = HashSet::new();
+fn settle(raw: Vec<Raw>, counts: &mut Counts) -> Vec<Event> {
+    let mut owners: HashMap<(u128, String), String> = HashMap::new();
+    let mut authed: HashSet<(u128, u32)> = HashSet::new();
     for (boot, pid, e) in &raw {
         match &e.what {
             What::Session(s) if s.opened => {
@@ -307,7 +384,7 @@ fn settle(raw: Vec<(u32, Option<u32>, Event)>, counts: &mut Counts) -> Vec<Event
             _ => {}
         }
     }
-    let mut closed: HashSet<(u32, String)> = HashSet::new();
+    let mut closed: HashSet<(u128, String)> = HashSet::new();
     let mut out = Vec::with_capacity(raw.len());
     for (boot, pid, mut e) in raw {
         let keep = match &e.what {

@@ -9,7 +9,7 @@
 //! - [`export`]: the journal export format, read and written;
 //! - [`journal`]: journalctl, its matches, trusted entries;
 //! - [`events`]: messages into typed events;
-//! - [`since`]: `--since`;
+//! - [`since`]: the `--since` argument;
 //! - [`people`]: events per person;
 //! - [`roles`]: onboarded people, their roles and grant history;
 //! - [`baseline`], [`anomaly`]: the rules;
@@ -93,7 +93,12 @@ pub fn run(root: &Root, opts: &Options) -> Result<Report> {
         Some(text) => since::parse(text, opts.now, &zone)?,
         None => opts.now - since::DEFAULT_WINDOW,
     };
-    let (events, counts) = journal::read(root, &opts.files, Some((since - HISTORY) * 1_000_000))?;
+    let (events, counts) = journal::read(
+        root,
+        &opts.files,
+        Some((since - HISTORY) * 1_000_000),
+        opts.now.saturating_mul(1_000_000),
+    )?;
     let (dir, notes) = Directory::load(root)?;
     Ok(analyse(
         &events, counts, since, opts.now, &dir, &zone, notes,
