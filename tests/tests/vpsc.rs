@@ -324,6 +324,7 @@ fn server_profile_round_trip_and_removal_cascade() {
         verify.contains(" passed, 0 failed") && !verify.contains(" security "),
         "{verify}"
     );
+    report_renders_in_chromium(&chroot, "vpsc-e2e");
 }
 
 /// `make e2e-full`: the larger profiles, too slow for every `make test`.
@@ -660,4 +661,127 @@ fn database_server_is_chosen_per_host() {
 fn is_enabled(chroot: &Chroot, unit: &str) -> bool {
     let wants = chroot.path("/etc/systemd/system/multi-user.target.wants");
     wants.join(unit).symlink_metadata().is_ok()
+}
+
+/// `vpsc report` of a host that has lived (a profile installed, removed,
+/// installed again and cut down, a person onboarded), rendered by Debian's
+/// Chromium as a phone and a desktop would show it and printed to PDF; the
+/// screenshots, the page and the PDF are kept in `target/e2e-artefacts/`
+/// (or `$VPSC_E2E_ARTEFACTS`) for a person to look at.
+fn report_renders_in_chromium(chroot: &Chroot, hostname: &str) {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "Chromium is missing: install Debian's `chromium` package (`make deps` does) to render the compliance report"
+            )
+        });
+    chroot.apt_get_ok(&["install", "vpsc-mod-rbac"]);
+    chroot.ssh_key("/tmp/grace.pub", "grace@laptop");
+    chroot.run_ok(&[
+        "vpsc-user",
+        "create",
+        "grace",
+        "--full-name",
+        "Grace <b>Hopper</b>",
+        "--email",
+        "grace@example.org",
+        "--role",
+        "developer",
+        "--ssh-key",
+        "/tmp/grace.pub",
+    ]);
+    let out = chroot.run_ok(&["vpsc", "report", "--html", "/root/report.html"]);
+    assert!(out.contains("report written to /root/report.html"), "{out}");
+    let model: serde_json::Value =
+        serde_json::from_str(&chroot.run_ok(&["vpsc", "--json", "report"])).expect("report JSON");
+    let cis = &model["cis"]["ok"];
+    let score = cis["score"].as_f64().expect("a CIS score");
+    let failing = cis["failing"][0]["id"].as_str().expect("a failing rule");
+    assert!(
+        model["dora"]["ok"]["deployments"]["count"].as_u64() > Some(0),
+        "{model}"
+    );
+
+    let dir = std::env::var_os("VPSC_E2E_ARTEFACTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/e2e-artefacts"));
+    std::fs::create_dir_all(&dir).expect("artefacts directory");
+    let page = dir.join("report.html");
+    std::fs::copy(chroot.path("/root/report.html"), &page).expect("copy the report out");
+    let profile = tempfile::tempdir().expect("chromium profile");
+    let run = |args: &[String]| {
+        let out = std::process::Command::new("timeout")
+            .arg("120")
+            .arg(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(args)
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .expect("run chromium");
+        assert!(
+            out.status.success(),
+            "chromium {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    for (name, size) in [("phone", "390,844"), ("desktop", "1280,1600")] {
+        let png = dir.join(format!("report-{name}.png"));
+        let _ = std::fs::remove_file(&png);
+        run(&[
+            format!("--screenshot={}", png.display()),
+            format!("--window-size={size}"),
+        ]);
+        let bytes = std::fs::read(&png).expect("screenshot");
+        assert!(
+            bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000,
+            "{} is no real screenshot ({} bytes)",
+            png.display(),
+            bytes.len()
+        );
+        // IHDR: the width the page was laid out at.
+        let width = u32::from_be_bytes(bytes[16..20].try_into().expect("IHDR"));
+        let want: u32 = size
+            .split(',')
+            .next()
+            .and_then(|w| w.parse().ok())
+            .expect("width");
+        assert_eq!(width, want, "{}", png.display());
+        eprintln!("vpsc-e2e: report screenshot {}", png.display());
+    }
+    let pdf = dir.join("report.pdf");
+    let _ = std::fs::remove_file(&pdf);
+    run(&[
+        "--no-pdf-header-footer".into(),
+        format!("--print-to-pdf={}", pdf.display()),
+    ]);
+    let bytes = std::fs::read(&pdf).expect("PDF");
+    assert!(
+        bytes.starts_with(b"%PDF") && bytes.len() > 20_000,
+        "{} is no real PDF",
+        pdf.display()
+    );
+    let dom = String::from_utf8(run(&["--dump-dom".into()])).expect("UTF-8 DOM");
+    for text in [
+        hostname.to_owned(),
+        format!("score {score:.1}%"),
+        format!("<code>{failing}</code>"),
+        "Grace &lt;b&gt;Hopper&lt;/b&gt;".to_owned(),
+        "Audit chain intact".to_owned(),
+        "Changes (DORA, last 30 days)".to_owned(),
+    ] {
+        assert!(
+            dom.contains(&text),
+            "the rendered page lacks {text:?}:\n{dom}"
+        );
+    }
+    assert!(!dom.contains("<b>Hopper"), "a name was not escaped");
 }
