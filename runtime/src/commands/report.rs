@@ -14,7 +14,10 @@ use crate::state::State;
 /// Writes the compliance report; 0 once it is written.
 pub fn run(root: &Root, html: Option<&Path>, json: bool) -> Result<i32> {
     let state = State::open(root)?;
-    let report = report::gather(root, &state, crate::dates::now())?;
+    let mut report = report::gather(root, &state, crate::dates::now())?;
+    // The runtime's own version, which the package carries; the engine's
+    // may lag behind it.
+    report.vpsc_version = env!("CARGO_PKG_VERSION").to_owned();
     if let Some(path) = html {
         let page = report::render(&report)?;
         write(path, page.as_bytes())?;
