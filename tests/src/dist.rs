@@ -89,10 +89,18 @@ pub fn debian_dependencies(profiles: &Path, profile: &str) -> Vec<String> {
                 .expect("validated relations have a name")
                 .to_owned()
         })
+        .filter(|name| is_debian(name))
         .collect();
     out.sort();
     out.dedup();
     out
+}
+
+/// Whether a module's package relation names a Debian package, not vpsc's
+/// own (a module that needs a newer runtime says so with
+/// `vpsc-runtime (>= …)`).
+fn is_debian(name: &str) -> bool {
+    !name.starts_with("vpsc-")
 }
 
 /// The Debian packages (first alternative of each relation) that the
@@ -116,6 +124,7 @@ pub fn modules_debian_dependencies(profiles: &Path, names: &[&str]) -> Vec<Strin
                 .to_owned()
         }));
     }
+    out.retain(|name| is_debian(name));
     out.sort();
     out.dedup();
     out

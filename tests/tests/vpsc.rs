@@ -271,9 +271,10 @@ fn beginner_profile_installs_verifies_and_removes_without_a_trace() {
 fn server_profile_round_trip_and_removal_cascade() {
     // The host moves SSH to port 2222 and sets its name, time zone,
     // locale and swap through a site file, no rebuild.
-    let site = "security:\n  ssh_port: 2222\nsystem:\n  hostname: vpsc-e2e\n  timezone: Europe/Paris\n  locales: [\"en_GB.UTF-8 UTF-8\"]\n  locale: en_GB.UTF-8\n  swap_size: 16M\n";
+    let site = "security:\n  ssh_port: 2222\nsystem:\n  hostname: vpsc-e2e\n  timezone: Europe/Paris\n  locales: [\"en_GB.UTF-8 UTF-8\"]\n  locale: en_GB.UTF-8\n  swap_size: 16M\nmonitoring:\n  allow_from: 192.0.2.10\n";
     let chroot = round_trip("server", Some(site), true, |chroot| {
         inspect_security(chroot, "10m", 2222);
+        inspect_monitoring(chroot, "192.0.2.10");
         assert_eq!(read(chroot, "/etc/hostname").as_deref(), Some("vpsc-e2e\n"));
         assert_eq!(
             std::fs::read_link(chroot.path("/etc/localtime")).expect("localtime"),
@@ -295,6 +296,13 @@ fn server_profile_round_trip_and_removal_cascade() {
             "swap unit not enabled"
         );
     });
+
+    assert!(
+        !metrics_files(&chroot)
+            .iter()
+            .any(|f| f.starts_with("vpsc_")),
+        "metrics left after the monitoring module went"
+    );
 
     // Cascade: a recommended module goes alone; the profile stays.
     chroot.apt_get_ok(&["remove", "vpsc-mod-git"]);
@@ -325,6 +333,161 @@ fn server_profile_round_trip_and_removal_cascade() {
         "{verify}"
     );
     report_renders_in_chromium(&chroot, "vpsc-e2e");
+}
+
+/// The `.prom` files in node-exporter's textfile directory.
+fn metrics_files(chroot: &Chroot) -> Vec<String> {
+    std::fs::read_dir(chroot.path(METRICS_DIR))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".prom"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+const METRICS_DIR: &str = "/var/lib/prometheus/node-exporter";
+
+/// The monitoring module, `vpsc health`, and every metrics file vpsc
+/// writes, judged by Prometheus' own promtool (installed for the check
+/// and purged after it, so the round trip's snapshot is unaffected).
+fn inspect_monitoring(chroot: &Chroot, allow_from: &str) {
+    let dropin = read(
+        chroot,
+        "/etc/systemd/system/prometheus-node-exporter.service.d/50-vpsc.conf",
+    )
+    .expect("node exporter drop-in");
+    // Opened to one address: every address, the firewall narrows it.
+    assert!(
+        dropin.contains("--web.listen-address=:9100 --collector.textfile.directory=/var/lib/prometheus/node-exporter $ARGS"),
+        "{dropin}"
+    );
+    let rule = read(chroot, "/etc/vpsc/nftables.d/monitoring.nft").expect("nft rule");
+    assert!(
+        rule.contains(&format!("ip saddr {allow_from} tcp dport 9100 accept")),
+        "{rule}"
+    );
+    chroot.run_ok(&["nft", "-c", "-f", "/etc/nftables.conf"]);
+
+    // Health before any CIS scan: vpsc's own aspects are well; what a
+    // chroot cannot know (units, time) is unknown, never guessed.
+    let health = |chroot: &Chroot| -> (i32, serde_json::Value) {
+        let out = chroot.run(&["vpsc", "health", "--json"]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "vpsc health --json: {e}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap_or(-1), doc)
+    };
+    let status_of = |doc: &serde_json::Value, name: &str| -> String {
+        doc["findings"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["name"] == name))
+            .and_then(|f| f["status"].as_str())
+            .unwrap_or_else(|| panic!("no finding {name}: {doc}"))
+            .to_owned()
+    };
+    let (code, doc) = health(chroot);
+    for name in ["verify", "drift", "breakers", "audit", "reboot"] {
+        assert_eq!(status_of(&doc, name), "ok", "{doc}");
+    }
+    for name in ["units", "time", "cis"] {
+        assert_eq!(status_of(&doc, name), "unknown", "{doc}");
+    }
+    let degraded = doc["status"] == "degraded";
+    assert_eq!(code, i32::from(degraded), "{doc}");
+
+    // A managed file changed by hand is drift, and makes the host degraded.
+    let jail = "/etc/fail2ban/jail.d/50-vpsc.local";
+    let original = read(chroot, jail).expect("jail");
+    std::fs::write(chroot.path(jail), format!("{original}# edited by hand\n")).expect("edit");
+    let (code, doc) = health(chroot);
+    assert_eq!(
+        (code, status_of(&doc, "drift")),
+        (1, "degraded".into()),
+        "{doc}"
+    );
+    let text = String::from_utf8_lossy(&chroot.run(&["vpsc", "health"]).stdout).into_owned();
+    assert!(text.contains(jail) && text.contains("degraded: "), "{text}");
+    std::fs::write(chroot.path(jail), original).expect("restore");
+
+    // Every source of metrics: the health facts, a recorded CIS scan.
+    let scan = chroot.run(&[
+        "vpsc",
+        "cis",
+        "scan",
+        "--record",
+        "--textfile",
+        "/var/lib/prometheus/node-exporter/vpsc_cis.prom",
+    ]);
+    assert!(matches!(scan.status.code(), Some(0 | 1)), "{scan:?}");
+    chroot.run_ok(&["vpsc", "metrics", "write"]);
+    let (_, doc) = health(chroot);
+    assert_eq!(status_of(&doc, "cis"), "ok", "{doc}");
+    let mut files = metrics_files(chroot);
+    files.sort();
+    for expected in [
+        "vpsc_audit.prom",
+        "vpsc_breaker.prom",
+        "vpsc_cis.prom",
+        "vpsc_dora.prom",
+        "vpsc_drift.prom",
+        "vpsc_health.prom",
+        "vpsc_host.prom",
+        "vpsc_users.prom",
+        "vpsc_verify.prom",
+    ] {
+        assert!(
+            files.iter().any(|f| f == expected),
+            "no {expected}: {files:?}"
+        );
+    }
+    let health_prom = read(chroot, &format!("{METRICS_DIR}/vpsc_health.prom")).expect("health");
+    assert!(
+        health_prom.contains("vpsc_health_check_status{check=\"verify\",status=\"ok\"} 1"),
+        "{health_prom}"
+    );
+
+    chroot.apt_get_ok(&["install", "promtool"]);
+    for f in &files {
+        let out = chroot.run(&[
+            "sh",
+            "-c",
+            &format!("promtool check metrics < {METRICS_DIR}/{f}"),
+        ]);
+        assert!(
+            out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+            "promtool check metrics {f}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let rules = "/usr/share/vpsc/prometheus/vpsc-alerts.yml";
+    let checked = chroot.run_ok(&["promtool", "check", "rules", rules]);
+    assert!(checked.contains("SUCCESS"), "{checked}");
+    // The alerts fire on the series vpsc writes, and only then.
+    std::fs::copy(
+        workspace_root().join("tests/fixtures/prometheus/vpsc-alerts.test.yml"),
+        chroot.path("/tmp/vpsc-alerts.test.yml"),
+    )
+    .expect("copy rule tests");
+    chroot.run_ok(&["promtool", "test", "rules", "/tmp/vpsc-alerts.test.yml"]);
+    std::fs::remove_file(chroot.path("/tmp/vpsc-alerts.test.yml")).expect("rm");
+    chroot.apt_get_ok(&["purge", "promtool"]);
+
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &read(chroot, "/usr/share/vpsc/prometheus/vpsc-dashboard.json").expect("dashboard"),
+    )
+    .expect("the dashboard is JSON");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert!(panels.len() >= 10, "{dashboard}");
+    for p in panels {
+        let expr = p["targets"][0]["expr"].as_str().unwrap_or_default();
+        assert!(expr.contains("vpsc_"), "panel without a vpsc metric: {p}");
+    }
 }
 
 /// `make e2e-full`: the larger profiles, too slow for every `make test`.
