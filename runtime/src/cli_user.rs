@@ -146,9 +146,10 @@ pub enum UserCommand {
     Activity {
         /// Only this person (login name).
         name: Option<String>,
-        /// Only entries at or after this time (Unix seconds, YYYY-MM-DD, or
-        /// anything `journalctl --since` takes; default: 7 days ago).
-        #[arg(long, value_name = "TIME")]
+        /// Only entries at or after this time: Unix seconds (`@N` too),
+        /// YYYY-MM-DD [HH:MM[:SS]], now, today, yesterday, or an age such
+        /// as `-7d` or `2 hours ago` (default: 7 days ago).
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
         since: Option<String>,
         /// Read this journal file instead of the system journal (as
         /// `journalctl --file`).

@@ -665,7 +665,7 @@ fn activity_from_real_logins() {
         .expect("a fingerprint")
         .to_owned();
 
-    let out = vm.run("vpsc-user --json activity ada --since -1h");
+    let out = vm.run("vpsc-user --json activity ada --since=-1h");
     let text = String::from_utf8_lossy(&out.stdout);
     let report: serde_json::Value = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("activity --json: {e}\n{text}\n{:?}", out.stderr));
