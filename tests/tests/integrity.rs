@@ -97,12 +97,13 @@ fn aide_module_records_each_check_once_and_purges_its_database() {
     assert_eq!(status.status.code(), Some(1), "{status:?}");
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(text.contains(&format!("added    {planted}")), "{text}");
-    let prom =
-        std::fs::read_to_string(chroot.path(format!("{METRICS_DIR}/vpsc_integrity.prom")))
-            .expect("metrics");
+    let prom = std::fs::read_to_string(chroot.path(format!("{METRICS_DIR}/vpsc_integrity.prom")))
+        .expect("metrics");
     let n_added = added.len();
     assert!(
-        prom.contains(&format!("vpsc_integrity_entries{{change=\"added\"}} {n_added}")),
+        prom.contains(&format!(
+            "vpsc_integrity_entries{{change=\"added\"}} {n_added}"
+        )),
         "{prom}"
     );
     // vpsc health does not judge AIDE's findings: the module's own

@@ -25,7 +25,11 @@ pub fn run(root: &Root, action: IntegrityAction, json: bool) -> Result<i32> {
             } else {
                 outln!(
                     "{} AIDE's check of {}: {}",
-                    if recorded.new { "recorded" } else { "already recorded" },
+                    if recorded.new {
+                        "recorded"
+                    } else {
+                        "already recorded"
+                    },
                     crate::dates::utc(recorded.check.started.unwrap_or(0)),
                     summary(&recorded.check)
                 );

@@ -25,7 +25,9 @@ pub fn run(root: &Root, action: MetricsAction, json: bool) -> Result<i32> {
         if json {
             print_json(&serde_json::json!({ "written": [] }));
         } else {
-            outln!("{dir} does not exist: nothing written (is prometheus-node-exporter installed?)");
+            outln!(
+                "{dir} does not exist: nothing written (is prometheus-node-exporter installed?)"
+            );
         }
         return Ok(0);
     }
