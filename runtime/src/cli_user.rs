@@ -147,7 +147,7 @@ pub enum UserCommand {
         /// Only this person (login name).
         name: Option<String>,
         /// Only entries at or after this time: Unix seconds (`@N` too),
-        /// YYYY-MM-DD [HH:MM[:SS]], now, today, yesterday, or an age such
+        /// `YYYY-MM-DD [HH:MM[:SS]]`, now, today, yesterday, or an age such
         /// as `-7d` or `2 hours ago` (default: 7 days ago).
         #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
         since: Option<String>,
