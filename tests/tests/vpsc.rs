@@ -425,11 +425,15 @@ fn inspect_monitoring(chroot: &Chroot, allow_from: &str) {
     ]);
     assert!(matches!(scan.status.code(), Some(0 | 1)), "{scan:?}");
     chroot.run_ok(&["vpsc", "metrics", "write"]);
+    // The hourly activity record writes its own file (a chroot has no
+    // journal: nobody was active).
+    chroot.run_ok(&["vpsc-user", "activity", "--record"]);
     let (_, doc) = health(chroot);
     assert_eq!(status_of(&doc, "cis"), "ok", "{doc}");
     let mut files = metrics_files(chroot);
     files.sort();
     for expected in [
+        "vpsc_activity.prom",
         "vpsc_audit.prom",
         "vpsc_breaker.prom",
         "vpsc_cis.prom",

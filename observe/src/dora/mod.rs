@@ -378,13 +378,20 @@ pub fn families(d: &Dora) -> Vec<Family> {
     );
     f.value(d.change_failure.ratio.unwrap_or(f64::NAN));
     out.push(f);
-    let mut f = Family::gauge(
-        "vpsc_dora_lead_time_seconds",
-        "Time from a package version's changelog date to its deployment, nearest-rank quantiles over the window.",
-    );
+    // Two gauges, not a `quantile` label: Prometheus keeps that label for
+    // summaries, and these are nearest-rank figures of the window.
     let secs = |v: Option<i64>| v.map_or(f64::NAN, |v| v as f64);
-    f.sample(&[("quantile", "0.5")], secs(d.lead_time.median_seconds))
-        .sample(&[("quantile", "0.9")], secs(d.lead_time.p90_seconds));
+    let mut f = Family::gauge(
+        "vpsc_dora_lead_time_median_seconds",
+        "Median time from a package version's changelog date to its deployment, over the window (nearest rank).",
+    );
+    f.value(secs(d.lead_time.median_seconds));
+    out.push(f);
+    let mut f = Family::gauge(
+        "vpsc_dora_lead_time_p90_seconds",
+        "90th percentile of the time from a package version's changelog date to its deployment, over the window (nearest rank).",
+    );
+    f.value(secs(d.lead_time.p90_seconds));
     out.push(f);
     let mut f = Family::gauge(
         "vpsc_dora_time_to_restore_seconds",
