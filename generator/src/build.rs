@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use minijinja::{Environment, context};
 use serde::Serialize;
+use sha2::Digest;
 
 use crate::deb::{self, DataFile, DebSpec};
 use crate::error::{Error, Result};
@@ -189,7 +190,6 @@ pub fn render_module(
         context: context! {
             package => m.package(),
             module => m.name,
-            generator_version => env!("CARGO_PKG_VERSION"),
         },
         files,
     };
@@ -223,7 +223,6 @@ pub fn render_profile(
         context: context! {
             package => p.package(),
             profile => p.name,
-            generator_version => env!("CARGO_PKG_VERSION"),
         },
         files: vec![json_file(format!("/{PROFILE_DIR}/{}.json", p.name), &doc)],
     };
@@ -304,17 +303,123 @@ pub fn build(
     extra_debs: &[PathBuf],
     archive: Option<&Source>,
 ) -> Result<Vec<Written>> {
+    build_against(inputs, out, extra_debs, archive, None)
+}
+
+/// One package of the catalogue (or the archive keyring), by package name.
+enum Item<'a> {
+    Module(&'a Module),
+    Profile(&'a Profile),
+    Source(&'a Source),
+}
+
+fn item<'a>(cat: &'a Catalogue, archive: Option<&'a Source>, package: &str) -> Option<Item<'a>> {
+    if let Some(m) = cat.modules.values().find(|m| m.package() == package) {
+        return Some(Item::Module(m));
+    }
+    if let Some(p) = cat.profiles.values().find(|p| p.package() == package) {
+        return Some(Item::Profile(p));
+    }
+    cat.sources
+        .values()
+        .chain(archive)
+        .find(|s| s.package() == package)
+        .map(Item::Source)
+}
+
+/// As [`build`], and compared with the packages already published under
+/// `against` (a repository root or any directory of `.deb` files): a
+/// package whose version is there is built with that file's timestamp, so
+/// an unchanged one comes out byte for byte the same whatever
+/// SOURCE_DATE_EPOCH and generator built it. One that still differs
+/// changed without a new version: every such package is named in one
+/// [`Error::Unbumped`] and nothing is written.
+pub fn build_against(
+    inputs: &Inputs,
+    out: &Path,
+    extra_debs: &[PathBuf],
+    archive: Option<&Source>,
+    against: Option<&Path>,
+) -> Result<Vec<Written>> {
     let cat = catalogue(inputs)?;
     let mut rendered = render_all(&cat, inputs)?;
+    let env = scripts::environment(&inputs.hooks)?;
     if let Some(keyring) = archive {
-        let env = scripts::environment(&inputs.hooks)?;
         rendered.push(render_source(&cat, &env, inputs, keyring)?);
+    }
+    let published = match against {
+        Some(dir) if dir.is_dir() => repo::pool::scan(&[dir.to_path_buf()], &cat.config.component)?,
+        Some(dir) => {
+            return Err(Error::Usage {
+                what: format!("--against {}: no such directory", dir.display()),
+                hint: "give the root of the published repository (or leave --against out for a first release)".into(),
+            });
+        }
+        None => Vec::new(),
+    };
+    let find = |package: &str, version: &str, arch: &str| {
+        published
+            .iter()
+            .find(|d| d.package == package && d.version == version && d.arch == arch)
+    };
+    let mut unbumped = Vec::new();
+    let mut built = Vec::new();
+    for r in rendered {
+        let Some(old) = find(&r.package, &r.version, "all") else {
+            built.push((deb::build(&r.spec), r));
+            continue;
+        };
+        let it = item(&cat, archive, &r.package).expect("rendered from the catalogue");
+        let r = match repo::bump::file_epoch(&old.path) {
+            Some(epoch) if epoch != inputs.epoch => {
+                let inputs = Inputs {
+                    epoch,
+                    ..inputs.clone()
+                };
+                match it {
+                    Item::Module(m) => render_module(&cat, &env, &inputs, m)?,
+                    Item::Profile(p) => render_profile(&cat, &env, &inputs, p)?,
+                    Item::Source(s) => render_source(&cat, &env, &inputs, s)?,
+                }
+            }
+            _ => r,
+        };
+        let bytes = deb::build(&r.spec);
+        if crate::deb::hex(&sha2::Sha256::digest(&bytes)) != old.entry.sha256 {
+            let source = match it {
+                Item::Module(m) => &m.source,
+                Item::Profile(p) => &p.source,
+                Item::Source(s) => &s.source,
+            };
+            unbumped.push(repo::bump::Unbumped {
+                package: r.package.clone(),
+                version: r.version.clone(),
+                arch: "all".into(),
+                published: old.path.clone(),
+                built: source.clone(),
+                version_in: if r.package == crate::archive::PACKAGE {
+                    repo::bump::version_in(&r.package)
+                } else {
+                    shown_source(inputs, source).display().to_string()
+                },
+            });
+        }
+        built.push((bytes, r));
+    }
+    for path in extra_debs {
+        let deb = repo::pool::read(path, &cat.config.component)?;
+        unbumped.extend(repo::bump::unbumped(&[deb], &published));
+    }
+    if !unbumped.is_empty() {
+        return Err(Error::Unbumped {
+            unbumped,
+            against: against.map(|d| d.display().to_string()).unwrap_or_default(),
+        });
     }
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut entries = Vec::new();
     let mut written = Vec::new();
-    for r in rendered {
-        let bytes = deb::build(&r.spec);
+    for (bytes, r) in built {
         let filename = pool_path(
             &cat.config.component,
             &r.package,

@@ -56,9 +56,43 @@ pub enum Command {
         /// Timestamp of every file (default: $SOURCE_DATE_EPOCH, else now).
         #[arg(long, value_name = "SECONDS")]
         source_date_epoch: Option<u64>,
+        /// The published repository (or a directory of .deb files): a
+        /// package whose version is there is built with that file's
+        /// timestamp, so an unchanged one is byte-identical; one that
+        /// changed without a new version is refused, each named.
+        #[arg(long, value_name = "DIR")]
+        against: Option<PathBuf>,
         /// Print what was written as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Write a CycloneDX JSON bill of materials: the crates linked into the
+    /// shipped programs (from Cargo.lock) and every .deb with its files.
+    #[command(
+        after_help = "Examples:\n  vpsc-gen sbom --lockfile Cargo.lock --pool dist/pool --out vpsc.cdx.json"
+    )]
+    Sbom {
+        /// The workspace's Cargo.lock (`cargo metadata --locked` reads the
+        /// Cargo.toml beside it for licences).
+        #[arg(long, default_value = "Cargo.lock", value_name = "FILE")]
+        lockfile: PathBuf,
+        /// Directory searched recursively for .deb files (repeatable).
+        #[arg(long = "pool", value_name = "DIR", required = true)]
+        pools: Vec<PathBuf>,
+        /// Target triple the programs are built for.
+        #[arg(
+            long,
+            default_value = "x86_64-unknown-linux-gnu",
+            value_name = "TRIPLE"
+        )]
+        target: String,
+        /// `metadata.timestamp` in seconds since the epoch (default:
+        /// $SOURCE_DATE_EPOCH, else now).
+        #[arg(long, value_name = "SECONDS")]
+        date: Option<u64>,
+        /// Where the JSON goes (`-`: stdout).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
     /// Validate the profiles and modules without writing anything.
     #[command(
@@ -135,6 +169,65 @@ pub enum RepoAction {
         #[arg(long, value_name = "SECONDS")]
         date: Option<u64>,
         /// Print what was published as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Name every package whose version is already published with other
+    /// content (it needs a new version), without writing anything. Exit
+    /// status 1 if there is one.
+    #[command(after_help = "Examples:\n  vpsc-gen repo check --pool dist/pool --published repo")]
+    Check {
+        /// Directory searched recursively for the new .deb files (repeatable).
+        #[arg(long = "pool", value_name = "DIR", required = true)]
+        pools: Vec<PathBuf>,
+        /// The published repository root (its pool/ is read).
+        #[arg(long, value_name = "DIR")]
+        published: PathBuf,
+        /// Repository identity.
+        #[arg(long, default_value = "repo.yaml", value_name = "FILE")]
+        config: PathBuf,
+        /// Print the packages as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a fork up to publish: write repo.yaml (if absent), make the
+    /// archive key pair, put the public key at keys/vpsc-archive.asc, and
+    /// say which CI secret to store the secret key in.
+    #[command(
+        after_help = "Examples:\n  vpsc-gen repo init --url https://OWNER.github.io/REPO\n  gh secret set VPSC_SIGNING_KEY < keys/vpsc-archive.sec.asc"
+    )]
+    Init {
+        /// The checkout root.
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        dir: PathBuf,
+        /// Where servers fetch the repository from (`archive.url`); needed
+        /// when repo.yaml is written.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Origin and Label of a new repo.yaml (default: vpsc).
+        #[arg(long, value_name = "NAME")]
+        origin: Option<String>,
+        /// Maintainer of every package, `Name <address>`.
+        #[arg(long, value_name = "WHO")]
+        maintainer: Option<String>,
+        /// Where the secret key goes (default: keys/vpsc-archive.sec.asc,
+        /// git-ignored).
+        #[arg(long, value_name = "FILE")]
+        secret: Option<PathBuf>,
+        /// OpenPGP user ID of the key.
+        #[arg(long, default_value = "vpsc archive signing key <vpsc@example.org>")]
+        user_id: String,
+        /// Validity (GnuPG syntax: 3y, 18m, never).
+        #[arg(long, default_value = "3y")]
+        expire: String,
+        /// Rewrite repo.yaml and replace an existing key pair.
+        #[arg(long)]
+        force: bool,
+        /// Also print the armoured secret key on stdout (it is otherwise
+        /// never shown, so CI logs cannot leak it).
+        #[arg(long)]
+        print_secret: bool,
+        /// Print what was done as JSON.
         #[arg(long)]
         json: bool,
     },

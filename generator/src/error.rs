@@ -104,6 +104,20 @@ pub enum Error {
         /// How to fix it.
         hint: String,
     },
+    /// Packages changed without a new version: their version is already
+    /// published (or built) with other bytes. Nothing was written.
+    #[error(
+        "{} changed without a new version ({against} has {} with other content):{}",
+        count(unbumped.len()),
+        if unbumped.len() == 1 { "it" } else { "them" },
+        crate::repo::bump::listed(unbumped)
+    )]
+    Unbumped {
+        /// Every such package.
+        unbumped: Vec<crate::repo::bump::Unbumped>,
+        /// What they were compared with.
+        against: String,
+    },
     /// A bad command-line argument.
     #[error("{what}")]
     Usage {
@@ -112,6 +126,14 @@ pub enum Error {
         /// How to fix it.
         hint: String,
     },
+}
+
+fn count(n: usize) -> String {
+    if n == 1 {
+        "1 package".into()
+    } else {
+        format!("{n} packages")
+    }
 }
 
 /// Result alias for the generator.
@@ -134,6 +156,7 @@ impl Error {
             Error::Usage { hint, .. } | Error::Repo { hint, .. } | Error::Wanting { hint, .. } => {
                 Some(hint.clone())
             }
+            Error::Unbumped { .. } => Some(crate::repo::bump::HINT.into()),
             Error::Io { .. } | Error::Tool { .. } => None,
         }
     }

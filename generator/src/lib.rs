@@ -12,6 +12,7 @@ pub mod keyring;
 pub mod profile;
 pub mod repo;
 pub mod resolve;
+pub mod sbom;
 pub mod scaffold;
 pub mod schema;
 pub mod scripts;
@@ -72,6 +73,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             archive_keys,
             archive_url,
             source_date_epoch,
+            against,
             json,
         } => {
             let archive = if archive_keys.is_empty() {
@@ -84,11 +86,12 @@ pub fn run(cli: Cli) -> Result<i32> {
                     archive_url.as_deref(),
                 )?)
             };
-            let written = build::build(
+            let written = build::build_against(
                 &inputs(&args, epoch(source_date_epoch)?),
                 &out,
                 &include_debs,
                 archive.as_ref(),
+                against.as_deref(),
             )?;
             if json {
                 println!(
@@ -133,6 +136,35 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Repo { action } => repo_command(action),
+        Command::Sbom {
+            lockfile,
+            pools,
+            target,
+            date,
+            out,
+        } => {
+            let bom = sbom::sbom(&sbom::Options {
+                lockfile,
+                pools,
+                target,
+                date: epoch(date)?,
+            })?;
+            let mut json = serde_json::to_string_pretty(&bom).expect("serialisable");
+            json.push('\n');
+            if out == std::path::Path::new("-") {
+                print!("{json}");
+            } else {
+                repo::publish::write_atomic(&out, json.as_bytes())?;
+                let files: usize = bom.components.iter().map(|c| c.components.len()).sum();
+                eprintln!(
+                    "vpsc-gen: {} components ({} files in packages) written to {}",
+                    bom.components.len(),
+                    files,
+                    out.display()
+                );
+            }
+            Ok(0)
+        }
     }
 }
 
@@ -182,6 +214,103 @@ fn repo_command(action: RepoAction) -> Result<i32> {
                     },
                     published.pruned.len(),
                     published.expired_by_hash
+                );
+            }
+            Ok(0)
+        }
+        RepoAction::Check {
+            pools,
+            published,
+            config,
+            json,
+        } => {
+            let config = profile::load_config(&config)?;
+            let new = repo::pool::scan(&pools, &config.component)?;
+            let pool = published.join("pool");
+            let old = if pool.is_dir() {
+                repo::pool::scan(&[pool], &config.component)?
+            } else if published.is_dir() {
+                Vec::new()
+            } else {
+                return Err(Error::Usage {
+                    what: format!("--published {}: no such directory", published.display()),
+                    hint: "give the root of the published repository".into(),
+                });
+            };
+            let mut unbumped = repo::bump::unbumped(&new, &old);
+            for u in repo::bump::duplicates(&new) {
+                if !unbumped
+                    .iter()
+                    .any(|o| o.package == u.package && o.version == u.version && o.arch == u.arch)
+                {
+                    unbumped.push(u);
+                }
+            }
+            if json {
+                print_json(&serde_json::json!({ "unbumped": unbumped }));
+            } else if unbumped.is_empty() {
+                eprintln!(
+                    "vpsc-gen: {} packages checked against {}: none changed without a new version",
+                    new.len(),
+                    published.display()
+                );
+            } else {
+                let err = Error::Unbumped {
+                    unbumped: unbumped.clone(),
+                    against: published.display().to_string(),
+                };
+                eprintln!("vpsc-gen: {err}");
+                eprintln!("  hint: {}", repo::bump::HINT);
+            }
+            Ok(if unbumped.is_empty() { 0 } else { 1 })
+        }
+        RepoAction::Init {
+            dir,
+            url,
+            origin,
+            maintainer,
+            secret,
+            user_id,
+            expire,
+            force,
+            print_secret,
+            json,
+        } => {
+            let (done, secret_key) = repo::init::init(&repo::init::Options {
+                dir,
+                url,
+                origin,
+                maintainer,
+                secret,
+                user_id,
+                expire,
+                force,
+            })?;
+            if json {
+                print_json(&done);
+            } else {
+                println!("{}", done.fingerprint);
+            }
+            if print_secret {
+                print!("{}", String::from_utf8_lossy(&secret_key));
+            }
+            if !json {
+                eprintln!(
+                    "vpsc-gen: {} {}; public key in {} (commit it); secret key in {} (never commit it)",
+                    done.config.display(),
+                    if done.config_written {
+                        "written"
+                    } else {
+                        "kept as it was (--force rewrites it)"
+                    },
+                    done.public.display(),
+                    done.secret.display()
+                );
+                eprintln!(
+                    "Store the secret key as the GitHub Actions secret {}, then delete the file or keep it offline:\n  {}\nThen commit repo.yaml and {}, enable GitHub Pages on the gh-pages branch, and push a v* tag.",
+                    done.github_secret,
+                    done.store_with,
+                    repo::init::PUBLIC_KEY
                 );
             }
             Ok(0)
@@ -245,7 +374,7 @@ fn epoch_now() -> u64 {
 
 /// Creates `path` with `mode`, refusing to overwrite: a key file is never
 /// replaced by accident.
-fn write_new(path: &std::path::Path, data: &[u8], mode: u32) -> Result<()> {
+pub(crate) fn write_new(path: &std::path::Path, data: &[u8], mode: u32) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()

@@ -277,7 +277,13 @@ fn a_changed_package_without_a_new_version_is_refused_and_nothing_changes() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("vpsc-mod-git 1.1.0 (all) exists twice with different content"),
+        stderr.contains("error: 1 package changed without a new version"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "\n  vpsc-mod-git 1.1.0 (all): raise `version:` in profiles/modules/git.yaml\n"
+        ),
         "{stderr}"
     );
     assert!(

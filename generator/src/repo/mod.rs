@@ -2,7 +2,9 @@
 //! built from, signing, the stateless publisher and a verifier that checks
 //! a published tree as apt would.
 
+pub mod bump;
 pub mod index;
+pub mod init;
 pub mod pool;
 pub mod publish;
 pub mod sign;

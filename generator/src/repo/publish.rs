@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use super::bump;
 use super::index::{self, PoolEntry};
 use super::pool::{self, Deb};
 use super::sign::Signer;
@@ -70,6 +71,7 @@ pub fn publish(config: &RawConfig, options: &Options) -> Result<Published> {
             hint: "build packages first (`make debs`) and pass their directory with --pool".into(),
         });
     }
+    refuse_unbumped(&found, &own_pool)?;
     let kept = pool::select(found, config.keep_versions)?;
 
     let entries: Vec<PoolEntry> = kept.iter().map(|d| d.entry.clone()).collect();
@@ -129,6 +131,36 @@ pub fn publish(config: &RawConfig, options: &Options) -> Result<Published> {
         pruned,
         expired_by_hash,
         signed_by,
+    })
+}
+
+/// Refuses, naming every one, the packages whose version the repository
+/// (or another pool given) already has with other bytes.
+fn refuse_unbumped(found: &[Deb], own_pool: &Path) -> Result<()> {
+    let (published, new): (Vec<Deb>, Vec<Deb>) = found
+        .iter()
+        .cloned()
+        .partition(|d| d.path.starts_with(own_pool));
+    let mut unbumped = bump::unbumped(&new, &published);
+    for u in bump::duplicates(&new) {
+        if !unbumped
+            .iter()
+            .any(|o| (&o.package, &o.version, &o.arch) == (&u.package, &u.version, &u.arch))
+        {
+            unbumped.push(u);
+        }
+    }
+    if unbumped.is_empty() {
+        return Ok(());
+    }
+    unbumped.sort_by(|a, b| (&a.package, &a.arch).cmp(&(&b.package, &b.arch)));
+    Err(Error::Unbumped {
+        unbumped,
+        against: if published.is_empty() {
+            "another pool given".to_owned()
+        } else {
+            own_pool.display().to_string()
+        },
     })
 }
 
