@@ -654,6 +654,22 @@ fn activity_from_real_logins() {
     // journald may still be writing the last lines.
     std::thread::sleep(std::time::Duration::from_secs(2));
 
+    // Kept before anything is judged, so a failure can be studied.
+    // Bytes, not text: export writes binary fields as such.
+    let export = vm.run(&format!("journalctl -q -o export {ACTIVITY_MATCHES}"));
+    assert!(export.status.success(), "journalctl -o export: {export:?}");
+    let export = export.stdout;
+    let artefacts = vpsc_e2e::workspace_root().join("target/e2e-artefacts");
+    std::fs::create_dir_all(&artefacts).expect("artefacts");
+    std::fs::write(artefacts.join("activity.export"), &export).expect("keep the export");
+    if std::env::var_os("VPSC_REFRESH_FIXTURES").is_some() {
+        std::fs::write(
+            vpsc_e2e::workspace_root().join("runtime/tests/fixtures/journal/vm-logins.export"),
+            &export,
+        )
+        .expect("refresh the fixture");
+    }
+
     let fingerprint = std::process::Command::new("ssh-keygen")
         .arg("-lf")
         .arg(ada.with_extension("pub"))
@@ -708,18 +724,4 @@ fn activity_from_real_logins() {
     let recorded = vm.run_ok("vpsc audit query --action activity.anomaly");
     assert!(recorded.contains("sudo_without_role"), "{recorded}");
 
-    // Bytes, not text: export writes binary fields as such.
-    let export = vm.run(&format!("journalctl -q -o export {ACTIVITY_MATCHES}"));
-    assert!(export.status.success(), "journalctl -o export: {export:?}");
-    let export = export.stdout;
-    let artefacts = vpsc_e2e::workspace_root().join("target/e2e-artefacts");
-    std::fs::create_dir_all(&artefacts).expect("artefacts");
-    std::fs::write(artefacts.join("activity.export"), &export).expect("keep the export");
-    if std::env::var_os("VPSC_REFRESH_FIXTURES").is_some() {
-        std::fs::write(
-            vpsc_e2e::workspace_root().join("runtime/tests/fixtures/journal/vm-logins.export"),
-            &export,
-        )
-        .expect("refresh the fixture");
-    }
 }

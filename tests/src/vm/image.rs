@@ -25,11 +25,14 @@ use std::process::Command;
 use std::time::Instant;
 
 /// What the guest needs to boot and be reached: a kernel, systemd as init,
-/// DHCP on the user-mode network, an SSH server.
+/// DHCP on the user-mode network, an SSH server; and, as on any Debian
+/// server installed with systemd's Recommends, logind sessions for logins
+/// (pam_systemd).
 const BOOT_PACKAGES: &[&str] = &[
     "linux-image-amd64",
     "systemd-sysv",
     "udev",
+    "libpam-systemd",
     "openssh-server",
     "ifupdown",
     "isc-dhcp-client",
