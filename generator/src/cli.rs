@@ -192,9 +192,10 @@ pub enum RepoAction {
     },
     /// Set a fork up to publish: write repo.yaml (if absent), make the
     /// archive key pair, put the public key at keys/vpsc-archive.asc, and
-    /// say which CI secret to store the secret key in.
+    /// say which CI secret to store the secret key in (`gh secret set
+    /// VPSC_SIGNING_KEY < keys/vpsc-archive.sec.asc`).
     #[command(
-        after_help = "Examples:\n  vpsc-gen repo init --url https://OWNER.github.io/REPO\n  gh secret set VPSC_SIGNING_KEY < keys/vpsc-archive.sec.asc"
+        after_help = "Examples:\n  vpsc-gen repo init --url https://OWNER.github.io/REPO\n  vpsc-gen repo init --dir fork --url https://apt.example.org/vpsc --origin example --secret ~/archive.sec.asc"
     )]
     Init {
         /// The checkout root.
