@@ -723,5 +723,4 @@ fn activity_from_real_logins() {
     vm.run_ok("vpsc-user activity --record >/dev/null");
     let recorded = vm.run_ok("vpsc audit query --action activity.anomaly");
     assert!(recorded.contains("sudo_without_role"), "{recorded}");
-
 }
