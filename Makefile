@@ -11,7 +11,7 @@ RUNTIME_DEB := target/debian/vpsc-runtime_$(RUNTIME_VERSION)-1_amd64.deb
 GEN_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 GEN_DEB := target/debian/vpsc-gen_$(GEN_VERSION)-1_amd64.deb
 DEBIAN_PACKAGES := mmdebstrap lintian dpkg-dev libsqlite3-dev pkg-config xz-utils ca-certificates hyperfine gnupg sqv \
-	qemu-system-x86 qemu-utils openssh-client e2fsprogs expect oathtool systemd-journal-remote chromium
+	qemu-system-x86 qemu-utils openssh-client e2fsprogs expect oathtool systemd-journal-remote chromium ansible rsync python3
 # Unsigned packages as built; $(DIST) is the signed repository published from them.
 BUILD_DIR := target/debs
 # A local signing key made on first use; CI passes the real one (release.yml).
@@ -23,7 +23,7 @@ VPSC_GEN := target/release/vpsc-gen
 # Test builds carry fault injection; release builds (the packages) never do.
 TEST_FEATURES := --features vpsc/fault-injection
 
-.PHONY: demo test lint bench deps debs repo runtime-deb lintian clean e2e-full e2e-vm piuparts try toolchain-check
+.PHONY: demo test check lint bench deps debs repo runtime-deb lintian clean e2e-full e2e-vm piuparts try toolchain-check
 
 ## make demo: build the shipped profiles into .debs and a signed local apt repo in dist/
 demo: repo
@@ -31,15 +31,21 @@ demo: repo
 	@echo "Try a profile in a throw-away Debian 13 VM, not on this host:"
 	@echo "  make try PROFILE=server"
 
-## make test: unit, golden, CLI and end-to-end tests (Debian 13 chroot and VM), then lintian
-# The VM scenario spends most of its time waiting on an emulated guest, the
-# chroot tests on dpkg: they run side by side, the VM's output shown after.
+## make test: lint, then unit, golden, CLI and end-to-end tests (Debian 13 chroot and VM), then lintian
+test: lint check
+
+# The tests without lint (CI lints once, in its own job). The VM scenario
+# spends most of its time waiting on an emulated guest, the chroot tests on
+# dpkg: they run side by side, the VM's output shown after. Both logs become
+# target/junit.xml, lintian's verdict target/lintian.txt (CI keeps them).
 VM_LOG := target/e2e-vm.log
-test: lint runtime-deb
+TEST_LOG := target/test.log
+check: runtime-deb
 	$(CARGO) test --workspace $(TEST_FEATURES) --no-run
 	( $(CARGO) test $(TEST_FEATURES) -p vpsc-e2e --test vm -- --test-threads=1 >$(VM_LOG) 2>&1; echo $$? >$(VM_LOG).status ) & \
-	status=0; $(CARGO) test --workspace $(TEST_FEATURES) -- --test-threads=1 --exact --skip server_profile_live_reboot_and_rollback || status=$$?; \
+	status=0; $(CARGO) test --workspace $(TEST_FEATURES) -- --test-threads=1 --exact --skip server_profile_live_reboot_and_rollback 2>&1 | tee $(TEST_LOG) || status=$$?; \
 	wait; echo "== VM scenario ($(VM_LOG))"; cat $(VM_LOG); \
+	cat $(TEST_LOG) $(VM_LOG) > target/all-tests.log; .ci/junit target/all-tests.log > target/junit.xml; \
 	test "$$status" = 0 && test "$$(cat $(VM_LOG).status)" = 0
 	$(MAKE) lintian
 
@@ -109,7 +115,7 @@ piuparts: repo
 
 ## lintian on every package we build: no errors, no warnings
 lintian: repo
-	lintian --fail-on error,warning $$(find $(DIST)/pool -name '*.deb' | sort)
+	lintian --fail-on error,warning $$(find $(DIST)/pool -name '*.deb' | sort) 2>&1 | tee target/lintian.txt
 
 clean:
 	rm -rf $(DIST) target/debian

@@ -414,6 +414,33 @@ fn cargo_metadata(lockfile: &Path, target: &str) -> Result<CargoMetadata> {
     })
 }
 
+/// A crate from crates.io linked into a shipped program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedCrate {
+    /// Crate name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its SPDX licence expression, as its Cargo.toml declares it.
+    pub license: Option<String>,
+}
+
+/// The registry crates linked into the programs the workspace of
+/// `lockfile` ships (the workspace's own crates left out), sorted.
+pub fn shipped_crates(lockfile: &Path, target: &str) -> Result<Vec<LinkedCrate>> {
+    let meta = cargo_metadata(lockfile, target)?;
+    let (crates, _, _) = linked_crates(&meta)?;
+    Ok(crates
+        .into_iter()
+        .filter(|c| c.source.is_some())
+        .map(|c| LinkedCrate {
+            name: c.name,
+            version: c.version,
+            license: c.license,
+        })
+        .collect())
+}
+
 /// The crates linked into the shipped programs, the normal-dependency
 /// edges between them (by purl), and each shipped `.deb` name's root crate.
 #[allow(clippy::type_complexity)]

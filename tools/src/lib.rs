@@ -4,6 +4,8 @@
 //! status, environment, files, examples) is written by hand in
 //! `debian/man/` and spliced into each program's main page.
 
+pub mod copyright;
+
 use std::io;
 use std::path::Path;
 
