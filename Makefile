@@ -49,10 +49,9 @@ check: runtime-deb
 	test "$$status" = 0 && test "$$(cat $(VM_LOG).status)" = 0
 	$(MAKE) lintian
 
-## make e2e-full: also install, verify and remove the intermediate and advanced profiles, roll back the beginner profile, every VM scenario, piuparts, and a build with Debian 13's own cargo
+## make e2e-full: every end-to-end test, the slow ones too (intermediate and advanced profiles, beginner rollback, the Ansible fleet, every VM scenario), piuparts, and a build with Debian 13's own cargo
 e2e-full: deps runtime-deb
-	time $(CARGO) test -p vpsc-e2e --test vpsc --test rollback -- --test-threads=1 --include-ignored
-	$(MAKE) e2e-vm
+	time $(CARGO) test -p vpsc-e2e --tests -- --test-threads=1 --include-ignored
 	$(MAKE) piuparts
 	$(MAKE) toolchain-check
 
