@@ -647,8 +647,13 @@ fn activity_from_real_logins() {
     let mut sudo = vm.ssh_cmd("ada", 22, false);
     sudo.args(["-i"]).arg(&ada).arg("sudo -n /usr/bin/id; true");
     assert!(sudo.output().expect("ssh").status.success());
+    // A person without a sudo rule leaves no trace with `-n` (sudo asks
+    // for a password before it says no): vi tries a wrong one, as someone
+    // probing would, and sudo logs the attempt with its command.
     let mut sudo = vm.ssh_cmd("vi", 22, false);
-    sudo.args(["-i"]).arg(&vi).arg("sudo -n /usr/bin/id; true");
+    sudo.args(["-i"])
+        .arg(&vi)
+        .arg("printf 'wrong\\n' | sudo -S -p '' /usr/bin/id; true");
     assert!(sudo.output().expect("ssh").status.success());
     vm.run_ok("sudo -u ada /usr/bin/true && su -s /bin/sh -c true ada");
     // journald may still be writing the last lines.
@@ -708,9 +713,12 @@ fn activity_from_real_logins() {
             .any(|e| e["kind"] == "sudo" && e["command"] == "/usr/bin/id"),
         "no sudo: {text}"
     );
-    assert_eq!(report["entries"]["untrusted"], 0, "{text}");
+    // sshd-session's unprivileged child logs its disconnect as it exits,
+    // sometimes before journald reads its executable: such an entry is
+    // not trusted (any user could send it) and holds no login.
+    assert!(report["entries"]["untrusted"].as_u64() <= Some(2), "{text}");
 
-    let all = vm.run("vpsc-user --json activity --since -1h");
+    let all = vm.run("vpsc-user --json activity --since=-1h");
     let all: serde_json::Value =
         serde_json::from_slice(&all.stdout).expect("activity --json of everyone");
     let anomalies = all["anomalies"].as_array().expect("anomalies");
@@ -721,6 +729,9 @@ fn activity_from_real_logins() {
         "vi's sudo was not flagged: {all:#}"
     );
     vm.run_ok("vpsc-user activity --record >/dev/null");
-    let recorded = vm.run_ok("vpsc audit query --action activity.anomaly");
-    assert!(recorded.contains("sudo_without_role"), "{recorded}");
+    let recorded = vm.run_ok("vpsc --json audit query --action activity.anomaly");
+    assert!(
+        recorded.contains("sudo_without_role") && recorded.contains("\"vi\""),
+        "{recorded}"
+    );
 }
