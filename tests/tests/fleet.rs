@@ -240,7 +240,10 @@ fn ansible_playbook(work: &Path, inventory: &Path, keyring_deb: &Path) -> (Optio
     (output.status.code(), report)
 }
 
+/// Three chroots and a real ansible-playbook take two to four minutes:
+/// `make e2e-full` (CI: nightly and on tags) keeps `make test` in budget.
 #[test]
+#[ignore = "run by `make e2e-full`"]
 fn ansible_rollout_stops_after_the_failing_batch_and_rolls_that_host_back() {
     require_root();
     let started = Instant::now();
