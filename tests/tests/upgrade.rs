@@ -45,6 +45,31 @@ const ALLOW: &[AllowRule] = &[
         "etc/ssh/ssh_host_*",
         "host keys, generated per host by openssh-server's postinst",
     ),
+    AllowRule::new(
+        "etc/cron.d/debsecan",
+        "debsecan's postinst writes its cron job at a random minute, per host",
+    ),
+    AllowRule::new(
+        "etc/ssl/certs/ssl-cert-snakeoil.pem",
+        "ssl-cert's postinst makes a self-signed certificate per host (beginner: xrdp uses it)",
+    ),
+    AllowRule::new(
+        "etc/ssl/private/ssl-cert-snakeoil.key",
+        "its private key, as etc/ssl/certs/ssl-cert-snakeoil.pem",
+    ),
+    AllowRule::new(
+        "etc/xrdp/rsakeys.ini",
+        "xrdp's postinst generates its RSA keys per host (xrdp-keygen)",
+    ),
+    AllowRule::new(
+        "etc/gitconfig",
+        "git-lfs's postinst (`git lfs install --system`) writes its four filter keys in a random order; \
+         the settings themselves are compared, sorted, by `git_settings`",
+    ),
+    AllowRule::new(
+        "etc/nvme/host*",
+        "nvme-cli's postinst makes a host ID and NQN per host (it comes with prometheus-node-exporter-collectors)",
+    ),
 ];
 
 /// Trees compared beyond [`Snapshot::SCOPE`] (/etc, /usr, diversions,
@@ -571,6 +596,22 @@ fn packages(chroot: &Chroot) -> (String, String) {
     )
 }
 
+/// `git config --system --list`, sorted: what /etc/gitconfig says,
+/// whatever order git-lfs wrote its keys in.
+fn git_settings(chroot: &Chroot) -> Vec<String> {
+    let mut lines: Vec<String> = chroot
+        .run_ok(&["git", "config", "--system", "--list"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    assert!(
+        lines.iter().any(|l| l == "init.defaultbranch=main"),
+        "{lines:?}"
+    );
+    lines
+}
+
 fn read(chroot: &Chroot, path: &str) -> Option<String> {
     std::fs::read_to_string(chroot.path(path)).ok()
 }
@@ -651,6 +692,7 @@ fn upgrade_equals_fresh_install(profile: &str) {
     }
     let upgraded_snapshot = Snapshot::take_also(upgraded.root(), ALSO);
     let upgraded_packages = packages(&upgraded);
+    let upgraded_git = git_settings(&upgraded);
 
     let fresh = new_server(&releases);
     fresh.apt_get_ok(&["install", &package]);
@@ -668,6 +710,11 @@ fn upgrade_equals_fresh_install(profile: &str) {
         packages(&fresh),
         upgraded_packages,
         "installed packages or manual marks differ"
+    );
+    assert_eq!(
+        git_settings(&fresh),
+        upgraded_git,
+        "/etc/gitconfig's settings differ"
     );
     Snapshot::take_also(fresh.root(), ALSO).assert_same(&upgraded_snapshot, ALLOW);
     eprintln!("upgrade: {profile} compared in {:.0?}", started.elapsed());
