@@ -15,10 +15,13 @@
 //! `apt upgrade` is `apt-get upgrade --with-new-pkgs` (apt(8)): it installs
 //! what upgraded packages newly need (here neovim, which the server profile
 //! now recommends) but never removes a package, so a module dropped from a
-//! profile stays until `apt autoremove`. `apt-get upgrade` alone would hold
-//! a new module back; `full-upgrade` may also remove packages, which a
-//! release of vpsc never needs. Scripts use apt-get because apt(8)'s
-//! interface is not stable; the two commands resolve the same way.
+//! profile stays until `apt autoremove`. `apt-get upgrade` alone never
+//! installs a package that is not installed yet (apt-get(8)), so the new
+//! module would be missing; `full-upgrade` may also remove packages, which
+//! a release of vpsc never needs. The test runs apt-get because apt(8)'s
+//! interface is not meant for scripts; both resolve the upgrade the same way.
+//!
+//! Slow (the beginner profile brings a desktop, twice): `make e2e-full`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
