@@ -85,9 +85,18 @@ fn doc_files(
     ]
 }
 
-/// Source path as recorded in changelogs: relative to the profiles dir's
-/// parent, so output does not depend on where the checkout lives.
+/// Source path as recorded in changelogs: relative to the profiles
+/// directory itself (`modules/git.yaml`), so the output depends neither on
+/// where the checkout lives nor on what the directory is called.
 fn shown_source(inputs: &Inputs, path: &Path) -> PathBuf {
+    path.strip_prefix(&inputs.profiles)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// A source file as messages name it for the person who edits it: from
+/// the profiles directory's parent (`profiles/modules/git.yaml`).
+fn file_to_edit(inputs: &Inputs, path: &Path) -> PathBuf {
     let base = inputs.profiles.parent().unwrap_or(Path::new(""));
     path.strip_prefix(base)
         .map(Path::to_path_buf)
@@ -400,7 +409,7 @@ pub fn build_against(
                 version_in: if r.package == crate::archive::PACKAGE {
                     repo::bump::version_in(&r.package)
                 } else {
-                    shown_source(inputs, source).display().to_string()
+                    file_to_edit(inputs, source).display().to_string()
                 },
             });
         }

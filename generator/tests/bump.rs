@@ -327,3 +327,22 @@ fn repo_check_lists_what_needs_a_new_version_without_writing() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(debs(&repo), before, "check writes nothing");
 }
+
+/// A site's profiles tree may be called anything: its name is not in any
+/// package (changelogs name `modules/NAME.yaml`), so the bytes are the same.
+#[test]
+fn the_profiles_directory_name_is_not_in_the_packages() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (profiles, hooks) = checkout(tmp.path());
+    let a = tmp.path().join("a");
+    ok(build(&profiles, &hooks, &a, "1795615200", None));
+    let renamed = tmp.path().join("site-profiles");
+    std::fs::rename(&profiles, &renamed).expect("rename");
+    let b = tmp.path().join("b");
+    ok(build(&renamed, &hooks, &b, "1795615200", None));
+    let (a, b) = (debs(&a), debs(&b));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (name, bytes) in &a {
+        assert!(bytes == &b[name], "{name} names its profiles directory");
+    }
+}
