@@ -118,6 +118,25 @@ impl Snapshot {
         &self.accounts
     }
 
+    /// The names of the accounts added to `rel` (`etc/passwd`,
+    /// `etc/group`) from this snapshot to `after`; none may be removed.
+    pub fn added_accounts(
+        &self,
+        after: &Snapshot,
+        rel: &str,
+    ) -> std::collections::BTreeSet<String> {
+        let diff = self
+            .accounts()
+            .diff(after.accounts(), rel)
+            .unwrap_or_else(|| panic!("{rel} missing"));
+        assert!(diff.removed.is_empty(), "{rel} lost {:?}", diff.removed);
+        diff.added
+            .iter()
+            .filter_map(|l| l.split(':').next())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Changes from `self` to `after`, sorted by path, minus those `allow` accepts.
     pub fn diff(&self, after: &Snapshot, allow: &[AllowRule]) -> Vec<Change> {
         let mut paths: Vec<&String> = self.entries.keys().chain(after.entries.keys()).collect();

@@ -102,20 +102,6 @@ fn apt_cache_lock() -> nix::fcntl::Flock<std::fs::File> {
     vpsc_e2e::lock_file(&cache_dir().join("apt-archives.lock"))
 }
 
-/// Users or groups of `rel` (etc/passwd, etc/group) added since `before`.
-fn added_accounts(before: &Snapshot, after: &Snapshot, rel: &str) -> BTreeSet<String> {
-    let diff = before
-        .accounts()
-        .diff(after.accounts(), rel)
-        .unwrap_or_else(|| panic!("{rel} missing"));
-    assert!(diff.removed.is_empty(), "{rel} lost {:?}", diff.removed);
-    diff.added
-        .iter()
-        .filter_map(|l| l.split(':').next())
-        .map(str::to_owned)
-        .collect()
-}
-
 /// `make e2e-full`: the beginner profile brings 1,100-odd packages (3-4
 /// minutes); `make test` proves the same on a booted VM with the server
 /// profile (`tests/vm.rs`).
@@ -281,8 +267,8 @@ fn rollback_undoes_the_beginner_profile_exactly() {
             .map(|l| l["name"].as_str().expect("name").to_owned())
             .collect()
     };
-    let users = added_accounts(&snapshot_before, &snapshot_after, "etc/passwd");
-    let groups = added_accounts(&snapshot_before, &snapshot_after, "etc/group");
+    let users = snapshot_before.added_accounts(&snapshot_after, "etc/passwd");
+    let groups = snapshot_before.added_accounts(&snapshot_after, "etc/group");
     assert_eq!(users, listed("user"), "users left behind");
     assert_eq!(groups, listed("group"), "groups left behind");
     assert!(!users.is_empty(), "trixie's colord and polkitd keep theirs");
