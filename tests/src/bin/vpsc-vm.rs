@@ -150,7 +150,7 @@ fn health_bench(vm: &Vm) {
         ("both", "vpsc health; vpsc metrics write"),
     ] {
         let script = format!(
-            "{command} >/dev/null 2>&1; s=$(date +%s%N); for i in $(seq {RUNS}); do {command}; done >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / {RUNS} / 1000 ))"
+            "{{ {command}; }} >/dev/null 2>&1; s=$(date +%s%N); for i in $(seq {RUNS}); do {command}; done >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / {RUNS} / 1000 ))"
         );
         let micros: f64 = vm.run_ok(&script).trim().parse().unwrap_or(f64::NAN);
         println!(
