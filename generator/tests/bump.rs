@@ -7,10 +7,9 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{s, vpsc_gen, workspace};
+use common::{debs, s, vpsc_gen, workspace};
 
 /// `vpsc-gen build` of `profiles` (and `hooks`) into `out` at `epoch`,
 /// optionally `--against` a published tree.
@@ -44,23 +43,6 @@ fn ok(out: std::process::Output) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn debs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("list") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "deb") {
-                let name = p.file_name().expect("name").to_string_lossy().into_owned();
-                out.insert(name, std::fs::read(&p).expect("read"));
-            }
-        }
-    }
-    out
 }
 
 fn copy_dir(from: &Path, to: &Path) {

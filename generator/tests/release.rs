@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{s, vpsc_gen, workspace};
+use common::{debs, s, vpsc_gen, workspace};
 use sha2::{Digest, Sha256};
 
 /// What `repo init --json` prints.
@@ -86,24 +86,6 @@ fn release(init: &Initialised, out: &Path, target: &Path, previous: bool, epoch:
             && !String::from_utf8_lossy(&out.stdout).contains("PRIVATE KEY"),
         "the secret key reached the log"
     );
-}
-
-/// Every `.deb` under `dir` by file name.
-fn debs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("list") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "deb") {
-                let name = p.file_name().expect("name").to_string_lossy().into_owned();
-                out.insert(name, std::fs::read(&p).expect("read"));
-            }
-        }
-    }
-    out
 }
 
 fn sha256(data: &[u8]) -> String {

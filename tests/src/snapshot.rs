@@ -137,6 +137,34 @@ impl Snapshot {
             .collect()
     }
 
+    /// Requires that the only accounts added from this snapshot to `after`
+    /// are the system users and groups a `vpsc rollback --json` report
+    /// lists as Debian's leftovers (`report["leftovers"]`); returns them
+    /// (users, groups).
+    pub fn assert_accounts_left(
+        &self,
+        after: &Snapshot,
+        report: &serde_json::Value,
+    ) -> (
+        std::collections::BTreeSet<String>,
+        std::collections::BTreeSet<String>,
+    ) {
+        let listed = |kind: &str| -> std::collections::BTreeSet<String> {
+            report["leftovers"]
+                .as_array()
+                .unwrap_or_else(|| panic!("no leftovers in the rollback's report: {report}"))
+                .iter()
+                .filter(|l| l["kind"] == kind)
+                .filter_map(|l| l["name"].as_str().map(str::to_owned))
+                .collect()
+        };
+        let users = self.added_accounts(after, "etc/passwd");
+        let groups = self.added_accounts(after, "etc/group");
+        assert_eq!(users, listed("user"), "users left behind: {report}");
+        assert_eq!(groups, listed("group"), "groups left behind: {report}");
+        (users, groups)
+    }
+
     /// Changes from `self` to `after`, sorted by path, minus those `allow` accepts.
     pub fn diff(&self, after: &Snapshot, allow: &[AllowRule]) -> Vec<Change> {
         let mut paths: Vec<&String> = self.entries.keys().chain(after.entries.keys()).collect();

@@ -14,7 +14,6 @@
 //! stays by design, and what Debian's purge keeps, which the rollback
 //! reports); web3 was never touched.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -174,20 +173,6 @@ fn task_result<'a>(report: &'a Value, task: &str, host: &str) -> Option<&'a Valu
         .filter(|t| t["task"]["name"] == task)
         .filter_map(|t| t["hosts"].get(host))
         .next_back()
-}
-
-/// Users or groups of `rel` added since `before`.
-fn added_accounts(before: &Snapshot, after: &Snapshot, rel: &str) -> BTreeSet<String> {
-    let diff = before
-        .accounts()
-        .diff(after.accounts(), rel)
-        .unwrap_or_else(|| panic!("{rel} missing"));
-    assert!(diff.removed.is_empty(), "{rel} lost {:?}", diff.removed);
-    diff.added
-        .iter()
-        .filter_map(|l| l.split(':').next())
-        .map(str::to_owned)
-        .collect()
 }
 
 /// Runs the example playbook from the host against `inventory`; returns
@@ -389,19 +374,7 @@ fn ansible_rollout_stops_after_the_failing_batch_and_rolls_that_host_back() {
             "{path} reported as left but is no known leftover: {left:?}"
         );
     }
-    let listed = |kind: &str| -> BTreeSet<String> {
-        done["leftovers"]
-            .as_array()
-            .expect("leftovers")
-            .iter()
-            .filter(|l| l["kind"] == kind)
-            .map(|l| l["name"].as_str().expect("name").to_owned())
-            .collect()
-    };
-    let users = added_accounts(&before[1].0, &after, "etc/passwd");
-    let groups = added_accounts(&before[1].0, &after, "etc/group");
-    assert_eq!(users, listed("user"), "users left behind");
-    assert_eq!(groups, listed("group"), "groups left behind");
+    let (users, groups) = before[1].0.assert_accounts_left(&after, &done);
     before[1].0.assert_same(&after, ROLLED_BACK);
 
     eprintln!(

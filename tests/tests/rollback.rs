@@ -258,19 +258,7 @@ fn rollback_undoes_the_beginner_profile_exactly() {
     // Only the system users and groups Debian keeps on purge are new, and
     // the rollback named each of them.
     let snapshot_after = Snapshot::take(chroot.root());
-    let listed = |kind: &str| -> BTreeSet<String> {
-        report["leftovers"]
-            .as_array()
-            .expect("leftovers")
-            .iter()
-            .filter(|l| l["kind"] == kind)
-            .map(|l| l["name"].as_str().expect("name").to_owned())
-            .collect()
-    };
-    let users = snapshot_before.added_accounts(&snapshot_after, "etc/passwd");
-    let groups = snapshot_before.added_accounts(&snapshot_after, "etc/group");
-    assert_eq!(users, listed("user"), "users left behind");
-    assert_eq!(groups, listed("group"), "groups left behind");
+    let (users, groups) = snapshot_before.assert_accounts_left(&snapshot_after, &report);
     assert!(!users.is_empty(), "trixie's colord and polkitd keep theirs");
 
     let changes = snapshot_before.diff(&snapshot_after, &[]);

@@ -330,25 +330,7 @@ fn server_profile_live_reboot_and_rollback() {
     // rollback named each of them.
     let report: serde_json::Value =
         serde_json::from_str(&vm.run_ok("cat /var/tmp/rollback.json")).expect("rollback --json");
-    let listed = |kind: &str| -> std::collections::BTreeSet<String> {
-        report["leftovers"]
-            .as_array()
-            .expect("leftovers")
-            .iter()
-            .filter(|l| l["kind"] == kind)
-            .filter_map(|l| l["name"].as_str().map(str::to_owned))
-            .collect()
-    };
-    assert_eq!(
-        before.added_accounts(&after, "etc/passwd"),
-        listed("user"),
-        "users left behind: {report}"
-    );
-    assert_eq!(
-        before.added_accounts(&after, "etc/group"),
-        listed("group"),
-        "groups left behind: {report}"
-    );
+    before.assert_accounts_left(&after, &report);
     before.assert_same(&after, ROLLBACK_ALLOW);
     // Every package of the host stays, with its manual or automatic mark.
     assert_eq!(vm.run_ok(PACKAGES), packages_before);
