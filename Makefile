@@ -74,8 +74,9 @@ lint: deps
 	$(CARGO) clippy --workspace --all-targets $(TEST_FEATURES) -- -D warnings
 	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --workspace --no-deps
 
-## make bench: generator time per package, no-op runtime call, publishing 1,000 packages, a VM install
+## make bench: generator time per package, no-op runtime call, publishing 1,000 packages, health on a booted server (nspawn), a VM install
 bench: deps repo
+	@command -v systemd-nspawn >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd-container
 	bench/run
 
 deps:

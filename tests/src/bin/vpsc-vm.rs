@@ -138,8 +138,10 @@ fn bench(profile: &str, dist: PathBuf) {
 }
 
 /// `vpsc health` and `vpsc metrics write` on the booted host with the
-/// profile installed (target: under 200 ms each), timed inside the guest
-/// so SSH is not counted, with vpsc's own split of each call.
+/// profile installed, timed inside the guest so SSH is not counted, with
+/// vpsc's own split of each call. Under TCG every process start costs
+/// tens of milliseconds, so the 200 ms target is judged at the CPU's own
+/// speed by bench/server-host; these figures show the emulated machine.
 fn health_bench(vm: &Vm) {
     const RUNS: u32 = 20;
     // The timer writes into node-exporter's directory; the bench calls it
@@ -154,7 +156,7 @@ fn health_bench(vm: &Vm) {
         );
         let micros: f64 = vm.run_ok(&script).trim().parse().unwrap_or(f64::NAN);
         println!(
-            "{what}: {:.1} ms per call, mean of {RUNS} (target: under 200 ms)",
+            "{what}: {:.1} ms per call, mean of {RUNS} (emulated CPU; bench/server-host times it natively)",
             micros / 1000.0
         );
     }
