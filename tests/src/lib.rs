@@ -8,6 +8,7 @@
 
 mod accounts;
 mod allow;
+mod archive;
 mod base;
 mod change;
 mod chroot;
@@ -20,6 +21,7 @@ pub mod vm;
 
 pub use accounts::Accounts;
 pub use allow::AllowRule;
+pub use archive::{ArchiveKey, repo_config};
 pub use change::{Change, LineDiff};
 pub use chroot::Chroot;
 pub use dist::{
@@ -27,7 +29,7 @@ pub use dist::{
     profile_modules, runtime_deb,
 };
 pub use http::HttpServer;
-pub use repo::LocalRepo;
+pub use repo::{LocalRepo, copy_tree};
 pub use snapshot::{Content, Entry, Kind, Snapshot};
 
 use std::path::{Path, PathBuf};

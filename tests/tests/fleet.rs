@@ -20,10 +20,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 use vpsc_e2e::{
-    AllowRule, Chroot, HttpServer, Snapshot, cache_dir, inputs, lock_file, require_root,
-    runtime_deb, workspace_root,
+    AllowRule, ArchiveKey, Chroot, HttpServer, Snapshot, cache_dir, inputs, lock_file, repo_config,
+    require_root, runtime_deb, workspace_root,
 };
-use vpsc_gen::repo::publish::{self, Options};
 
 /// The profile rolled out: the smallest shipped one (about 160 packages).
 const PROFILE: &str = "server";
@@ -82,20 +81,13 @@ const ROLLED_BACK: &[AllowRule] = &[
     ),
 ];
 
-fn config() -> vpsc_gen::profile::raw::RawConfig {
-    vpsc_gen::profile::load_config(&workspace_root().join("repo.yaml")).expect("repo.yaml")
-}
-
 /// Builds the shipped profiles with a keyring naming `url`, publishes them
 /// signed into `repo`, and returns the keyring package.
 fn signed_repository(work: &Path, repo: &Path, url: &str) -> PathBuf {
-    let key = vpsc_gen::repo::sign::keygen("fleet <fleet@example.org>", "1y")
-        .unwrap_or_else(|e| panic!("keygen: {e}"));
-    let (secret, public) = (work.join("archive.sec.asc"), work.join("archive.pub.asc"));
-    std::fs::write(&secret, key.secret).expect("write secret");
-    std::fs::write(&public, key.public).expect("write public");
-    let keyring = vpsc_gen::archive::source(&config(), std::slice::from_ref(&public), Some(url))
-        .unwrap_or_else(|e| panic!("archive keyring: {e}"));
+    let key = ArchiveKey::generate(work, "archive");
+    let keyring =
+        vpsc_gen::archive::source(&repo_config(), std::slice::from_ref(&key.public), Some(url))
+            .unwrap_or_else(|e| panic!("archive keyring: {e}"));
     let built = work.join("built");
     vpsc_gen::build::build(
         &inputs(&workspace_root().join("profiles")),
@@ -104,20 +96,7 @@ fn signed_repository(work: &Path, repo: &Path, url: &str) -> PathBuf {
         Some(&keyring),
     )
     .unwrap_or_else(|e| panic!("build: {e}"));
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    publish::publish(
-        &config(),
-        &Options {
-            pools: vec![built.join("pool")],
-            out: repo.to_path_buf(),
-            sign_keys: vec![secret],
-            date: now,
-        },
-    )
-    .unwrap_or_else(|e| panic!("publish: {e}"));
+    key.publish(repo, &built.join("pool"));
     std::fs::read_dir(built.join("pool/main/v/vpsc-archive-keyring"))
         .expect("keyring package directory")
         .flatten()

@@ -5,51 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use vpsc_e2e::{Chroot, HttpServer, inputs, require_root, runtime_deb, workspace_root};
-use vpsc_gen::repo::publish::{self, Options};
-
-struct Keys {
-    secret: PathBuf,
-    public: PathBuf,
-    fingerprint: String,
-}
-
-fn keygen(dir: &Path, name: &str) -> Keys {
-    let key = vpsc_gen::repo::sign::keygen(&format!("{name} <{name}@example.org>"), "1y")
-        .unwrap_or_else(|e| panic!("keygen: {e}"));
-    let keys = Keys {
-        secret: dir.join(format!("{name}.sec.asc")),
-        public: dir.join(format!("{name}.pub.asc")),
-        fingerprint: key.fingerprint.clone(),
-    };
-    std::fs::write(&keys.secret, key.secret).expect("write secret");
-    std::fs::write(&keys.public, key.public).expect("write public");
-    keys
-}
-
-fn config() -> vpsc_gen::profile::raw::RawConfig {
-    vpsc_gen::profile::load_config(&workspace_root().join("repo.yaml")).expect("repo.yaml")
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
-}
-
-fn publish_to(repo: &Path, pool: &Path, key: &Keys) {
-    publish::publish(
-        &config(),
-        &Options {
-            pools: vec![pool.to_path_buf()],
-            out: repo.to_path_buf(),
-            sign_keys: vec![key.secret.clone()],
-            date: now(),
-        },
-    )
-    .unwrap_or_else(|e| panic!("publish: {e}"));
-}
+use vpsc_e2e::{
+    ArchiveKey, Chroot, HttpServer, copy_tree, inputs, repo_config, require_root, runtime_deb,
+    workspace_root,
+};
 
 /// `apt-get update` of one sources file only: the Debian lists come with the
 /// base tarball and refreshing them would make the test depend on the
@@ -97,15 +56,15 @@ fn with_edited(path: &Path, edit: impl FnOnce(&mut Vec<u8>), check: impl FnOnce(
 fn signed_repository_over_http_installs_a_profile_and_refuses_tampering() {
     require_root();
     let work = tempfile::tempdir().expect("tempdir");
-    let current = keygen(work.path(), "current");
-    let stranger = keygen(work.path(), "stranger");
+    let current = ArchiveKey::generate(work.path(), "current");
+    let stranger = ArchiveKey::generate(work.path(), "stranger");
     let repo = work.path().join("repo");
     std::fs::create_dir_all(&repo).expect("mkdir");
     let server = HttpServer::start(&repo, None);
 
     let built = work.path().join("built");
     let keyring = vpsc_gen::archive::source(
-        &config(),
+        &repo_config(),
         std::slice::from_ref(&current.public),
         Some(&server.url()),
     )
@@ -117,7 +76,7 @@ fn signed_repository_over_http_installs_a_profile_and_refuses_tampering() {
         Some(&keyring),
     )
     .unwrap_or_else(|e| panic!("build: {e}"));
-    publish_to(&repo, &built.join("pool"), &current);
+    current.publish(&repo, &built.join("pool"));
 
     // Setting a server up: the keyring .deb, then apt does the rest.
     let chroot = Chroot::new();
@@ -223,7 +182,7 @@ fn signed_repository_over_http_installs_a_profile_and_refuses_tampering() {
     forget_cached_vpsc_debs(&chroot);
 
     // A Release signed by a key the keyring does not hold.
-    publish_to(&repo, &built.join("pool"), &stranger);
+    stranger.publish(&repo, &built.join("pool"));
     let out = update(&chroot, "vpsc.sources");
     let text = stderr(&out);
     assert!(
@@ -232,12 +191,12 @@ fn signed_repository_over_http_installs_a_profile_and_refuses_tampering() {
             && text.contains("is not signed"),
         "a Release signed by an unknown key was accepted:\n{text}"
     );
-    publish_to(&repo, &built.join("pool"), &current);
+    current.publish(&repo, &built.join("pool"));
 
     // A new version is published; a client with the older lists still gets
     // the version they name, and after an update both are offered.
     let profiles = work.path().join("profiles");
-    copy_dir(&workspace_root().join("profiles"), &profiles);
+    copy_tree(&workspace_root().join("profiles"), &profiles);
     let git_yaml = profiles.join("modules/git.yaml");
     let text = std::fs::read_to_string(&git_yaml).expect("git.yaml");
     // The shipped version, whatever it is now, and one above it.
@@ -262,7 +221,7 @@ fn signed_repository_over_http_installs_a_profile_and_refuses_tampering() {
         .unwrap_or_else(|e| panic!("build: {e}"));
     let out = update(&chroot, "vpsc.sources");
     assert!(out.status.success(), "{}", stderr(&out));
-    publish_to(&repo, &newer.join("pool/main/v/vpsc-mod-git"), &current);
+    current.publish(&repo, &newer.join("pool/main/v/vpsc-mod-git"));
     chroot.apt_get_ok(&["install", "--no-install-recommends", "vpsc-mod-git"]);
     let installed = chroot.run_ok(&["dpkg-query", "-W", "-f=${Version}", "vpsc-mod-git"]);
     assert_eq!(installed.trim(), old);
@@ -329,18 +288,6 @@ fn forget_cached_vpsc_debs(chroot: &Chroot) {
     for entry in std::fs::read_dir(&cache).expect("apt cache").flatten() {
         if entry.file_name().to_string_lossy().starts_with("vpsc-") {
             std::fs::remove_file(entry.path()).expect("remove cached vpsc package");
-        }
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).expect("copy");
         }
     }
 }

@@ -28,10 +28,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use vpsc_e2e::{
-    AllowRule, Chroot, HttpServer, Snapshot, catalogue, inputs, require_root, runtime_deb,
-    workspace_root,
+    AllowRule, ArchiveKey, Chroot, HttpServer, Snapshot, catalogue, copy_tree, inputs, repo_config,
+    require_root, runtime_deb, workspace_root,
 };
-use vpsc_gen::repo::publish::{self, Options};
+use vpsc_gen::repo::publish;
 
 /// What may differ between the upgraded host and the freshly installed
 /// one: the round trip's rules (shadow-utils' backups) and what Debian's
@@ -100,39 +100,11 @@ const ADDED_TEXT: &str = "ignoreip = 127.0.0.1/8 ::1";
 const DROPPED_SYSCTL: &str = "net.ipv4.icmp_echo_ignore_broadcasts";
 const NEW_MODULE: &str = "neovim";
 
-struct Keys {
-    secret: PathBuf,
-    public: PathBuf,
-}
-
-fn keygen(dir: &Path) -> Keys {
-    let key = vpsc_gen::repo::sign::keygen("vpsc upgrade test <upgrade@example.org>", "1y")
-        .unwrap_or_else(|e| panic!("keygen: {e}"));
-    let keys = Keys {
-        secret: dir.join("archive.sec.asc"),
-        public: dir.join("archive.pub.asc"),
-    };
-    std::fs::write(&keys.secret, key.secret).expect("write secret");
-    std::fs::write(&keys.public, key.public).expect("write public");
-    keys
-}
-
-fn config() -> vpsc_gen::profile::raw::RawConfig {
-    vpsc_gen::profile::load_config(&workspace_root().join("repo.yaml")).expect("repo.yaml")
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
-}
-
 /// Two releases, built; N published onto `repo`.
 struct Releases {
     /// Holds every directory below; deleted on drop.
     _work: tempfile::TempDir,
-    keys: Keys,
+    keys: ArchiveKey,
     /// The published tree, as a server serves it.
     repo: PathBuf,
     /// N and N+1 as built (unsigned repositories, for piuparts).
@@ -152,10 +124,13 @@ impl Releases {
     fn make(repo: &Path, url: &str) -> Releases {
         let work = tempfile::tempdir().expect("tempdir");
         let repo = repo.to_path_buf();
-        let keys = keygen(work.path());
-        let keyring =
-            vpsc_gen::archive::source(&config(), std::slice::from_ref(&keys.public), Some(url))
-                .unwrap_or_else(|e| panic!("archive keyring: {e}"));
+        let keys = ArchiveKey::generate(work.path(), "archive");
+        let keyring = vpsc_gen::archive::source(
+            &repo_config(),
+            std::slice::from_ref(&keys.public),
+            Some(url),
+        )
+        .unwrap_or_else(|e| panic!("archive keyring: {e}"));
         // Both named `profiles`, as in a checkout: the changelogs name the
         // YAML they come from relative to the profiles directory's parent
         // (`profiles/modules/git.yaml`), so another directory name alone
@@ -165,7 +140,7 @@ impl Releases {
             work.path().join("n1/profiles"),
         );
         let (built_n, built_n1) = (work.path().join("built-n"), work.path().join("built-n1"));
-        copy_dir(&workspace_root().join("profiles"), &profiles_n);
+        copy_tree(&workspace_root().join("profiles"), &profiles_n);
 
         vpsc_gen::build::build(
             &inputs(&profiles_n),
@@ -174,13 +149,13 @@ impl Releases {
             Some(&keyring),
         )
         .unwrap_or_else(|e| panic!("build N: {e}"));
-        publish_to(&repo, &built_n.join("pool"), &keys);
+        keys.publish(&repo, &built_n.join("pool"));
 
         // N+1, first without new versions: both the build against N and
         // the publish onto N's tree refuse it, naming exactly the packages
         // whose content the edits changed (the edited modules and the
         // server profile) and none that did not change.
-        copy_dir(&profiles_n, &profiles_n1);
+        copy_tree(&profiles_n, &profiles_n1);
         edit_release(&profiles_n1);
         let direct: BTreeSet<String> = EDITED
             .iter()
@@ -213,8 +188,11 @@ impl Releases {
         assert_eq!(
             refused(
                 "publish onto N's tree",
-                publish::publish(&config(), &options(&repo, &unchecked.join("pool"), &keys))
-                    .map(drop),
+                publish::publish(
+                    &repo_config(),
+                    &keys.options(&repo, &unchecked.join("pool"))
+                )
+                .map(drop),
             ),
             direct
         );
@@ -259,7 +237,7 @@ impl Releases {
             .collect();
 
         // Every package N+1 did not bump is N's file, byte for byte.
-        let component = &config().component;
+        let component = &repo_config().component;
         let debs_n = vpsc_gen::repo::pool::scan(&[built_n.join("pool")], component).expect("N");
         let debs_n1 = vpsc_gen::repo::pool::scan(&[built_n1.join("pool")], component).expect("N+1");
         let mut same = 0;
@@ -304,8 +282,8 @@ impl Releases {
     /// bumped package stay listed (keep_versions).
     fn publish_n1(&self) {
         let published = publish::publish(
-            &config(),
-            &options(&self.repo, &self.built_n1.join("pool"), &self.keys),
+            &repo_config(),
+            &self.keys.options(&self.repo, &self.built_n1.join("pool")),
         )
         .unwrap_or_else(|e| panic!("publish N+1 onto N's tree: {e}"));
         for (package, (old, new)) in &self.bumped {
@@ -341,20 +319,6 @@ fn refused(what: &str, result: vpsc_gen::Result<()>) -> BTreeSet<String> {
         Err(e) => panic!("{what} failed otherwise than by refusing unbumped packages: {e}"),
         Ok(()) => panic!("{what} accepted changed packages without new versions"),
     }
-}
-
-fn options(repo: &Path, pool: &Path, keys: &Keys) -> Options {
-    Options {
-        pools: vec![pool.to_path_buf()],
-        out: repo.to_path_buf(),
-        sign_keys: vec![keys.secret.clone()],
-        date: now(),
-    }
-}
-
-fn publish_to(repo: &Path, pool: &Path, keys: &Keys) {
-    publish::publish(&config(), &options(repo, pool, keys))
-        .unwrap_or_else(|e| panic!("publish: {e}"));
 }
 
 /// Release N+1's edits of a copy of `profiles/`, without new versions.
@@ -517,18 +481,6 @@ fn remove_effect(text: &str, inner: &str) -> String {
         .find(|&i| !lines[i].starts_with("    "))
         .unwrap_or(lines.len());
     lines[..start].concat() + &lines[end..].concat()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// `apt-get update` of vpsc's sources file only. The Debian lists come
