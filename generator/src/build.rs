@@ -316,10 +316,32 @@ pub fn build(
 }
 
 /// One package of the catalogue (or the archive keyring), by package name.
+#[derive(Clone, Copy)]
 enum Item<'a> {
     Module(&'a Module),
     Profile(&'a Profile),
     Source(&'a Source),
+}
+
+impl<'a> Item<'a> {
+    /// The YAML file it is built from.
+    fn source(&self) -> &'a PathBuf {
+        match self {
+            Item::Module(m) => &m.source,
+            Item::Profile(p) => &p.source,
+            Item::Source(s) => &s.source,
+        }
+    }
+}
+
+/// The file whose `version:` sets `package`'s version, as the person
+/// who runs the build names it; the keyring's is a setting of repo.yaml.
+fn version_file(inputs: &Inputs, it: Item<'_>, package: &str) -> String {
+    if package == crate::archive::PACKAGE {
+        repo::bump::version_in(package)
+    } else {
+        file_to_edit(inputs, it.source()).display().to_string()
+    }
 }
 
 fn item<'a>(cat: &'a Catalogue, archive: Option<&'a Source>, package: &str) -> Option<Item<'a>> {
@@ -395,22 +417,13 @@ pub fn build_against(
         };
         let bytes = deb::build(&r.spec);
         if crate::deb::hex(&sha2::Sha256::digest(&bytes)) != old.entry.sha256 {
-            let source = match it {
-                Item::Module(m) => &m.source,
-                Item::Profile(p) => &p.source,
-                Item::Source(s) => &s.source,
-            };
             unbumped.push(repo::bump::Unbumped {
                 package: r.package.clone(),
                 version: r.version.clone(),
                 arch: "all".into(),
                 published: old.path.clone(),
-                built: source.clone(),
-                version_in: if r.package == crate::archive::PACKAGE {
-                    repo::bump::version_in(&r.package)
-                } else {
-                    file_to_edit(inputs, source).display().to_string()
-                },
+                built: it.source().clone(),
+                version_in: version_file(inputs, it, &r.package),
             });
         }
         built.push((bytes, r));
@@ -420,7 +433,23 @@ pub fn build_against(
         unbumped.extend(repo::bump::unbumped(&[deb], &published));
     }
     if !unbumped.is_empty() {
+        // Packages built the same as published (every other one is in
+        // `unbumped` or new), which change once those get new versions.
+        let unchanged: Vec<repo::bump::Unchanged<'_>> = built
+            .iter()
+            .filter(|(_, r)| find(&r.package, &r.version, "all").is_some())
+            .map(|(_, r)| repo::bump::Unchanged {
+                package: &r.package,
+                version: &r.version,
+                control: &r.spec.control,
+                version_in: match item(&cat, archive, &r.package) {
+                    Some(it) => version_file(inputs, it, &r.package),
+                    None => repo::bump::version_in(&r.package),
+                },
+            })
+            .collect();
         return Err(Error::Unbumped {
+            dependents: repo::bump::dependents(&unbumped, &unchanged),
             unbumped,
             against: against.map(|d| d.display().to_string()).unwrap_or_default(),
         });

@@ -110,11 +110,13 @@ pub enum Error {
         "{} changed without a new version ({against} has {} with other content):{}",
         count(unbumped.len()),
         if unbumped.len() == 1 { "it" } else { "them" },
-        crate::repo::bump::listed(unbumped)
+        crate::repo::bump::listed(unbumped, dependents)
     )]
     Unbumped {
         /// Every such package.
         unbumped: Vec<crate::repo::bump::Unbumped>,
+        /// The unchanged packages that change once those are bumped.
+        dependents: Vec<crate::repo::bump::Dependent>,
         /// What they were compared with.
         against: String,
     },

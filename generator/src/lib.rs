@@ -237,17 +237,14 @@ fn repo_command(action: RepoAction) -> Result<i32> {
                     hint: "give the root of the published repository".into(),
                 });
             };
-            let mut unbumped = repo::bump::unbumped(&new, &old);
-            for u in repo::bump::duplicates(&new) {
-                if !unbumped
-                    .iter()
-                    .any(|o| o.package == u.package && o.version == u.version && o.arch == u.arch)
-                {
-                    unbumped.push(u);
-                }
-            }
+            let unbumped = repo::bump::all_unbumped(&new, &old);
+            let dependents = if unbumped.is_empty() {
+                Vec::new()
+            } else {
+                repo::bump::dependents(&unbumped, &repo::bump::unchanged(&new, &old))
+            };
             if json {
-                print_json(&serde_json::json!({ "unbumped": unbumped }));
+                print_json(&serde_json::json!({ "unbumped": unbumped, "dependents": dependents }));
             } else if unbumped.is_empty() {
                 eprintln!(
                     "vpsc-gen: {} packages checked against {}: none changed without a new version",
@@ -257,6 +254,7 @@ fn repo_command(action: RepoAction) -> Result<i32> {
             } else {
                 let err = Error::Unbumped {
                     unbumped: unbumped.clone(),
+                    dependents,
                     against: published.display().to_string(),
                 };
                 eprintln!("vpsc-gen: {err}");

@@ -215,19 +215,113 @@ fn a_changed_module_under_its_old_version_is_named_and_nothing_is_written() {
                 .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "yaml"))
         })
         .count();
-    let named = stderr.matches("\n  vpsc-mod-").count();
+    let (changed, then) = stderr
+        .split_once("\nand these, whose relations name those versions (they change with them):")
+        .expect("the profiles are named as changing once the modules are bumped");
+    let named = changed.matches("\n  vpsc-mod-").count();
     assert_eq!(named, modules, "{stderr}");
     assert!(
-        !stderr.contains("vpsc-profile-"),
+        !changed.contains("vpsc-profile-"),
         "profiles did not change: {stderr}"
     );
+    assert!(then.contains("\n  vpsc-profile-server "), "{stderr}");
     assert!(!next.exists(), "nothing is written");
+}
+
+/// Raises the last number of the `version:` line of a module or profile.
+fn bump(file: &Path) {
+    let text = std::fs::read_to_string(file).expect("read");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("version: "))
+        .expect("a version line");
+    let version = line["version: ".len()..].trim_matches('"');
+    let (head, last) = version.rsplit_once('.').expect("x.y.z");
+    let next = format!("{head}.{}", last.parse::<u32>().expect("a number") + 1);
+    std::fs::write(
+        file,
+        text.replacen(line, &format!("version: \"{next}\""), 1),
+    )
+    .expect("write");
+}
+
+/// A change to a module every other one depends on names, in one
+/// message, every package the release must bump: the module, the modules
+/// and profiles whose relations name it, and theirs in turn; bumping
+/// exactly those builds.
+#[test]
+fn everything_a_change_forces_is_named_in_one_round() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (profiles, hooks) = checkout(tmp.path());
+    let first = tmp.path().join("first");
+    ok(build(&profiles, &hooks, &first, "1795615200", None));
+    let system = profiles.join("modules/system.yaml");
+    let text = std::fs::read_to_string(&system).expect("system.yaml");
+    std::fs::write(
+        &system,
+        text.replacen("description: ", "description: changed ", 1),
+    )
+    .expect("edit");
+
+    let out = build(
+        &profiles,
+        &hooks,
+        &tmp.path().join("next"),
+        "1800000000",
+        Some(&first),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let files: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.split_once("raise `version:` in "))
+        .map(|(_, rest)| rest.split(" (").next().unwrap_or(rest))
+        .collect();
+    for file in [
+        "profiles/modules/system.yaml",
+        "profiles/modules/security.yaml",
+        "profiles/server.yaml",
+    ] {
+        assert!(files.contains(&file), "{file} is not named: {stderr}");
+    }
+    // caddy names security only: it is named because security will change.
+    assert!(
+        stderr.contains(
+            "raise `version:` in profiles/modules/caddy.yaml (it names vpsc-mod-security)"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !files.contains(&"profiles/modules/git.yaml"),
+        "git names no other module: {stderr}"
+    );
+
+    for file in &files {
+        bump(&tmp.path().join(file));
+    }
+    ok(build(
+        &profiles,
+        &hooks,
+        &tmp.path().join("bumped"),
+        "1800000000",
+        Some(&first),
+    ));
 }
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Check {
     unbumped: Vec<Unbumped>,
+    dependents: Vec<Dependent>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Dependent {
+    package: String,
+    version: String,
+    version_in: String,
+    names: Vec<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -297,6 +391,22 @@ fn repo_check_lists_what_needs_a_new_version_without_writing() {
         [("vpsc-mod-git", "1.1.0", "profiles/modules/git.yaml")]
     );
     assert_eq!(check.unbumped[0].arch, "all");
+    // Every profile with git names it: each is listed to bump with it.
+    let server = check
+        .dependents
+        .iter()
+        .find(|d| d.package == "vpsc-profile-server")
+        .expect("the server profile names git");
+    assert_eq!(server.names, ["vpsc-mod-git"]);
+    assert_eq!(server.version_in, "profiles/server.yaml");
+    assert!(!server.version.is_empty());
+    assert!(
+        check
+            .dependents
+            .iter()
+            .all(|d| d.package.starts_with("vpsc-profile-")),
+        "no module names git"
+    );
 
     let out = vpsc_gen(&[
         "repo",

@@ -44,9 +44,10 @@ impl fmt::Display for Unbumped {
 
 /// The hint every refusal ends with.
 pub const HINT: &str = "a changed package needs a new version: raise the `version:` of each \
-     file named (e.g. 1.1.0 -> 1.1.1) and rebuild; when a module's version changes, the \
-     profiles that depend on it change too (their Depends name it) and need a new version \
-     as well. `vpsc-gen repo check --pool DIR --published REPO` lists them without writing";
+     file named (e.g. 1.1.0 -> 1.1.1) and rebuild; the packages whose relations name a \
+     bumped one change with it (a profile's Depends name each module's version), so they \
+     are listed too. `vpsc-gen repo check --pool DIR --published REPO` lists them without \
+     writing";
 
 /// Where the version of `package` is set, by the naming convention of
 /// vpsc's packages (the build knows the exact file and says it instead).
@@ -128,12 +129,145 @@ pub fn duplicates(debs: &[Deb]) -> Vec<Unbumped> {
     out
 }
 
-/// The one-line-per-package list of an error message.
-pub fn listed(unbumped: &[Unbumped]) -> String {
-    unbumped
-        .iter()
-        .map(|u| format!("\n  {u}"))
-        .collect::<String>()
+/// A package that did not change, but will once the packages its
+/// relations name get their new versions (a profile's `Depends:` names
+/// each module's current version): it needs a new version in the same
+/// release, so it is named in the same message, not in the next one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dependent {
+    /// Package name.
+    pub package: String,
+    /// Its published version.
+    pub version: String,
+    /// Where its version is set.
+    pub version_in: String,
+    /// The packages needing a new version that its relations name.
+    pub names: Vec<String>,
+}
+
+impl fmt::Display for Dependent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: raise `version:` in {} (it names {})",
+            self.package,
+            self.version,
+            self.version_in,
+            self.names.join(", ")
+        )
+    }
+}
+
+/// A package already published under its version with the same bytes:
+/// name, version, control paragraph and where its version is set.
+pub struct Unchanged<'a> {
+    /// Package name.
+    pub package: &'a str,
+    /// Version.
+    pub version: &'a str,
+    /// Its control paragraph.
+    pub control: &'a str,
+    /// Where its version is set.
+    pub version_in: String,
+}
+
+/// The packages of `unchanged` whose versioned relations (`Pre-Depends`,
+/// `Depends`, `Recommends`, `Suggests`) name a package of `unbumped`, and,
+/// since bumping those changes them in turn, the packages that name
+/// those: everything the release must bump besides `unbumped`, sorted.
+pub fn dependents(unbumped: &[Unbumped], unchanged: &[Unchanged<'_>]) -> Vec<Dependent> {
+    use std::collections::BTreeSet;
+    let mut bumping: BTreeSet<&str> = unbumped.iter().map(|u| u.package.as_str()).collect();
+    let mut out: Vec<Dependent> = Vec::new();
+    loop {
+        let mut grew = false;
+        for c in unchanged {
+            if bumping.contains(c.package) {
+                continue;
+            }
+            let names: BTreeSet<&str> = versioned_relations(c.control)
+                .filter(|n| bumping.contains(n))
+                .collect();
+            if names.is_empty() {
+                continue;
+            }
+            bumping.insert(c.package);
+            out.push(Dependent {
+                package: c.package.to_owned(),
+                version: c.version.to_owned(),
+                version_in: c.version_in.clone(),
+                names: names.into_iter().map(str::to_owned).collect(),
+            });
+            grew = true;
+        }
+        if !grew {
+            break;
+        }
+    }
+    out.sort_by(|a, b| a.package.cmp(&b.package));
+    out
+}
+
+/// The package names of the relations with a version constraint in a
+/// control paragraph's relation fields.
+fn versioned_relations(control: &str) -> impl Iterator<Item = &str> {
+    ["Pre-Depends", "Depends", "Recommends", "Suggests"]
+        .into_iter()
+        .filter_map(|field| {
+            control.lines().find_map(|l| {
+                l.strip_prefix(field)
+                    .and_then(|rest| rest.strip_prefix(':'))
+            })
+        })
+        .flat_map(|value| value.split([',', '|']))
+        .filter(|rel| rel.contains('('))
+        .filter_map(|rel| rel.split_whitespace().next())
+}
+
+/// Every package of `new` that needs a new version: the same version is
+/// in `published` with other bytes, or twice among `new` itself.
+pub fn all_unbumped(new: &[Deb], published: &[Deb]) -> Vec<Unbumped> {
+    let mut out = unbumped(new, published);
+    for u in duplicates(new) {
+        if !out
+            .iter()
+            .any(|o| (&o.package, &o.version, &o.arch) == (&u.package, &u.version, &u.arch))
+        {
+            out.push(u);
+        }
+    }
+    out.sort_by(|a, b| (&a.package, &a.arch).cmp(&(&b.package, &b.arch)));
+    out
+}
+
+/// The packages of `new` published with the same bytes under their
+/// version, for [`dependents`].
+pub fn unchanged<'a>(new: &'a [Deb], published: &[Deb]) -> Vec<Unchanged<'a>> {
+    new.iter()
+        .filter(|d| {
+            published.iter().any(|p| {
+                (&p.package, &p.version, &p.arch) == (&d.package, &d.version, &d.arch)
+                    && p.entry.sha256 == d.entry.sha256
+            })
+        })
+        .map(|d| Unchanged {
+            package: &d.package,
+            version: &d.version,
+            control: &d.entry.control,
+            version_in: version_in(&d.package),
+        })
+        .collect()
+}
+
+/// The one-line-per-package list of an error message, then the packages
+/// that change once those are bumped.
+pub fn listed(unbumped: &[Unbumped], dependents: &[Dependent]) -> String {
+    let mut out: String = unbumped.iter().map(|u| format!("\n  {u}")).collect();
+    if !dependents.is_empty() {
+        out.push_str("\nand these, whose relations name those versions (they change with them):");
+        out.extend(dependents.iter().map(|d| format!("\n  {d}")));
+    }
+    out
 }
 
 /// The mtime of the first ar member of a `.deb`: the SOURCE_DATE_EPOCH
@@ -171,6 +305,65 @@ mod tests {
         );
         assert!(version_in("vpsc-archive-keyring").contains("keyring_version"));
         assert!(version_in("vpsc-runtime").starts_with("Cargo.toml"));
+    }
+
+    fn unbumped_named(package: &str) -> Unbumped {
+        Unbumped {
+            package: package.into(),
+            version: "1.0.0".into(),
+            arch: "all".into(),
+            published: PathBuf::from("old.deb"),
+            built: PathBuf::from("new.deb"),
+            version_in: version_in(package),
+        }
+    }
+
+    #[test]
+    fn dependents_follow_versioned_relations_transitively() {
+        let control = |depends: &str| format!("Package: x\nDepends: {depends}\n");
+        let (security, caddy, profile, plain, git) = (
+            control("vpsc-runtime (>= 0.2.0), vpsc-mod-system (>= 1.2.0)"),
+            control("vpsc-mod-security (>= 1.4.0), caddy"),
+            control("vpsc-mod-caddy (>= 1.0.0) | vpsc-mod-other (>= 1)"),
+            // Without a version, a new one changes nothing here.
+            control("vpsc-mod-system"),
+            control("vpsc-runtime (>= 0.2.0)"),
+        );
+        let unchanged: Vec<Unchanged<'_>> = [
+            ("vpsc-profile-web", &profile),
+            ("vpsc-mod-caddy", &caddy),
+            ("vpsc-mod-security", &security),
+            ("vpsc-mod-plain", &plain),
+            ("vpsc-mod-git", &git),
+        ]
+        .into_iter()
+        .map(|(package, control)| Unchanged {
+            package,
+            version: "1.0.0",
+            control,
+            version_in: version_in(package),
+        })
+        .collect();
+        let found = dependents(&[unbumped_named("vpsc-mod-system")], &unchanged);
+        let names: Vec<(&str, Vec<&str>)> = found
+            .iter()
+            .map(|d| {
+                (
+                    d.package.as_str(),
+                    d.names.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("vpsc-mod-caddy", vec!["vpsc-mod-security"]),
+                ("vpsc-mod-security", vec!["vpsc-mod-system"]),
+                ("vpsc-profile-web", vec!["vpsc-mod-caddy"]),
+            ]
+        );
+        assert_eq!(found[2].version_in, "profiles/web.yaml");
+        assert!(dependents(&[], &unchanged).is_empty());
     }
 
     #[test]

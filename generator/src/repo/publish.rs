@@ -141,20 +141,12 @@ fn refuse_unbumped(found: &[Deb], own_pool: &Path) -> Result<()> {
         .iter()
         .cloned()
         .partition(|d| d.path.starts_with(own_pool));
-    let mut unbumped = bump::unbumped(&new, &published);
-    for u in bump::duplicates(&new) {
-        if !unbumped
-            .iter()
-            .any(|o| (&o.package, &o.version, &o.arch) == (&u.package, &u.version, &u.arch))
-        {
-            unbumped.push(u);
-        }
-    }
+    let unbumped = bump::all_unbumped(&new, &published);
     if unbumped.is_empty() {
         return Ok(());
     }
-    unbumped.sort_by(|a, b| (&a.package, &a.arch).cmp(&(&b.package, &b.arch)));
     Err(Error::Unbumped {
+        dependents: bump::dependents(&unbumped, &bump::unchanged(&new, &published)),
         unbumped,
         against: if published.is_empty() {
             "another pool given".to_owned()
