@@ -410,23 +410,8 @@ pub fn configure_plan(
 /// kinds are re-applied, which is idempotent.
 fn still_holds(ctx: &Ctx<'_>, effect: &Effect) -> bool {
     match effect {
-        Effect::ManagedFile {
-            path,
-            template,
-            mode,
-            ..
-        }
-        | Effect::Divert {
-            path,
-            template,
-            mode,
-            ..
-        } => effects::file_matches(ctx.root, path, template.as_bytes(), *mode),
         Effect::VendorFile { path } => ctx.root.is_file(path),
-        Effect::Fetch {
-            path, sha256, mode, ..
-        } => effects::fetched_matches(ctx.root, path, sha256, *mode),
-        _ => false,
+        _ => effects::content_matches(ctx.root, effect).unwrap_or(false),
     }
 }
 

@@ -23,26 +23,9 @@ pub fn of_module(root: &Root, state: &State, module: &str) -> Result<Vec<String>
     Ok(state
         .steps(module)?
         .iter()
-        .filter_map(|s| match serde_json::from_str::<Effect>(&s.desired) {
-            Ok(
-                Effect::ManagedFile {
-                    path,
-                    template,
-                    mode,
-                    ..
-                }
-                | Effect::Divert {
-                    path,
-                    template,
-                    mode,
-                    ..
-                },
-            ) if !effects::file_matches(root, &path, template.as_bytes(), mode) => Some(path),
-            Ok(Effect::Fetch {
-                path, sha256, mode, ..
-            }) if !effects::fetched_matches(root, &path, &sha256, mode) => Some(path),
-            _ => None,
-        })
+        .filter_map(|s| serde_json::from_str::<Effect>(&s.desired).ok())
+        .filter(|e| effects::content_matches(root, e) == Some(false))
+        .filter_map(|e| e.written_path().map(str::to_owned))
         .collect())
 }
 

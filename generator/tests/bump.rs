@@ -37,6 +37,16 @@ fn build(
     vpsc_gen(&args)
 }
 
+/// Edits a module's description without raising its version.
+fn change_description(module: &Path) {
+    let text = std::fs::read_to_string(module).expect("read the module");
+    std::fs::write(
+        module,
+        text.replacen("description: ", "description: changed ", 1),
+    )
+    .expect("edit");
+}
+
 fn ok(out: std::process::Output) {
     assert!(
         out.status.success(),
@@ -172,12 +182,7 @@ fn a_changed_module_under_its_old_version_is_named_and_nothing_is_written() {
     ok(build(&profiles, &hooks, &first, "1795615200", None));
 
     let git = profiles.join("modules/git.yaml");
-    let text = std::fs::read_to_string(&git).expect("git.yaml");
-    std::fs::write(
-        &git,
-        text.replacen("description: ", "description: changed ", 1),
-    )
-    .expect("edit");
+    change_description(&git);
     let next = tmp.path().join("next");
     let out = build(&profiles, &hooks, &next, "1800000000", Some(&first));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -256,12 +261,7 @@ fn everything_a_change_forces_is_named_in_one_round() {
     let first = tmp.path().join("first");
     ok(build(&profiles, &hooks, &first, "1795615200", None));
     let system = profiles.join("modules/system.yaml");
-    let text = std::fs::read_to_string(&system).expect("system.yaml");
-    std::fs::write(
-        &system,
-        text.replacen("description: ", "description: changed ", 1),
-    )
-    .expect("edit");
+    change_description(&system);
 
     let out = build(
         &profiles,
@@ -354,12 +354,7 @@ fn repo_check_lists_what_needs_a_new_version_without_writing() {
         "1795615200",
     ]));
     let git = profiles.join("modules/git.yaml");
-    let text = std::fs::read_to_string(&git).expect("git.yaml");
-    std::fs::write(
-        &git,
-        text.replacen("description: ", "description: changed ", 1),
-    )
-    .expect("edit");
+    change_description(&git);
     let next = tmp.path().join("next");
     ok(build(&profiles, &hooks, &next, "1795615200", None));
     let before = debs(&repo);

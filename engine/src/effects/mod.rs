@@ -17,8 +17,6 @@ mod unit;
 use serde::{Deserialize, Serialize};
 
 pub use divert::DIVERT_SUFFIX;
-pub use file::matches_content as file_matches;
-pub use file::matches_sha256 as fetched_matches;
 pub use group::members as group_members;
 pub use sysctl::persisted as sysctl_persisted;
 pub use sysctl::persisted_at as sysctl_persisted_at;
@@ -28,6 +26,31 @@ use crate::breaker::Breakers;
 use crate::error::Result;
 use crate::root::Root;
 use vpsc_contract::plan::Effect;
+
+/// Whether the file an effect writes with content of its own (a managed
+/// file, a diversion's replacement, a fetched file) is still as vpsc
+/// wrote it: content and mode. `None` for every other effect. Drift and
+/// a converging configure both ask this.
+pub fn content_matches(root: &Root, effect: &Effect) -> Option<bool> {
+    match effect {
+        Effect::ManagedFile {
+            path,
+            template,
+            mode,
+            ..
+        }
+        | Effect::Divert {
+            path,
+            template,
+            mode,
+            ..
+        } => Some(file::matches_content(root, path, template.as_bytes(), *mode)),
+        Effect::Fetch {
+            path, sha256, mode, ..
+        } => Some(file::matches_sha256(root, path, sha256, *mode)),
+        _ => None,
+    }
+}
 
 /// What the system looked like before an effect was first applied.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
