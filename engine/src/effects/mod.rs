@@ -44,7 +44,12 @@ pub fn content_matches(root: &Root, effect: &Effect) -> Option<bool> {
             template,
             mode,
             ..
-        } => Some(file::matches_content(root, path, template.as_bytes(), *mode)),
+        } => Some(file::matches_content(
+            root,
+            path,
+            template.as_bytes(),
+            *mode,
+        )),
         Effect::Fetch {
             path, sha256, mode, ..
         } => Some(file::matches_sha256(root, path, sha256, *mode)),
