@@ -2,15 +2,13 @@
 //! SOURCE_DATE_EPOCH are identical byte for byte, and dpkg-deb reads every
 //! package back with the expected members.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::{files, workspace};
 use vpsc_gen::build::{Inputs, build};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn build_into(out: &Path) {
     let inputs = Inputs {
@@ -22,29 +20,12 @@ fn build_into(out: &Path) {
     build(&inputs, out, &[], None).expect("build succeeds");
 }
 
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("list") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).expect("inside").to_path_buf();
-                out.insert(rel, std::fs::read(&p).expect("read"));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn two_builds_are_byte_identical() {
     let tmp = tempfile::tempdir().expect("tempdir");
     build_into(&tmp.path().join("a"));
     build_into(&tmp.path().join("b"));
-    let (a, b) = (tree(&tmp.path().join("a")), tree(&tmp.path().join("b")));
+    let (a, b) = (files(&tmp.path().join("a")), files(&tmp.path().join("b")));
     assert!(
         a.keys().any(|p| p.extension().is_some_and(|e| e == "deb")),
         "no .deb built"
@@ -64,7 +45,7 @@ fn dpkg_deb_reads_every_package_back() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("dist");
     build_into(&out);
-    let debs: Vec<PathBuf> = tree(&out)
+    let debs: Vec<PathBuf> = files(&out)
         .into_keys()
         .filter(|p| p.extension().is_some_and(|e| e == "deb"))
         .collect();

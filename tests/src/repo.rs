@@ -78,8 +78,8 @@ impl LocalRepo {
     }
 }
 
-/// Copies a tree without following symlinks; panics on any error.
-/// Copies a directory tree, symbolic links as links.
+/// Copies a directory tree, symbolic links as links (never followed);
+/// panics on any error.
 pub fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
     let entries = fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()));

@@ -120,11 +120,7 @@ impl Snapshot {
 
     /// The names of the accounts added to `rel` (`etc/passwd`,
     /// `etc/group`) from this snapshot to `after`; none may be removed.
-    pub fn added_accounts(
-        &self,
-        after: &Snapshot,
-        rel: &str,
-    ) -> std::collections::BTreeSet<String> {
+    fn added_accounts(&self, after: &Snapshot, rel: &str) -> std::collections::BTreeSet<String> {
         let diff = self
             .accounts()
             .diff(after.accounts(), rel)
@@ -137,11 +133,29 @@ impl Snapshot {
             .collect()
     }
 
-    /// Requires that the only accounts added from this snapshot to `after`
-    /// are the system users and groups a `vpsc rollback --json` report
-    /// lists as Debian's leftovers (`report["leftovers"]`); returns them
-    /// (users, groups).
-    pub fn assert_accounts_left(
+    /// Requires that `after`, the host after `vpsc rollback`, equals this
+    /// snapshot up to `allow` and the account files, and that the only
+    /// accounts added are the system users and groups the rollback's
+    /// `--json` report lists as Debian's leftovers (`report["leftovers"]`);
+    /// returns them (users, groups).
+    pub fn assert_rolled_back(
+        &self,
+        after: &Snapshot,
+        report: &serde_json::Value,
+        allow: &[AllowRule],
+    ) -> (
+        std::collections::BTreeSet<String>,
+        std::collections::BTreeSet<String>,
+    ) {
+        let left = self.assert_accounts_left(after, report);
+        let allow: Vec<AllowRule> = ACCOUNT_FILES.iter().chain(allow).copied().collect();
+        self.assert_same(after, &allow);
+        left
+    }
+
+    /// The accounts added to this snapshot in `after`, which must be those
+    /// the rollback's report lists.
+    fn assert_accounts_left(
         &self,
         after: &Snapshot,
         report: &serde_json::Value,
@@ -209,6 +223,23 @@ impl Snapshot {
         }
     }
 }
+
+/// The account files, which a rollback leaves changed by the system users
+/// and groups Debian's packages keep on purge; [`Snapshot::assert_rolled_back`]
+/// compares those with the rollback's report before it allows these.
+const ACCOUNT_FILES: &[AllowRule] = &[
+    AllowRule::new(
+        "etc/passwd",
+        "system users Debian packages keep on purge; compared with the rollback's list",
+    ),
+    AllowRule::new("etc/shadow", "their shadow entries"),
+    AllowRule::new(
+        "etc/group",
+        "system groups Debian packages keep on purge; compared with the rollback's list",
+    ),
+    AllowRule::new("etc/gshadow", "their gshadow entries"),
+    AllowRule::new("etc/*-", "shadow-utils' backups of the account files"),
+];
 
 /// Records `rel` and, if it is a real directory, everything below it.
 fn record(root: &Path, rel: &str, entries: &mut BTreeMap<String, Entry>) -> io::Result<()> {

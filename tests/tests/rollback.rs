@@ -21,19 +21,10 @@ use vpsc_e2e::{AllowRule, Chroot, Snapshot, cache_dir, require_root};
 
 /// What differs in /etc and /usr after the rollback, each with why: the
 /// purge of Debian packages, not vpsc, leaves or takes these (seen on
-/// trixie with the beginner profile). Anything else fails the test.
+/// trixie with the beginner profile), besides the account files, whose
+/// new entries `assert_rolled_back` compares with the rollback's list.
+/// Anything else fails the test.
 const DEBIAN_LEFTOVERS: &[AllowRule] = &[
-    AllowRule::new(
-        "etc/passwd",
-        "system users Debian packages keep on purge; compared with the rollback's list below",
-    ),
-    AllowRule::new("etc/shadow", "their shadow entries"),
-    AllowRule::new(
-        "etc/group",
-        "system groups Debian packages keep on purge; compared below",
-    ),
-    AllowRule::new("etc/gshadow", "their gshadow entries"),
-    AllowRule::new("etc/*-", "shadow-utils' backups of the account files"),
     AllowRule::new(
         "etc/X11",
         "lightdm's postinst writes /etc/X11/default-display-manager; its postrm leaves it",
@@ -258,14 +249,13 @@ fn rollback_undoes_the_beginner_profile_exactly() {
     // Only the system users and groups Debian keeps on purge are new, and
     // the rollback named each of them.
     let snapshot_after = Snapshot::take(chroot.root());
-    let (users, groups) = snapshot_before.assert_accounts_left(&snapshot_after, &report);
-    assert!(!users.is_empty(), "trixie's colord and polkitd keep theirs");
-
     let changes = snapshot_before.diff(&snapshot_after, &[]);
     for c in &changes {
         assert!(!c.path().contains("vpsc"), "left of vpsc: {c}");
     }
-    snapshot_before.assert_same(&snapshot_after, DEBIAN_LEFTOVERS);
+    let (users, groups) =
+        snapshot_before.assert_rolled_back(&snapshot_after, &report, DEBIAN_LEFTOVERS);
+    assert!(!users.is_empty(), "trixie's colord and polkitd keep theirs");
     eprintln!(
         "vpsc-e2e rollback: host {} packages; {} after installing the profile; \
          {} added, {} purged, {} kept; rollback took {took:.1?}; \

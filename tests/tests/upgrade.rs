@@ -131,10 +131,9 @@ impl Releases {
             Some(url),
         )
         .unwrap_or_else(|e| panic!("archive keyring: {e}"));
-        // Both named `profiles`, as in a checkout: the changelogs name the
-        // YAML they come from relative to the profiles directory's parent
-        // (`profiles/modules/git.yaml`), so another directory name alone
-        // would change every package.
+        // Two copies of the checkout's `profiles`; the changelogs name the
+        // YAML relative to the profiles directory (`modules/git.yaml`), so
+        // where a copy lives changes no package.
         let (profiles_n, profiles_n1) = (
             work.path().join("n/profiles"),
             work.path().join("n1/profiles"),

@@ -341,8 +341,7 @@ fn server_profile_live_reboot_and_rollback() {
     // rollback named each of them.
     let report: serde_json::Value =
         serde_json::from_str(&vm.run_ok("cat /var/tmp/rollback.json")).expect("rollback --json");
-    before.assert_accounts_left(&after, &report);
-    before.assert_same(&after, ROLLBACK_ALLOW);
+    before.assert_rolled_back(&after, &report, ALLOW);
     // Every package of the host stays, with its manual or automatic mark.
     assert_eq!(vm.run_ok(PACKAGES), packages_before);
 }
@@ -363,24 +362,6 @@ const ALLOW: &[AllowRule] = &[
         "etc/gitconfig",
         "git-lfs's postinst `git lfs install --system` creates it; its prerm empties it but leaves the file",
     ),
-];
-
-/// What may differ after `vpsc rollback`: [`ALLOW`], and the account files
-/// by the system users and groups the rollback reports as Debian's
-/// leftovers (compared with its list above).
-const ROLLBACK_ALLOW: &[AllowRule] = &[
-    ALLOW[0],
-    ALLOW[1],
-    AllowRule::new(
-        "etc/passwd",
-        "system users Debian packages keep on purge; compared with the rollback's list",
-    ),
-    AllowRule::new("etc/shadow", "their shadow entries"),
-    AllowRule::new(
-        "etc/group",
-        "system groups Debian packages keep on purge; compared with the rollback's list",
-    ),
-    AllowRule::new("etc/gshadow", "their gshadow entries"),
 ];
 
 /// The Debian packages of the people scenarios: the server profile's, sudo

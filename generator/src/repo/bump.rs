@@ -185,8 +185,9 @@ pub fn dependents(unbumped: &[Unbumped], unchanged: &[Unchanged<'_>]) -> Vec<Dep
             if bumping.contains(c.package) {
                 continue;
             }
-            let names: BTreeSet<&str> = versioned_relations(c.control)
-                .filter(|n| bumping.contains(n))
+            let names: BTreeSet<String> = versioned_relations(c.control)
+                .into_iter()
+                .filter(|n| bumping.contains(n.as_str()))
                 .collect();
             if names.is_empty() {
                 continue;
@@ -196,7 +197,7 @@ pub fn dependents(unbumped: &[Unbumped], unchanged: &[Unchanged<'_>]) -> Vec<Dep
                 package: c.package.to_owned(),
                 version: c.version.to_owned(),
                 version_in: c.version_in.clone(),
-                names: names.into_iter().map(str::to_owned).collect(),
+                names: names.into_iter().collect(),
             });
             grew = true;
         }
@@ -209,19 +210,27 @@ pub fn dependents(unbumped: &[Unbumped], unchanged: &[Unchanged<'_>]) -> Vec<Dep
 }
 
 /// The package names of the relations with a version constraint in a
-/// control paragraph's relation fields.
-fn versioned_relations(control: &str) -> impl Iterator<Item = &str> {
-    ["Pre-Depends", "Depends", "Recommends", "Suggests"]
-        .into_iter()
-        .filter_map(|field| {
-            control.lines().find_map(|l| {
-                l.strip_prefix(field)
-                    .and_then(|rest| rest.strip_prefix(':'))
-            })
-        })
-        .flat_map(|value| value.split([',', '|']))
-        .filter(|rel| rel.contains('('))
-        .filter_map(|rel| rel.split_whitespace().next())
+/// control paragraph's relation fields; a field that is no Debian
+/// relation names nothing.
+fn versioned_relations(control: &str) -> Vec<String> {
+    use debian_control::lossless::relations::Relations;
+    let mut names = Vec::new();
+    for field in ["Pre-Depends", "Depends", "Recommends", "Suggests"] {
+        let Some(relations) = super::index::control_field(control, field)
+            .and_then(|value| value.parse::<Relations>().ok())
+        else {
+            continue;
+        };
+        for entry in relations.entries() {
+            names.extend(
+                entry
+                    .relations()
+                    .filter(|r| r.version().is_some())
+                    .filter_map(|r| r.try_name()),
+            );
+        }
+    }
+    names
 }
 
 /// Every package of `new` that needs a new version: the same version is

@@ -30,8 +30,8 @@ pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-/// Every `.deb` under `dir` (at any depth), by file name.
-pub fn debs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+/// Every file under `dir` (at any depth), by its path relative to `dir`.
+pub fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -39,11 +39,23 @@ pub fn debs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             let p = e.expect("entry").path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "deb") {
-                let name = p.file_name().expect("name").to_string_lossy().into_owned();
-                out.insert(name, std::fs::read(&p).expect("read"));
+            } else {
+                let rel = p.strip_prefix(dir).expect("inside").to_path_buf();
+                out.insert(rel, std::fs::read(&p).expect("read"));
             }
         }
     }
     out
+}
+
+/// Every `.deb` under `dir` (at any depth), by file name.
+pub fn debs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    files(dir)
+        .into_iter()
+        .filter(|(p, _)| p.extension().is_some_and(|e| e == "deb"))
+        .map(|(p, bytes)| {
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            (name, bytes)
+        })
+        .collect()
 }
